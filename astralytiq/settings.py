@@ -1,0 +1,148 @@
+"""One typed settings object for every AstralytiQ component.
+
+Every value comes from the environment (prefix ``ASTRALYTIQ_``) or a ``.env`` file; the defaults
+are the embedded, single-machine platform: everything lives under one data folder.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets that appear in docs and examples; refusing them outside development keeps a copied
+# example configuration from reaching production with a public signing key.
+KNOWN_DEFAULT_SECRETS = frozenset({"changethis", "change-me", "secret", "dev-secret"})
+MIN_SECRET_BYTES = 32
+
+
+class Settings(BaseSettings):
+    """AstralytiQ configuration. Production differs from the embedded default only here."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASTRALYTIQ_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="'production' refuses default or short secrets."
+    )
+    data_dir: Path = Field(
+        Path(".astralytiq"), description="Folder for every embedded store (databases, artifacts)."
+    )
+    datasets_dir: Path = Field(
+        Path("datasets"), description="Folder holding dataset specs (<name>.yaml)."
+    )
+    database_url: str = Field(
+        "", description="SQLAlchemy URL of the app database; empty means SQLite in data_dir."
+    )
+
+    mlflow_tracking_uri: str = Field(
+        "http://127.0.0.1:5000", description="MLflow tracking server the flows and the API use."
+    )
+    mlflow_backend_store_uri: str = Field(
+        "", description="Store of the MLflow server `astralytiq up` starts; empty: SQLite."
+    )
+    mlflow_artifacts_destination: str = Field(
+        "", description="Artifact root of that MLflow server; empty: a folder in data_dir."
+    )
+    prefect_api_url: str = Field(
+        "", description="Prefect API; empty: `up` starts a local Prefect server on port 4200."
+    )
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    api_url: str = Field("", description="Where the portal finds the API; empty: api_host:port.")
+    portal_port: int = Field(8501, ge=1, le=65535)
+    mlflow_port: int = Field(5000, ge=1, le=65535)
+    prefect_port: int = Field(4200, ge=1, le=65535)
+
+    secret_key: str = Field(
+        "", description="JWT signing key; required (>= 32 bytes) outside development."
+    )
+    jwt_issuer: str = "astralytiq"
+    jwt_audience: str = "astralytiq-api"
+    access_token_minutes: int = Field(60, ge=1, le=24 * 60)
+    admin_password: str = Field("", description="Password of the seeded admin; empty: generated.")
+
+    train_jobs: int = Field(0, ge=0, description="Worker processes for training; 0: one per core.")
+    alias_poll_seconds: float = Field(
+        10.0, gt=0, description="How often the API checks whether the champion alias moved."
+    )
+    max_request_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted API body.")
+
+    @field_validator("data_dir", "datasets_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _enforce_non_default_secrets(self) -> Settings:
+        if self.environment == "development":
+            return self
+        if not self.secret_key:
+            raise ValueError(
+                "ASTRALYTIQ_SECRET_KEY is not set; outside development it is required. Generate "
+                "one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        if self.secret_key in KNOWN_DEFAULT_SECRETS:
+            raise ValueError(
+                "ASTRALYTIQ_SECRET_KEY is a known example value; set a random one, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        if len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"ASTRALYTIQ_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes outside "
+                "development; generate one with `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`"
+            )
+        return self
+
+    # Derived locations: one data folder holds every embedded store.
+    @property
+    def app_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'app.db'}"
+
+    @property
+    def mlflow_store_uri(self) -> str:
+        return self.mlflow_backend_store_uri or f"sqlite:///{self.data_dir / 'mlflow' / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifacts_uri(self) -> str:
+        return self.mlflow_artifacts_destination or str(self.data_dir / "mlflow" / "artifacts")
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.data_dir / "prefect"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    def signing_key(self) -> str:
+        """The JWT key: the configured one, else (development only) one kept in data_dir.
+
+        Kept in a file so that tokens survive an API restart and every process of one
+        embedded platform agrees on it.
+        """
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.data_dir / "secret_key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()
+
+    @property
+    def resolved_api_url(self) -> str:
+        return self.api_url or f"http://{self.api_host}:{self.api_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use (never at import)."""
+    return Settings()

@@ -1,0 +1,94 @@
+"""The trained artifact the API serves: every series' forecast path with its error spread.
+
+A fitted local model's forecast from the end of its history is fixed, so the bundle stores the
+path for every step up to ``max_horizon`` and the error standard deviation per step; any
+horizon up to the maximum and any interval level are then cheap arithmetic. The module is pure
+Python (json, dataclasses) so the serving process loads it without pandas or NumPy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models.intervals import bands
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SeriesForecast:
+    series_id: str
+    model: str  # the candidate chosen for this series by backtest
+    dates: list[str]  # ISO dates of steps 1..max_horizon
+    mean: list[float]
+    sigma: list[float]
+    history_dates: list[str]  # the recent history, for charts
+    history_values: list[float]
+
+
+@dataclass(frozen=True)
+class ForecastBundle:
+    model_name: str
+    freq: str
+    season_length: int
+    max_horizon: int
+    train_start: str
+    train_end: str
+    nonnegative: bool
+    series: dict[str, SeriesForecast]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def forecast(
+        self, series_ids: Iterable[str], horizon: int, levels: Iterable[float]
+    ) -> list[dict[str, Any]]:
+        """Rows of (series_id, ds, yhat, lower/upper per level) for ``horizon`` steps."""
+        if not 1 <= horizon <= self.max_horizon:
+            raise ValueError(f"horizon must be between 1 and {self.max_horizon}, got {horizon}")
+        levels = list(levels)
+        floor = 0.0 if self.nonnegative else None
+        rows: list[dict[str, Any]] = []
+        for series_id in series_ids:
+            entry = self.series.get(series_id)
+            if entry is None:
+                raise KeyError(series_id)
+            mean = entry.mean[:horizon]
+            sigma = entry.sigma[:horizon]
+            level_bands = {level: bands(mean, sigma, level, floor) for level in levels}
+            for step in range(horizon):
+                row: dict[str, Any] = {
+                    "series_id": series_id,
+                    "ds": entry.dates[step],
+                    "yhat": max(mean[step], 0.0) if floor is not None else mean[step],
+                }
+                for level, (lower, upper) in level_bands.items():
+                    row[f"yhat_lower_{level:g}"] = lower[step]
+                    row[f"yhat_upper_{level:g}"] = upper[step]
+                rows.append(row)
+        return rows
+
+    def to_json(self) -> str:
+        return json.dumps({"format_version": FORMAT_VERSION, **asdict(self)}, separators=(",", ":"))
+
+    def save(self, path: Path) -> Path:
+        # Write then rename, so a reader never sees a half-written bundle.
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(self.to_json())
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ForecastBundle:
+        data = json.loads(text)
+        version = data.pop("format_version", None)
+        if version != FORMAT_VERSION:
+            raise ValueError(f"bundle format {version!r} is not {FORMAT_VERSION}; retrain the model")
+        data["series"] = {k: SeriesForecast(**v) for k, v in data["series"].items()}
+        return cls(**data)
+
+    @classmethod
+    def load(cls, path: Path) -> ForecastBundle:
+        return cls.from_json(Path(path).read_bytes())

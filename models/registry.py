@@ -1,0 +1,186 @@
+"""MLflow bookkeeping of training: one run per job, the bundle registered, the champion alias.
+
+Champion/challenger: a new version takes the ``champion`` alias only when it beats the current
+champion's backtest score (same metric, same windows) by ``margin``; otherwise it becomes
+``challenger`` and the reason is recorded on the version.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from models.bundle import ForecastBundle
+from models.engine import TrainingResult
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+GATE_METRIC = "backtest_mase"
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    model_name: str
+    version: str
+    run_id: str
+    promoted: bool
+    reason: str
+
+
+class TrackingUnavailable(RuntimeError):
+    """The MLflow tracking server cannot be reached."""
+
+
+def _client(tracking_uri: str) -> Any:
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(tracking_uri)
+    return MlflowClient(tracking_uri)
+
+
+def check_tracking_server(tracking_uri: str, timeout: float = 3.0) -> None:
+    """Fail fast, with a fix, when the MLflow server is down (instead of minutes of retries)."""
+    if not tracking_uri.startswith("http"):
+        return
+    import httpx
+
+    try:
+        httpx.get(f"{tracking_uri.rstrip('/')}/health", timeout=timeout).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise TrackingUnavailable(
+            f"MLflow tracking server not reachable at {tracking_uri} ({exc.__class__.__name__}). "
+            "Start the platform with `astralytiq up` (or `astralytiq mlflow`), or point "
+            "ASTRALYTIQ_MLFLOW_TRACKING_URI at a running server."
+        ) from None
+
+
+def champion_score(client: Any, model_name: str) -> tuple[str, float] | None:
+    """(version, gate score) of the current champion, or None when there is none."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        version = client.get_model_version_by_alias(model_name, CHAMPION)
+    except MlflowException:
+        return None
+    run = client.get_run(version.run_id)
+    score = run.data.metrics.get(GATE_METRIC)
+    return (version.version, float(score)) if score is not None else (version.version, float("inf"))
+
+
+def forecast_plot(bundle: ForecastBundle, path: Path, max_series: int = 6) -> Path:
+    """A grid of the first series: recent history, forecast and its 95% band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from models.intervals import bands
+
+    ids = sorted(bundle.series)[:max_series]
+    fig, axes = plt.subplots(len(ids), 1, figsize=(9, 2.2 * len(ids)), squeeze=False)
+    for ax, series_id in zip(axes[:, 0], ids, strict=True):
+        s = bundle.series[series_id]
+        lower, upper = bands(s.mean, s.sigma, 95, 0.0 if bundle.nonnegative else None)
+        ax.plot(pd.to_datetime(s.history_dates), s.history_values, color="#334155", lw=1)
+        dates = pd.to_datetime(s.dates)
+        ax.fill_between(dates, lower, upper, color="#6366f1", alpha=0.2, lw=0)
+        ax.plot(dates, s.mean, color="#4f46e5", lw=1.5)
+        ax.set_title(f"{series_id} ({s.model})", fontsize=9, loc="left")
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def log_training(
+    result: TrainingResult,
+    *,
+    tracking_uri: str,
+    experiment: str,
+    params: dict[str, Any],
+    data_fingerprint: str,
+    contract_docs: Path | None,
+    margin: float = 0.0,
+    tags: dict[str, str] | None = None,
+) -> RegisteredVersion:
+    """Log the run, register the bundle as a new version, and apply the champion gate."""
+    import mlflow
+
+    from models.flavor import BUNDLE_ARTIFACT, ForecastBundleModel, signature
+
+    client = _client(tracking_uri)
+    mlflow.set_experiment(experiment)
+    bundle = result.bundle
+    with mlflow.start_run(run_name=f"train-{bundle.model_name}", tags=tags or {}) as run:
+        mlflow.log_params({**params, "data_fingerprint": data_fingerprint, "train_start": bundle.train_start, "train_end": bundle.train_end})
+        mlflow.log_metrics({k: v for k, v in result.summary.items() if pd.notna(v)})
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            result.selection.to_csv(folder / "selection.csv", index=False)
+            result.scores.to_csv(folder / "backtest_scores.csv", index=False)
+            (folder / "selection_counts.json").write_text(json.dumps(result.selection["model"].value_counts().to_dict()))
+            mlflow.log_artifacts(str(folder), artifact_path="backtest")
+            mlflow.log_artifact(str(forecast_plot(bundle, folder / "forecasts.png")), artifact_path="plots")
+            if contract_docs is not None and contract_docs.is_dir():
+                mlflow.log_artifacts(str(contract_docs), artifact_path="contract_report")
+            bundle_path = bundle.save(folder / "bundle.json")
+            info = mlflow.pyfunc.log_model(
+                name="forecaster",
+                python_model=ForecastBundleModel(),
+                artifacts={BUNDLE_ARTIFACT: str(bundle_path)},
+                code_paths=[str(Path(__file__).parent)],
+                signature=signature(),
+                registered_model_name=bundle.model_name,
+                pip_requirements=["mlflow", "pandas"],
+            )
+        version = str(info.registered_model_version)
+        new_score = result.summary.get(GATE_METRIC, float("inf"))
+        current = champion_score(client, bundle.model_name)
+        if current is None:
+            promoted, reason = True, "first version of this model"
+        elif new_score < current[1] * (1 - margin):
+            promoted, reason = True, f"{GATE_METRIC} {new_score:.4f} beats champion v{current[0]} ({current[1]:.4f})"
+        else:
+            promoted, reason = False, f"{GATE_METRIC} {new_score:.4f} does not beat champion v{current[0]} ({current[1]:.4f}) by {margin:.0%}"
+        client.set_registered_model_alias(bundle.model_name, CHAMPION if promoted else CHALLENGER, version)
+        client.set_model_version_tag(bundle.model_name, version, "gate", reason)
+        mlflow.set_tags({"model_version": version, "promoted": str(promoted), "gate": reason})
+    return RegisteredVersion(bundle.model_name, version, run.info.run_id, promoted, reason)
+
+
+def log_contract_failure(report: Any, *, tracking_uri: str, experiment: str, tags: dict[str, str] | None = None) -> str:
+    """Keep a failed contract's report as an MLflow run (status FAILED); returns the run id."""
+    import mlflow
+
+    _client(tracking_uri)
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run(run_name=f"contract-failed-{report.dataset}", tags={**(tags or {}), "contract": "failed"}) as run:
+        mlflow.log_metrics({"contract_rules": report.evaluated, "contract_failures": len(report.failures)})
+        mlflow.log_text(report.summary(), "contract_report/summary.txt")
+        if report.docs_dir is not None:
+            mlflow.log_artifacts(str(report.docs_dir), artifact_path="contract_report")
+        mlflow.end_run(status="FAILED")
+    return run.info.run_id
+
+
+def load_champion_bundle(tracking_uri: str, model_name: str) -> tuple[str, ForecastBundle]:
+    """(version, bundle) of the current champion, through the MLflow client."""
+    import mlflow
+
+    from models.flavor import BUNDLE_ARTIFACT
+
+    client = _client(tracking_uri)
+    version = client.get_model_version_by_alias(model_name, CHAMPION)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{model_name}/{version.version}", dst_path=tmp
+        )
+        bundle = ForecastBundle.load(Path(path) / "artifacts" / f"{BUNDLE_ARTIFACT}.json")
+    return version.version, bundle

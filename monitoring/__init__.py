@@ -1,0 +1,1 @@
+"""Model health: drift of new actuals against the training window, kept as history."""
