@@ -39,6 +39,7 @@ class LocalForecaster(ABC):
             raise ValueError(f"season_length must be >= 1, got {season_length}")
         self.season_length = season_length
         self._series: Series | None = None
+        self._constant: float | None = None
 
     @property
     def min_history(self) -> int:
@@ -52,7 +53,11 @@ class LocalForecaster(ABC):
                 f"series {series.series_id!r} has {len(series)}"
             )
         self._series = series
-        self._fit(series)
+        # A constant history has one sensible forecast; several statsmodels estimators
+        # misbehave on zero variance (Theta extrapolates a spurious trend), so skip them.
+        self._constant = float(series.y[0]) if np.ptp(series.y) == 0 else None
+        if self._constant is None:
+            self._fit(series)
         return self
 
     def forecast(self, horizon: int) -> Forecast:
@@ -60,6 +65,8 @@ class LocalForecaster(ABC):
             raise ForecastError(f"{self.name}: call fit() before forecast()")
         if horizon < 1:
             raise ValueError(f"horizon must be >= 1, got {horizon}")
+        if self._constant is not None:
+            return Forecast(np.full(horizon, self._constant), np.zeros(horizon))
         result = self._forecast(horizon)
         if len(result.mean) != horizon:
             raise ForecastError(f"{self.name} returned {len(result.mean)} steps, not {horizon}")

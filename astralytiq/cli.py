@@ -1,0 +1,239 @@
+"""The `astralytiq` command: every workflow of the platform, each with its own --help."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from astralytiq.settings import get_settings
+
+app = typer.Typer(
+    help="AstralytiQ: time-series forecasting from data contract to served champion.\n\n"
+    "Start with `astralytiq up`; every setting is an ASTRALYTIQ_* environment variable.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+users_app = typer.Typer(help="Manage the people who log in to the portal and the API.", no_args_is_help=True)
+db_app = typer.Typer(help="The app database (users, API keys, drift history, audit log).", no_args_is_help=True)
+datasets_app = typer.Typer(help="Dataset specs found in ASTRALYTIQ_DATASETS_DIR.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
+app.add_typer(datasets_app, name="datasets")
+
+DatasetArg = Annotated[str, typer.Argument(help="Dataset name (a <name>.yaml in the datasets folder) or a spec path.")]
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        fail("invalid settings: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+
+
+@app.command()
+def up(
+    retrain: Annotated[bool, typer.Option(help="Train every dataset even if it already has a champion.")] = False,
+) -> None:
+    """Bring up the whole platform on this machine and keep it running until Ctrl-C.
+
+    Starts MLflow (:5000), Prefect (:4200), trains each dataset that has no champion yet, checks
+    drift, then starts the prediction API (:8000) and the portal (:8501). The admin password is
+    ASTRALYTIQ_ADMIN_PASSWORD, or generated and printed once.
+    """
+    from astralytiq.platform import PlatformError, run_platform
+
+    try:
+        run_platform(_settings(), retrain, typer.echo)
+    except PlatformError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def train(
+    dataset: DatasetArg,
+    until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Use data up to this date only (overrides the spec's training.until).")] = None,
+    jobs: Annotated[int, typer.Option(min=0, help="Worker processes; 0 = one per CPU core.")] = 0,
+) -> None:
+    """Run the training flow: contract check, backtest of every candidate, per-series selection,
+    MLflow run and a registered model version (champion if it beats the current one)."""
+    from astralytiq.prefect_env import configure_prefect
+
+    settings = _settings()
+    configure_prefect(settings)
+    from data_contracts.spec import SpecError
+    from data_contracts.validation import ContractViolation
+    from flows.train import train_flow
+    from models.registry import TrackingUnavailable
+
+    try:
+        result = train_flow(dataset=dataset, until=until.date() if until else None, n_jobs=jobs)
+    except (SpecError, ContractViolation, TrackingUnavailable, ValueError) as exc:
+        fail(str(exc))
+    verdict = "now champion" if result["promoted"] else "registered as challenger"
+    typer.echo(f"{result['model_name']} v{result['version']}: {verdict} ({result['reason']})")
+
+
+@app.command()
+def monitor(dataset: DatasetArg) -> None:
+    """Run the monitoring flow: drift of the newest actuals against the champion's training window."""
+    from astralytiq.prefect_env import configure_prefect
+
+    settings = _settings()
+    configure_prefect(settings)
+    from astralytiq.db import upgrade_database
+    from data_contracts.spec import SpecError
+    from data_contracts.validation import ContractViolation
+    from flows.monitor import monitor_flow
+    from models.registry import TrackingUnavailable
+
+    upgrade_database(settings.app_database_url)
+    try:
+        result = monitor_flow(dataset=dataset)
+    except (SpecError, ContractViolation, TrackingUnavailable, ValueError) as exc:
+        fail(str(exc))
+    if result["status"] == "no new actuals":
+        typer.echo(f"{result['model_name']} v{result['version']}: no new actuals since training; nothing to check")
+    else:
+        typer.echo(f"{result['model_name']} v{result['version']}: {result['status']} (drifted share {result['drift_share']:.0%})")
+
+
+@app.command()
+def validate(dataset: DatasetArg) -> None:
+    """Check a dataset against its data contract now and print a summary (exit 1 if it fails)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    from data_contracts.contract import load_contract
+    from data_contracts.sources import DataSourceError, load_dataset
+    from data_contracts.spec import SpecError, load_spec
+    from data_contracts.validation import run_contract
+
+    settings = _settings()
+    try:
+        spec = load_spec(dataset, settings.datasets_dir)
+        report = run_contract(load_dataset(spec), load_contract(spec.contract), spec.frequency,
+                              settings.reports_dir / "contracts" / spec.name)
+    except (SpecError, DataSourceError) as exc:
+        fail(str(exc))
+    typer.echo(report.summary())
+    if report.docs_dir:
+        typer.echo(f"report: {report.docs_dir / 'index.html'}")
+    raise typer.Exit(0 if report.success else 1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (ASTRALYTIQ_API_PORT).")] = 0,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Start the prediction API: loads every champion from MLflow, then serves /v1 and /docs."""
+    import uvicorn
+
+    settings = _settings()
+    from astralytiq.db import upgrade_database
+
+    upgrade_database(settings.app_database_url)
+    uvicorn.run("serving.app:create_app", factory=True, host=host, port=port or settings.api_port, workers=workers,
+                log_level="info", timeout_graceful_shutdown=10)
+
+
+@app.command()
+def portal(port: Annotated[int, typer.Option(help="Port to listen on (ASTRALYTIQ_PORTAL_PORT).")] = 0) -> None:
+    """Start the Streamlit portal; it reaches the API at ASTRALYTIQ_API_URL."""
+    import portal as portal_pkg
+
+    settings = _settings()
+    script = Path(portal_pkg.__file__).parent / "app.py"
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.port", str(port or settings.portal_port), "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--server.maxUploadSize", "10", "--client.toolbarMode", "viewer",
+        "--theme.base", "light", "--theme.primaryColor", "#4f46e5",
+    ]
+    os.execv(sys.executable, command)
+
+
+@app.command()
+def mlflow(port: Annotated[int, typer.Option(help="Port (ASTRALYTIQ_MLFLOW_PORT).")] = 0) -> None:
+    """Start only the embedded MLflow tracking server (SQLite store, artifacts in the data folder)."""
+    settings = _settings()
+    Path(settings.mlflow_artifacts_uri).mkdir(parents=True, exist_ok=True)
+    binary = str(Path(sys.executable).with_name("mlflow"))
+    os.execv(binary, [binary, "server", "--backend-store-uri", settings.mlflow_store_uri,
+                      "--artifacts-destination", settings.mlflow_artifacts_uri,
+                      "--host", "127.0.0.1", "--port", str(port or settings.mlflow_port)])
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Login name: letters, digits, '.', '_' or '-'.")],
+    role: Annotated[str, typer.Option(help="admin (users, keys), engineer (promote, train) or viewer (read).")] = "viewer",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input instead of prompting.")] = False,
+) -> None:
+    """Create a user who can log in to the portal and the API."""
+    from astralytiq.accounts import PasswordPolicyError, UserExists, create_user
+    from astralytiq.db import upgrade_database
+
+    settings = _settings()
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    upgrade_database(settings.app_database_url)
+    try:
+        create_user(settings.app_database_url, username, password, role)  # type: ignore[arg-type]
+    except (PasswordPolicyError, UserExists, ValueError) as exc:
+        fail(str(exc))
+    typer.echo(f"created {role} {username!r}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users and their roles."""
+    from astralytiq.accounts import list_users
+    from astralytiq.db import upgrade_database
+
+    settings = _settings()
+    upgrade_database(settings.app_database_url)
+    for name, role, active in list_users(settings.app_database_url):
+        typer.echo(f"{name:<24} {role:<9} {'active' if active else 'disabled'}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (safe to run repeatedly)."""
+    from astralytiq.db import upgrade_database
+
+    settings = _settings()
+    upgrade_database(settings.app_database_url)
+    typer.echo("app database is at the newest revision")
+
+
+@datasets_app.command("list")
+def datasets_list() -> None:
+    """List the datasets, their frequency, horizon and schedule."""
+    from data_contracts.spec import SpecError, available_datasets, load_spec
+
+    settings = _settings()
+    for name in available_datasets(settings.datasets_dir):
+        try:
+            spec = load_spec(name, settings.datasets_dir)
+            typer.echo(f"{name:<20} freq={spec.frequency:<6} horizon={spec.horizon:<4} schedule={spec.schedule or '-'}")
+        except SpecError as exc:
+            typer.echo(f"{name:<20} INVALID: {exc}")
+
+
+def main() -> None:
+    app()
+
+

@@ -1,0 +1,28 @@
+"""Portal entry point: theme, navigation, and who may see which page."""
+
+import streamlit as st
+
+from portal import theme
+from portal.state import current_session, log_out
+
+st.set_page_config(page_title="AstralytiQ", page_icon=":material/insights:", layout="wide")
+theme.apply()
+
+session = current_session()
+if session is None:
+    page = st.navigation([st.Page("app_pages/login.py", title="Log in", icon=":material/login:")])
+else:
+    with st.sidebar:
+        st.markdown('<div class="aq-brand">AstralytiQ</div>', unsafe_allow_html=True)
+        st.caption(f"Signed in as **{session.username}** ({session.role})")
+        if st.button("Log out", icon=":material/logout:", use_container_width=True):
+            log_out("You have logged out.")
+            st.rerun()
+    page = st.navigation({
+        "Forecasting": [
+            st.Page("app_pages/forecasts.py", title="Forecasts", icon=":material/show_chart:", default=True),
+            st.Page("app_pages/models.py", title="Models", icon=":material/model_training:"),
+        ],
+        "Monitoring": [st.Page("app_pages/health.py", title="Model health", icon=":material/monitor_heart:")],
+    })
+page.run()

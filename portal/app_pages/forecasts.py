@@ -1,0 +1,51 @@
+"""Forecasts: pick a model and a series, see history, forecast and intervals; download them."""
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from portal import charts, theme
+from portal.guard import call
+from portal.state import client
+
+theme.header("Forecasts", "The champion's forecast with its prediction intervals.")
+api = client()
+models = call(api.models) or []
+served = [m for m in models if m.get("serving_version")]
+if not served:
+    st.info("No model is being served yet. Train one with `astralytiq train <dataset>`.", icon=":material/hourglass_empty:")
+    st.stop()
+
+by_name = {m["name"]: m for m in served}
+left, middle, right = st.columns([2, 2, 3])
+name = left.selectbox("Model", sorted(by_name))
+model = by_name[name]
+series = call(lambda: api.series(name)) or []
+if not series:
+    st.stop()
+series_id = middle.selectbox("Series", series)
+levels = right.multiselect("Intervals (%)", [50, 80, 90, 95, 99], default=[80, 95])
+horizon = st.slider("Horizon (steps ahead)", 1, int(model["max_horizon"]), int(model["max_horizon"]))
+
+result = call(lambda: api.forecast(name, [series_id], horizon, [float(v) for v in levels]))
+if result is None:
+    st.stop()
+item = result["forecasts"][0]
+frame = charts.forecast_frame(item)
+
+c1, c2, c3 = st.columns(3)
+c1.metric("Version", f"v{result['version']}")
+c2.metric("Selected model", item["selected_model"])
+c3.metric(f"Total over {horizon} steps", f"{frame['yhat'].sum():,.0f}")
+
+fig: go.Figure = charts.forecast_chart(item, levels)
+st.plotly_chart(fig, use_container_width=True)
+
+with st.expander("Table", expanded=False):
+    st.dataframe(frame, hide_index=True, use_container_width=True)
+st.download_button(
+    "Download CSV",
+    frame.to_csv(index=False).encode(),
+    file_name=f"{name}-{series_id}-v{result['version']}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+)

@@ -1,0 +1,59 @@
+"""The FastAPI application: built by ``create_app``; champions load in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from astralytiq.db import session_factory
+from astralytiq.settings import Settings, get_settings
+from serving import errors
+from serving.middleware import ObservabilityMiddleware
+from serving.model_store import ModelStore
+from serving.registry import RegistryClient
+from serving.routes import auth, forecast, health, models, monitoring
+
+log = logging.getLogger("astralytiq.serving")
+
+DESCRIPTION = """
+Forecasts from the champion of every registered AstralytiQ model.
+
+People log in with `POST /v1/auth/token` and send `Authorization: Bearer <token>`;
+services send `X-API-Key: <key>`. Every forecast response carries `X-Model-Version`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        registry = RegistryClient(settings.mlflow_tracking_uri)
+        store = ModelStore(registry)
+        app.state.settings = settings
+        app.state.sessions = session_factory(settings.app_database_url)
+        app.state.store = store
+        changes = store.refresh()
+        log.info("serving at start-up: %s", ", ".join(changes) or "no champions yet")
+        stop = threading.Event()
+        watcher = threading.Thread(
+            target=store.watch, args=(settings.alias_poll_seconds, stop), name="alias-watch", daemon=True
+        )
+        watcher.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            watcher.join(timeout=5)
+            registry.close()
+
+    app = FastAPI(title="AstralytiQ prediction API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    errors.install(app)
+    app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes)
+    for router in (auth.router, models.router, forecast.router, monitoring.router, health.router):
+        app.include_router(router)
+    return app

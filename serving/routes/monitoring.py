@@ -1,0 +1,55 @@
+"""Model health: the drift history of a model and its Evidently reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, status
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+
+from astralytiq.db import DriftReport
+from serving.deps import SessionDep, SettingsDep, Viewer
+from serving.schemas import DriftFeatureOut, DriftHistoryOut, DriftReportOut
+
+router = APIRouter(prefix="/v1/models", tags=["monitoring"])
+
+
+def _out(row: DriftReport) -> DriftReportOut:
+    return DriftReportOut(
+        id=row.id,
+        model_name=row.model_name,
+        model_version=row.model_version,
+        created_at=row.created_at,
+        reference_start=row.reference_start,
+        reference_end=row.reference_end,
+        current_start=row.current_start,
+        current_end=row.current_end,
+        drift_share=row.drift_share,
+        dataset_drift=row.dataset_drift,
+        features=[DriftFeatureOut(feature=k, **v) for k, v in sorted(row.features.items())],
+    )
+
+
+@router.get("/{name}/drift", response_model=DriftHistoryOut)
+def drift_history(name: str, session: SessionDep, principal: Viewer, limit: int = 30) -> DriftHistoryOut:
+    """The latest drift result of a model and up to ``limit`` earlier ones, newest first."""
+    limit = max(1, min(limit, 500))
+    rows = session.scalars(
+        select(DriftReport).where(DriftReport.model_name == name).order_by(DriftReport.id.desc()).limit(limit)
+    ).all()
+    history = [_out(r) for r in rows]
+    return DriftHistoryOut(model_name=name, latest=history[0] if history else None, history=history)
+
+
+@router.get("/{name}/drift/{report_id}/html", response_class=HTMLResponse)
+def drift_report_html(name: str, report_id: int, session: SessionDep, settings: SettingsDep, principal: Viewer) -> HTMLResponse:
+    """The full Evidently report of one drift check."""
+    row = session.get(DriftReport, report_id)
+    if row is None or row.model_name != name:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no drift report {report_id} for model {name!r}")
+    path = Path(row.report_path)
+    reports = settings.reports_dir.resolve()
+    if not path.resolve().is_relative_to(reports) or not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="the report file is no longer kept")
+    return HTMLResponse(path.read_text(encoding="utf-8"))

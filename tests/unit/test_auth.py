@@ -1,0 +1,58 @@
+"""Passwords and tokens: bcrypt without truncation, JWT with one algorithm and exact claims."""
+
+import jwt
+import pytest
+
+from astralytiq.accounts import PasswordPolicyError, hash_password, verify_password
+from serving import auth
+
+KEY = "k" * 48
+ISS, AUD = "astralytiq", "astralytiq-api"
+
+
+def test_password_round_trip() -> None:
+    stored = hash_password("correct horse battery")
+    assert stored.startswith("$2b$")
+    assert verify_password("correct horse battery", stored)
+    assert not verify_password("correct horse battery!", stored)
+
+
+def test_password_over_72_bytes_is_refused_not_truncated() -> None:
+    with pytest.raises(PasswordPolicyError, match="73 bytes in UTF-8; the limit is 72"):
+        hash_password("a" * 73)
+    with pytest.raises(PasswordPolicyError, match="limit is 72"):
+        hash_password("é" * 37)  # 74 bytes, 37 characters
+
+
+def test_token_round_trip() -> None:
+    token, _ = auth.create_access_token("ana", "engineer", key=KEY, issuer=ISS, audience=AUD, minutes=5)
+    claims = auth.decode_access_token(token, key=KEY, issuer=ISS, audience=AUD)
+    assert (claims.subject, claims.role) == ("ana", "engineer")
+
+
+def test_alg_none_is_refused() -> None:
+    token = jwt.encode({"sub": "ana", "role": "admin", "iss": ISS, "aud": AUD, "iat": 0, "exp": 4102444800}, None, algorithm="none")
+    with pytest.raises(auth.InvalidToken):
+        auth.decode_access_token(token, key=KEY, issuer=ISS, audience=AUD)
+
+
+@pytest.mark.parametrize("claims", [{"iss": "other"}, {"aud": "other"}, {"exp": 1}])
+def test_wrong_issuer_audience_or_expired_is_refused(claims: dict) -> None:  # type: ignore[type-arg]
+    payload = {"sub": "ana", "role": "admin", "iss": ISS, "aud": AUD, "iat": 0, "exp": 4102444800, **claims}
+    with pytest.raises(auth.InvalidToken):
+        auth.decode_access_token(jwt.encode(payload, KEY, algorithm="HS256"), key=KEY, issuer=ISS, audience=AUD)
+
+
+def test_tampered_token_is_refused() -> None:
+    token, _ = auth.create_access_token("ana", "viewer", key=KEY, issuer=ISS, audience=AUD, minutes=5)
+    header, payload, signature = token.split(".")
+    forged = jwt.encode({"sub": "ana", "role": "admin", "iss": ISS, "aud": AUD, "iat": 0, "exp": 4102444800}, "x" * 48).split(".")[1]
+    with pytest.raises(auth.InvalidToken):
+        auth.decode_access_token(f"{header}.{forged}.{signature}", key=KEY, issuer=ISS, audience=AUD)
+
+
+def test_api_keys_are_hashed_and_checked() -> None:
+    key, prefix, stored = auth.new_api_key()
+    assert key.startswith("aq_") and prefix in key and key not in stored
+    assert auth.api_key_prefix(key) == prefix
+    assert auth.api_key_matches(key, stored) and not auth.api_key_matches(key + "x", stored)
