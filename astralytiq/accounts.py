@@ -25,9 +25,7 @@ def check_password_policy(password: str) -> None:
     size = len(password.encode("utf-8"))
     if size > BCRYPT_MAX_BYTES:
         # bcrypt ignores everything past 72 bytes; refusing is honest, truncating is not.
-        raise PasswordPolicyError(
-            f"password is {size} bytes in UTF-8; the limit is {BCRYPT_MAX_BYTES} bytes"
-        )
+        raise PasswordPolicyError(f"password is {size} bytes in UTF-8; the limit is {BCRYPT_MAX_BYTES} bytes")
     if len(password) < 8:
         raise PasswordPolicyError("password must be at least 8 characters")
 
@@ -64,7 +62,11 @@ class UserExists(ValueError):
 def create_user(database_url: str, username: str, password: str, role: Role, actor: str = "cli") -> None:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
-    if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace("_", "").replace("-", "").replace(".", "").isalnum()
+    ):
         raise ValueError("username must be 1-64 letters, digits, '.', '_' or '-'")
     password_hash = hash_password(password)
     with session_scope(database_url) as session:
@@ -76,7 +78,9 @@ def create_user(database_url: str, username: str, password: str, role: Role, act
 
 def list_users(database_url: str) -> list[tuple[str, str, bool]]:
     with session_scope(database_url) as session:
-        return [(u.username, u.role, u.is_active) for u in session.scalars(select(User).order_by(User.username))]
+        return [
+            (u.username, u.role, u.is_active) for u in session.scalars(select(User).order_by(User.username))
+        ]
 
 
 def ensure_admin(database_url: str, password: str = "") -> str | None:

@@ -20,13 +20,17 @@ app = typer.Typer(
     add_completion=False,
 )
 users_app = typer.Typer(help="Manage the people who log in to the portal and the API.", no_args_is_help=True)
-db_app = typer.Typer(help="The app database (users, API keys, drift history, audit log).", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The app database (users, API keys, drift history, audit log).", no_args_is_help=True
+)
 datasets_app = typer.Typer(help="Dataset specs found in ASTRALYTIQ_DATASETS_DIR.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 app.add_typer(datasets_app, name="datasets")
 
-DatasetArg = Annotated[str, typer.Argument(help="Dataset name (a <name>.yaml in the datasets folder) or a spec path.")]
+DatasetArg = Annotated[
+    str, typer.Argument(help="Dataset name (a <name>.yaml in the datasets folder) or a spec path.")
+]
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -40,12 +44,17 @@ def _settings():  # type: ignore[no-untyped-def]
     try:
         return get_settings()
     except ValidationError as exc:
-        fail("invalid settings: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        fail(
+            "invalid settings: "
+            + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        )
 
 
 @app.command()
 def up(
-    retrain: Annotated[bool, typer.Option(help="Train every dataset even if it already has a champion.")] = False,
+    retrain: Annotated[
+        bool, typer.Option(help="Train every dataset even if it already has a champion.")
+    ] = False,
 ) -> None:
     """Bring up the whole platform on this machine and keep it running until Ctrl-C.
 
@@ -64,7 +73,12 @@ def up(
 @app.command()
 def train(
     dataset: DatasetArg,
-    until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Use data up to this date only (overrides the spec's training.until).")] = None,
+    until: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"], help="Use data up to this date only (overrides the spec's training.until)."
+        ),
+    ] = None,
     jobs: Annotated[int, typer.Option(min=0, help="Worker processes; 0 = one per CPU core.")] = 0,
 ) -> None:
     """Run the training flow: contract check, backtest of every candidate, per-series selection,
@@ -105,9 +119,13 @@ def monitor(dataset: DatasetArg) -> None:
     except (SpecError, ContractViolation, TrackingUnavailable, ValueError) as exc:
         fail(str(exc))
     if result["status"] == "no new actuals":
-        typer.echo(f"{result['model_name']} v{result['version']}: no new actuals since training; nothing to check")
+        typer.echo(
+            f"{result['model_name']} v{result['version']}: no new actuals since training; nothing to check"
+        )
     else:
-        typer.echo(f"{result['model_name']} v{result['version']}: {result['status']} (drifted share {result['drift_share']:.0%})")
+        typer.echo(
+            f"{result['model_name']} v{result['version']}: {result['status']} (drifted share {result['drift_share']:.0%})"
+        )
 
 
 @app.command()
@@ -122,8 +140,12 @@ def validate(dataset: DatasetArg) -> None:
     settings = _settings()
     try:
         spec = load_spec(dataset, settings.datasets_dir)
-        report = run_contract(load_dataset(spec), load_contract(spec.contract), spec.frequency,
-                              settings.reports_dir / "contracts" / spec.name)
+        report = run_contract(
+            load_dataset(spec),
+            load_contract(spec.contract),
+            spec.frequency,
+            settings.reports_dir / "contracts" / spec.name,
+        )
     except (SpecError, DataSourceError) as exc:
         fail(str(exc))
     typer.echo(report.summary())
@@ -145,23 +167,48 @@ def serve(
     from astralytiq.db import upgrade_database
 
     upgrade_database(settings.app_database_url)
-    uvicorn.run("serving.app:create_app", factory=True, host=host, port=port or settings.api_port, workers=workers,
-                log_level="info", timeout_graceful_shutdown=10)
+    uvicorn.run(
+        "serving.app:create_app",
+        factory=True,
+        host=host,
+        port=port or settings.api_port,
+        workers=workers,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )
 
 
 @app.command()
-def portal(port: Annotated[int, typer.Option(help="Port to listen on (ASTRALYTIQ_PORTAL_PORT).")] = 0) -> None:
+def portal(
+    port: Annotated[int, typer.Option(help="Port to listen on (ASTRALYTIQ_PORTAL_PORT).")] = 0,
+) -> None:
     """Start the Streamlit portal; it reaches the API at ASTRALYTIQ_API_URL."""
     import portal as portal_pkg
 
     settings = _settings()
     script = Path(portal_pkg.__file__).parent / "app.py"
     command = [
-        sys.executable, "-m", "streamlit", "run", str(script),
-        "--server.port", str(port or settings.portal_port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--server.maxUploadSize", "10", "--client.toolbarMode", "viewer",
-        "--theme.base", "light", "--theme.primaryColor", "#4f46e5",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.port",
+        str(port or settings.portal_port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.maxUploadSize",
+        "10",
+        "--client.toolbarMode",
+        "viewer",
+        "--theme.base",
+        "light",
+        "--theme.primaryColor",
+        "#4f46e5",
     ]
     os.execv(sys.executable, command)
 
@@ -172,23 +219,44 @@ def mlflow(port: Annotated[int, typer.Option(help="Port (ASTRALYTIQ_MLFLOW_PORT)
     settings = _settings()
     Path(settings.mlflow_artifacts_uri).mkdir(parents=True, exist_ok=True)
     binary = str(Path(sys.executable).with_name("mlflow"))
-    os.execv(binary, [binary, "server", "--backend-store-uri", settings.mlflow_store_uri,
-                      "--artifacts-destination", settings.mlflow_artifacts_uri,
-                      "--host", "127.0.0.1", "--port", str(port or settings.mlflow_port)])
+    os.execv(
+        binary,
+        [
+            binary,
+            "server",
+            "--backend-store-uri",
+            settings.mlflow_store_uri,
+            "--artifacts-destination",
+            settings.mlflow_artifacts_uri,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port or settings.mlflow_port),
+        ],
+    )
 
 
 @users_app.command("create")
 def users_create(
     username: Annotated[str, typer.Argument(help="Login name: letters, digits, '.', '_' or '-'.")],
-    role: Annotated[str, typer.Option(help="admin (users, keys), engineer (promote, train) or viewer (read).")] = "viewer",
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input instead of prompting.")] = False,
+    role: Annotated[
+        str, typer.Option(help="admin (users, keys), engineer (promote, train) or viewer (read).")
+    ] = "viewer",
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the password from standard input instead of prompting."),
+    ] = False,
 ) -> None:
     """Create a user who can log in to the portal and the API."""
     from astralytiq.accounts import PasswordPolicyError, UserExists, create_user
     from astralytiq.db import upgrade_database
 
     settings = _settings()
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    )
     upgrade_database(settings.app_database_url)
     try:
         create_user(settings.app_database_url, username, password, role)  # type: ignore[arg-type]
@@ -228,12 +296,12 @@ def datasets_list() -> None:
     for name in available_datasets(settings.datasets_dir):
         try:
             spec = load_spec(name, settings.datasets_dir)
-            typer.echo(f"{name:<20} freq={spec.frequency:<6} horizon={spec.horizon:<4} schedule={spec.schedule or '-'}")
+            typer.echo(
+                f"{name:<20} freq={spec.frequency:<6} horizon={spec.horizon:<4} schedule={spec.schedule or '-'}"
+            )
         except SpecError as exc:
             typer.echo(f"{name:<20} INVALID: {exc}")
 
 
 def main() -> None:
     app()
-
-

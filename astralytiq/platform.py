@@ -57,7 +57,11 @@ class Supervisor:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
         process = subprocess.Popen(
-            list(command), env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            list(command),
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.children[name] = process
         return process
@@ -92,8 +96,12 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     supervisor = Supervisor(settings.data_dir / "logs")
     host = "127.0.0.1"
-    ports = {"MLflow": settings.mlflow_port, "Prefect": settings.prefect_port,
-             "API": settings.api_port, "portal": settings.portal_port}
+    ports = {
+        "MLflow": settings.mlflow_port,
+        "Prefect": settings.prefect_port,
+        "API": settings.api_port,
+        "portal": settings.portal_port,
+    }
     busy = [f"{name} port {port}" for name, port in ports.items() if port_in_use(host, port)]
     if busy:
         raise PlatformError(
@@ -121,17 +129,40 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
     try:
         echo(f"2/6 MLflow tracking server on {mlflow_uri} (SQLite store, local artifacts)")
         Path(settings.mlflow_artifacts_uri).mkdir(parents=True, exist_ok=True)
-        mlflow = supervisor.start("mlflow", [
-            _bin("mlflow"), "server", "--backend-store-uri", settings.mlflow_store_uri,
-            "--artifacts-destination", settings.mlflow_artifacts_uri,
-            "--host", host, "--port", str(settings.mlflow_port), "--workers", "1",
-        ], env)
+        mlflow = supervisor.start(
+            "mlflow",
+            [
+                _bin("mlflow"),
+                "server",
+                "--backend-store-uri",
+                settings.mlflow_store_uri,
+                "--artifacts-destination",
+                settings.mlflow_artifacts_uri,
+                "--host",
+                host,
+                "--port",
+                str(settings.mlflow_port),
+                "--workers",
+                "1",
+            ],
+            env,
+        )
         wait_http(f"{mlflow_uri}/health", 120, lambda: mlflow.poll() is None)
 
         echo(f"3/6 Prefect server on http://{host}:{settings.prefect_port}")
-        prefect = supervisor.start("prefect", [
-            _bin("prefect"), "server", "start", "--host", host, "--port", str(settings.prefect_port),
-        ], env)
+        prefect = supervisor.start(
+            "prefect",
+            [
+                _bin("prefect"),
+                "server",
+                "start",
+                "--host",
+                host,
+                "--port",
+                str(settings.prefect_port),
+            ],
+            env,
+        )
         wait_http(f"{prefect_url}/health", 180, lambda: prefect.poll() is None)
 
         datasets = available_datasets(settings.datasets_dir)
@@ -141,12 +172,17 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
             _run_child([_bin("astralytiq"), "monitor", dataset], env, echo, prefix="    monitor | ")
 
         echo(f"5/6 prediction API on {settings.resolved_api_url}")
-        api = supervisor.start("api", [_bin("astralytiq"), "serve", "--host", host, "--port", str(settings.api_port)], env)
+        api = supervisor.start(
+            "api", [_bin("astralytiq"), "serve", "--host", host, "--port", str(settings.api_port)], env
+        )
         wait_http(f"http://{host}:{settings.api_port}/readyz", 60, lambda: api.poll() is None)
 
         echo(f"6/6 portal on http://{host}:{settings.portal_port}")
-        portal = supervisor.start("portal", [_bin("astralytiq"), "portal", "--port", str(settings.portal_port)],
-                                  {**env, "ASTRALYTIQ_API_URL": f"http://{host}:{settings.api_port}"})
+        portal = supervisor.start(
+            "portal",
+            [_bin("astralytiq"), "portal", "--port", str(settings.portal_port)],
+            {**env, "ASTRALYTIQ_API_URL": f"http://{host}:{settings.api_port}"},
+        )
         wait_http(f"http://{host}:{settings.portal_port}/_stcore/health", 90, lambda: portal.poll() is None)
 
         echo("")
@@ -169,18 +205,29 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
 
 def _run_child(command: list[str], env: dict[str, str], echo: Callable[[str], None], prefix: str) -> None:
     """Run a CLI step in the foreground, showing its progress lines."""
-    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        command, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     assert process.stdout is not None
     for line in process.stdout:
         line = line.rstrip()
-        if any(key in line for key in ("trained", "contract", "champion", "Error", "error", "drift", "Finished in state")):
+        if any(
+            key in line
+            for key in ("trained", "contract", "champion", "Error", "error", "drift", "Finished in state")
+        ):
             echo(prefix + line[-160:])
     if process.wait() != 0:
         raise PlatformError(f"`{' '.join(command[-3:])}` failed; run it alone to see the full output")
 
 
-def _train_if_needed(dataset: str, settings: Settings, mlflow_uri: str, env: dict[str, str], retrain: bool,
-                     echo: Callable[[str], None]) -> None:
+def _train_if_needed(
+    dataset: str,
+    settings: Settings,
+    mlflow_uri: str,
+    env: dict[str, str],
+    retrain: bool,
+    echo: Callable[[str], None],
+) -> None:
     from data_contracts.spec import load_spec
     from serving.registry import NotFound, RegistryClient
 

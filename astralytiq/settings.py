@@ -33,9 +33,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path(".astralytiq"), description="Folder for every embedded store (databases, artifacts)."
     )
-    datasets_dir: Path = Field(
-        Path("datasets"), description="Folder holding dataset specs (<name>.yaml)."
-    )
+    datasets_dir: Path = Field(Path("datasets"), description="Folder holding dataset specs (<name>.yaml).")
     database_url: str = Field(
         "", description="SQLAlchemy URL of the app database; empty means SQLite in data_dir."
     )
@@ -60,9 +58,7 @@ class Settings(BaseSettings):
     mlflow_port: int = Field(5000, ge=1, le=65535)
     prefect_port: int = Field(4200, ge=1, le=65535)
 
-    secret_key: str = Field(
-        "", description="JWT signing key; required (>= 32 bytes) outside development."
-    )
+    secret_key: str = Field("", description="JWT signing key; required (>= 32 bytes) outside development.")
     jwt_issuer: str = "astralytiq"
     jwt_audience: str = "astralytiq-api"
     access_token_minutes: int = Field(60, ge=1, le=24 * 60)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from data_contracts.spec import DatasetSpec
@@ -53,7 +51,9 @@ def _read_sql(spec: DatasetSpec) -> pd.DataFrame:
     except NoSuchTableError:
         raise DataSourceError(f"dataset {spec.name!r}: table {spec.source.table!r} does not exist") from None
     except SQLAlchemyError as exc:
-        raise DataSourceError(f"dataset {spec.name!r}: cannot read the SQL source ({exc.__class__.__name__}: {exc})") from None
+        raise DataSourceError(
+            f"dataset {spec.name!r}: cannot read the SQL source ({exc.__class__.__name__}: {exc})"
+        ) from None
     finally:
         engine.dispose()
 
@@ -107,5 +107,3 @@ def write_table(frame: pd.DataFrame, url: str, table: str) -> None:
         frame.to_sql(table, engine, if_exists="replace", index=False)
     finally:
         engine.dispose()
-
-

@@ -67,7 +67,9 @@ class MonitoringSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     drift_threshold: float = Field(0.5, ge=0, le=1, description="Drifted share that triggers retraining.")
-    window: int | None = Field(None, ge=1, description="Periods of recent data to check; default: the horizon.")
+    window: int | None = Field(
+        None, ge=1, description="Periods of recent data to check; default: the horizon."
+    )
 
 
 class DatasetSpec(BaseModel):

@@ -83,26 +83,60 @@ def _expectations(contract: Contract, columns: list[str]) -> list[tuple[str, str
             continue
         if rule.required or rule.max_missing_share < 1:
             rules.append(
-                ("missing-value budget", name,
-                 E.ExpectColumnValuesToNotBeNull(column=name, mostly=1 - rule.max_missing_share))
+                (
+                    "missing-value budget",
+                    name,
+                    E.ExpectColumnValuesToNotBeNull(column=name, mostly=1 - rule.max_missing_share),
+                )
             )
         if rule.type == "number":
             low = rule.min if rule.min is not None else -_FINITE
             high = rule.max if rule.max is not None else _FINITE
-            rules.append(("value range", name, E.ExpectColumnValuesToBeBetween(column=name, min_value=low, max_value=high)))
+            rules.append(
+                (
+                    "value range",
+                    name,
+                    E.ExpectColumnValuesToBeBetween(column=name, min_value=low, max_value=high),
+                )
+            )
     s = contract.series
-    rules.append(("unique timestamps per series", DS, E.ExpectCompoundColumnsToBeUnique(column_list=[SERIES_ID, DS])))
+    rules.append(
+        ("unique timestamps per series", DS, E.ExpectCompoundColumnsToBeUnique(column_list=[SERIES_ID, DS]))
+    )
     if s.strictly_increasing:
-        rules.append(("strictly increasing timestamps", DS, E.ExpectColumnValuesToBeBetween(column=STEP, min_value=1)))
+        rules.append(
+            ("strictly increasing timestamps", DS, E.ExpectColumnValuesToBeBetween(column=STEP, min_value=1))
+        )
     if s.regular_frequency:
         rules.append(
-            ("regular frequency", DS, E.ExpectColumnValuesToBeInSet(column=STEP, value_set=[1.0], mostly=1 - s.max_gap_share))
+            (
+                "regular frequency",
+                DS,
+                E.ExpectColumnValuesToBeInSet(column=STEP, value_set=[1.0], mostly=1 - s.max_gap_share),
+            )
         )
-    rules.append(("minimum history", SERIES_ID, E.ExpectColumnValuesToBeBetween(column=SERIES_ROWS, min_value=s.min_history)))
-    rules.append(("maximum rows", "(table)", E.ExpectTableRowCountToBeBetween(min_value=1, max_value=contract.limits.max_rows)))
     rules.append(
-        ("maximum series", SERIES_ID,
-         E.ExpectColumnUniqueValueCountToBeBetween(column=SERIES_ID, min_value=1, max_value=contract.limits.max_series))
+        (
+            "minimum history",
+            SERIES_ID,
+            E.ExpectColumnValuesToBeBetween(column=SERIES_ROWS, min_value=s.min_history),
+        )
+    )
+    rules.append(
+        (
+            "maximum rows",
+            "(table)",
+            E.ExpectTableRowCountToBeBetween(min_value=1, max_value=contract.limits.max_rows),
+        )
+    )
+    rules.append(
+        (
+            "maximum series",
+            SERIES_ID,
+            E.ExpectColumnUniqueValueCountToBeBetween(
+                column=SERIES_ID, min_value=1, max_value=contract.limits.max_series
+            ),
+        )
     )
     return rules
 
@@ -174,14 +208,20 @@ def run_contract(
                 evaluated += 1
                 if er.success:
                     continue
-                meta = er.expectation_config.meta or {}
-                rule, column = meta.get("rule", er.expectation_config.type), meta.get("column", "")
+                config = er.expectation_config
+                meta = (config.meta if config else None) or {}
+                rule, column = meta.get("rule", config.type if config else "?"), meta.get("column", "")
                 res = dict(er.result or {})
                 if er.exception_info and er.exception_info.get("raised_exception"):
                     res = {"unexpected_count": None}
                 failures.append(
-                    RuleFailure(rule, column, int(res.get("unexpected_count") or 0),
-                                _explain(rule, column, res, contract), list(res.get("partial_unexpected_list") or [])[:5])
+                    RuleFailure(
+                        rule,
+                        column,
+                        int(res.get("unexpected_count") or 0),
+                        _explain(rule, column, res, contract),
+                        list(res.get("partial_unexpected_list") or [])[:5],
+                    )
                 )
         kept_docs = None
         if docs_dir is not None:

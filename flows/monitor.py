@@ -33,8 +33,12 @@ def drift_task(df: pd.DataFrame, spec: DatasetSpec, bundle: ForecastBundle) -> D
     )
     get_run_logger().info(
         "reference %s..%s (%d rows), current %s..%s (%d rows)",
-        windows.reference_start, windows.reference_end, len(reference),
-        windows.current_start, windows.current_end, len(current),
+        windows.reference_start,
+        windows.reference_end,
+        len(reference),
+        windows.current_start,
+        windows.current_end,
+        len(current),
     )
     return compute_drift(reference, current, spec.covariates, spec.monitoring.drift_threshold)
 

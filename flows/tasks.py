@@ -30,8 +30,11 @@ def load_data(spec: DatasetSpec, until: date | None = None) -> pd.DataFrame:
     if until is not None:
         df = df[df[DS] <= pd.Timestamp(until)].reset_index(drop=True)
     get_run_logger().info(
-        "loaded %s rows, %s series, %s..%s", len(df), df["series_id"].nunique(),
-        df[DS].min().date() if len(df) else "-", df[DS].max().date() if len(df) else "-",
+        "loaded %s rows, %s series, %s..%s",
+        len(df),
+        df["series_id"].nunique(),
+        df[DS].min().date() if len(df) else "-",
+        df[DS].max().date() if len(df) else "-",
     )
     return df
 

@@ -6,6 +6,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
@@ -37,6 +38,7 @@ def backtest_and_select(df: pd.DataFrame, spec: DatasetSpec, n_jobs: int) -> eng
     logger = get_run_logger()
     total = df["series_id"].nunique()
     progress_id = create_progress_artifact(progress=0.0, description=f"series trained of {total}")
+    assert isinstance(progress_id, UUID)  # the sync call inside a sync task returns the id
     step = max(1, total // 10)
 
     def report(done: int, of: int, series_id: str) -> None:

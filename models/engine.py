@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -86,7 +87,12 @@ def train_series(series: Series, config: TrainingConfig) -> SeriesOutcome:
     scores: list[WindowScore] = []
     for name in config.candidates:
         scores.extend(
-            backtest(series, lambda n=name: make_forecaster(n, config.season_length), config.backtest, config.season_length)
+            backtest(
+                series,
+                partial(make_forecaster, name, config.season_length),
+                config.backtest,
+                config.season_length,
+            )
         )
     selected, reason = select(scores, config.candidates, config.selection_metric)
     # Fall back through the candidates (then naive) so every series still gets a forecast.
@@ -160,7 +166,11 @@ def assemble(
     metric_cols = ["smape", "mase", "rmsse", "wape", "msis"]
     selection_rows = []
     for outcome in outcomes:
-        chosen = scores[(scores["series_id"] == outcome.series_id) & (scores["model"] == outcome.selected)] if not scores.empty else scores
+        chosen = (
+            scores[(scores["series_id"] == outcome.series_id) & (scores["model"] == outcome.selected)]
+            if not scores.empty
+            else scores
+        )
         row = {"series_id": outcome.series_id, "model": outcome.selected, "reason": outcome.reason}
         row.update({m: float(chosen[m].mean()) if len(chosen) else float("nan") for m in metric_cols})
         selection_rows.append(row)

@@ -20,7 +20,9 @@ class ForecastBundleModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defin
     def load_context(self, context: Any) -> None:
         self.bundle = ForecastBundle.load(Path(context.artifacts[BUNDLE_ARTIFACT]))
 
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         levels = [float(v) for v in (params or {}).get("levels", [80.0, 95.0])]
         rows: list[dict[str, Any]] = []
         for horizon, group in model_input.groupby("horizon", sort=False):

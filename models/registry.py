@@ -119,13 +119,22 @@ def log_training(
     mlflow.set_experiment(experiment)
     bundle = result.bundle
     with mlflow.start_run(run_name=f"train-{bundle.model_name}", tags=tags or {}) as run:
-        mlflow.log_params({**params, "data_fingerprint": data_fingerprint, "train_start": bundle.train_start, "train_end": bundle.train_end})
+        mlflow.log_params(
+            {
+                **params,
+                "data_fingerprint": data_fingerprint,
+                "train_start": bundle.train_start,
+                "train_end": bundle.train_end,
+            }
+        )
         mlflow.log_metrics({k: v for k, v in result.summary.items() if pd.notna(v)})
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             result.selection.to_csv(folder / "selection.csv", index=False)
             result.scores.to_csv(folder / "backtest_scores.csv", index=False)
-            (folder / "selection_counts.json").write_text(json.dumps(result.selection["model"].value_counts().to_dict()))
+            (folder / "selection_counts.json").write_text(
+                json.dumps(result.selection["model"].value_counts().to_dict())
+            )
             mlflow.log_artifacts(str(folder), artifact_path="backtest")
             mlflow.log_artifact(str(forecast_plot(bundle, folder / "forecasts.png")), artifact_path="plots")
             if contract_docs is not None and contract_docs.is_dir():
@@ -146,22 +155,32 @@ def log_training(
         if current is None:
             promoted, reason = True, "first version of this model"
         elif new_score < current[1] * (1 - margin):
-            promoted, reason = True, f"{GATE_METRIC} {new_score:.4f} beats champion v{current[0]} ({current[1]:.4f})"
+            promoted, reason = (
+                True,
+                f"{GATE_METRIC} {new_score:.4f} beats champion v{current[0]} ({current[1]:.4f})",
+            )
         else:
-            promoted, reason = False, f"{GATE_METRIC} {new_score:.4f} does not beat champion v{current[0]} ({current[1]:.4f}) by {margin:.0%}"
+            promoted, reason = (
+                False,
+                f"{GATE_METRIC} {new_score:.4f} does not beat champion v{current[0]} ({current[1]:.4f}) by {margin:.0%}",
+            )
         client.set_registered_model_alias(bundle.model_name, CHAMPION if promoted else CHALLENGER, version)
         client.set_model_version_tag(bundle.model_name, version, "gate", reason)
         mlflow.set_tags({"model_version": version, "promoted": str(promoted), "gate": reason})
     return RegisteredVersion(bundle.model_name, version, run.info.run_id, promoted, reason)
 
 
-def log_contract_failure(report: Any, *, tracking_uri: str, experiment: str, tags: dict[str, str] | None = None) -> str:
+def log_contract_failure(
+    report: Any, *, tracking_uri: str, experiment: str, tags: dict[str, str] | None = None
+) -> str:
     """Keep a failed contract's report as an MLflow run (status FAILED); returns the run id."""
     import mlflow
 
     _client(tracking_uri)
     mlflow.set_experiment(experiment)
-    with mlflow.start_run(run_name=f"contract-failed-{report.dataset}", tags={**(tags or {}), "contract": "failed"}) as run:
+    with mlflow.start_run(
+        run_name=f"contract-failed-{report.dataset}", tags={**(tags or {}), "contract": "failed"}
+    ) as run:
         mlflow.log_metrics({"contract_rules": report.evaluated, "contract_failures": len(report.failures)})
         mlflow.log_text(report.summary(), "contract_report/summary.txt")
         if report.docs_dir is not None:

@@ -81,8 +81,10 @@ def compute_drift(
 
     ref_wide, cur_wide = to_features(reference, covariates), to_features(current, covariates)
     windows = DriftWindows(
-        ref_wide.index.min().date(), ref_wide.index.max().date(),
-        cur_wide.index.min().date(), cur_wide.index.max().date(),
+        ref_wide.index.min().date(),
+        ref_wide.index.max().date(),
+        cur_wide.index.min().date(),
+        cur_wide.index.max().date(),
     )
     columns = [c for c in ref_wide.columns if c in cur_wide.columns]
     definition = DataDefinition(numerical_columns=columns)
@@ -90,8 +92,12 @@ def compute_drift(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scipy warns on constant columns; Evidently handles them
         snapshot = report.run(
-            current_data=Dataset.from_pandas(cur_wide[columns].reset_index(drop=True), data_definition=definition),
-            reference_data=Dataset.from_pandas(ref_wide[columns].reset_index(drop=True), data_definition=definition),
+            current_data=Dataset.from_pandas(
+                cur_wide[columns].reset_index(drop=True), data_definition=definition
+            ),
+            reference_data=Dataset.from_pandas(
+                ref_wide[columns].reset_index(drop=True), data_definition=definition
+            ),
         )
     features: dict[str, FeatureDrift] = {}
     share = 0.0

@@ -12,7 +12,9 @@ from astralytiq.db import DriftReport
 from monitoring.drift import DriftResult
 
 
-def save_drift(session: Session, reports_dir: Path, model_name: str, model_version: str, result: DriftResult) -> DriftReport:
+def save_drift(
+    session: Session, reports_dir: Path, model_name: str, model_version: str, result: DriftResult
+) -> DriftReport:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     folder = reports_dir / "drift" / model_name
     folder.mkdir(parents=True, exist_ok=True)

@@ -39,13 +39,19 @@ class ApiClient:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise ApiUnavailable(f"The API at {self.base_url} is not reachable ({exc.__class__.__name__}).") from None
+            raise ApiUnavailable(
+                f"The API at {self.base_url} is not reachable ({exc.__class__.__name__})."
+            ) from None
         if response.status_code == 401:
             raise SessionExpired("Your session has expired or is invalid. Please log in again.")
         if response.status_code >= 500:
             raise ApiUnavailable(f"The API failed ({response.status_code}). Try again in a moment.")
         if response.status_code >= 400:
-            detail = response.json().get("detail") if response.headers.get("content-type", "").startswith("application/json") else response.text
+            detail = (
+                response.json().get("detail")
+                if response.headers.get("content-type", "").startswith("application/json")
+                else response.text
+            )
             raise ApiRejected(detail if isinstance(detail, str) else str(detail))
         if response.headers.get("content-type", "").startswith("application/json"):
             return response.json()
@@ -55,13 +61,17 @@ class ApiClient:
         try:
             response = self._http.post("/v1/auth/token", data={"username": username, "password": password})
         except httpx.HTTPError as exc:
-            raise ApiUnavailable(f"The API at {self.base_url} is not reachable ({exc.__class__.__name__}).") from None
+            raise ApiUnavailable(
+                f"The API at {self.base_url} is not reachable ({exc.__class__.__name__})."
+            ) from None
         if response.status_code == 401:
             raise ApiRejected("Incorrect username or password.")
         if response.status_code >= 400:
             raise ApiUnavailable(f"Login failed ({response.status_code}).")
         body = response.json()
-        return Session(body["access_token"], username, body["role"], datetime.fromisoformat(body["expires_at"]))
+        return Session(
+            body["access_token"], username, body["role"], datetime.fromisoformat(body["expires_at"])
+        )
 
     def models(self) -> list[dict[str, Any]]:
         return self._call("GET", "/v1/models")  # type: ignore[no-any-return]
@@ -72,7 +82,9 @@ class ApiClient:
     def series(self, model: str) -> list[str]:
         return self._call("GET", f"/v1/models/{model}/series")  # type: ignore[no-any-return]
 
-    def forecast(self, model: str, series_ids: list[str], horizon: int, levels: list[float]) -> dict[str, Any]:
+    def forecast(
+        self, model: str, series_ids: list[str], horizon: int, levels: list[float]
+    ) -> dict[str, Any]:
         body = {"series_ids": series_ids, "horizon": horizon, "levels": levels, "include_history": True}
         return self._call("POST", f"/v1/models/{model}/forecast", json=body)  # type: ignore[no-any-return]
 

@@ -18,11 +18,17 @@ else:
         if st.button("Log out", icon=":material/logout:", use_container_width=True):
             log_out("You have logged out.")
             st.rerun()
-    page = st.navigation({
-        "Forecasting": [
-            st.Page("app_pages/forecasts.py", title="Forecasts", icon=":material/show_chart:", default=True),
-            st.Page("app_pages/models.py", title="Models", icon=":material/model_training:"),
-        ],
-        "Monitoring": [st.Page("app_pages/health.py", title="Model health", icon=":material/monitor_heart:")],
-    })
+    page = st.navigation(
+        {
+            "Forecasting": [
+                st.Page(
+                    "app_pages/forecasts.py", title="Forecasts", icon=":material/show_chart:", default=True
+                ),
+                st.Page("app_pages/models.py", title="Models", icon=":material/model_training:"),
+            ],
+            "Monitoring": [
+                st.Page("app_pages/health.py", title="Model health", icon=":material/monitor_heart:")
+            ],
+        }
+    )
 page.run()

@@ -32,7 +32,15 @@ def create_access_token(
 ) -> tuple[str, datetime]:
     now = datetime.now(UTC)
     expires = now + timedelta(minutes=minutes)
-    payload = {"sub": subject, "role": role, "iat": now, "nbf": now, "exp": expires, "iss": issuer, "aud": audience}
+    payload = {
+        "sub": subject,
+        "role": role,
+        "iat": now,
+        "nbf": now,
+        "exp": expires,
+        "iss": issuer,
+        "aud": audience,
+    }
     return jwt.encode(payload, key, algorithm=ALGORITHM), expires
 
 
@@ -70,7 +78,7 @@ def hash_api_key(key: str) -> str:
 def api_key_prefix(key: str) -> str | None:
     if not key.startswith(API_KEY_PREFIX):
         return None
-    parts = key[len(API_KEY_PREFIX):].split("_", 1)
+    parts = key[len(API_KEY_PREFIX) :].split("_", 1)
     return parts[0] if len(parts) == 2 and parts[0] else None
 
 

@@ -71,7 +71,8 @@ def current_principal(
             )
         except auth.InvalidToken:
             raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, detail="token invalid or expired; log in again",
+                status.HTTP_401_UNAUTHORIZED,
+                detail="token invalid or expired; log in again",
                 headers={"WWW-Authenticate": "Bearer"},
             ) from None
         user = session.scalar(select(User).where(User.username == claims.subject))
@@ -81,7 +82,11 @@ def current_principal(
     if api_key:
         prefix = auth.api_key_prefix(api_key)
         record = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)) if prefix else None
-        if record is None or record.revoked_at is not None or not auth.api_key_matches(api_key, record.key_hash):
+        if (
+            record is None
+            or record.revoked_at is not None
+            or not auth.api_key_matches(api_key, record.key_hash)
+        ):
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="API key invalid or revoked")
         record.last_used_at = datetime.now(UTC)
         session.commit()

@@ -27,7 +27,12 @@ def _safe(value: Any) -> Any:
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", ""), "input": _safe(e.get("input"))}
+        {
+            "loc": list(e.get("loc", ())),
+            "msg": e.get("msg", ""),
+            "type": e.get("type", ""),
+            "input": _safe(e.get("input")),
+        }
         for e in exc.errors()
     ]
     return JSONResponse(status_code=422, content={"detail": errors})

@@ -79,13 +79,22 @@ class ModelStore:
                 except (RegistryError, NotFound, ValueError, KeyError, TypeError) as exc:
                     self.failed_versions[key] = str(exc)
                     metrics.MODEL_LOAD_FAILURES.labels(model=model.name).inc()
-                    log.error("could not load %s v%s, keeping %s: %s", model.name, version,
-                              f"v{served.version}" if served else "nothing", exc)
+                    log.error(
+                        "could not load %s v%s, keeping %s: %s",
+                        model.name,
+                        version,
+                        f"v{served.version}" if served else "nothing",
+                        exc,
+                    )
                     continue
                 # Replace the whole mapping: a reader holds either the old or the new one.
                 self._models = {**self._models, model.name: loaded}
-                metrics.record_model_loaded(loaded.name, loaded.version, loaded.load_seconds,
-                                            previous=served.version if served else None)
+                metrics.record_model_loaded(
+                    loaded.name,
+                    loaded.version,
+                    loaded.load_seconds,
+                    previous=served.version if served else None,
+                )
                 changes.append(f"{model.name} v{loaded.version}")
                 log.info("serving %s v%s (loaded in %.2fs)", model.name, loaded.version, loaded.load_seconds)
             self.last_refresh_ok, self.last_error = True, ""

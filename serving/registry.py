@@ -126,11 +126,15 @@ class RegistryClient:
         return {p["key"]: p["value"] for p in data["run"]["data"].get("params", [])}
 
     def set_alias(self, name: str, alias: str, version: str) -> None:
-        self._post("/api/2.0/mlflow/registered-models/alias", {"name": name, "alias": alias, "version": version})
+        self._post(
+            "/api/2.0/mlflow/registered-models/alias", {"name": name, "alias": alias, "version": version}
+        )
 
     def download_bundle(self, name: str, version: str) -> bytes:
         """The bundle file of a model version, through the server's artifact proxy."""
-        uri = self._get("/api/2.0/mlflow/model-versions/get-download-uri", name=name, version=version)["artifact_uri"]
+        uri = self._get("/api/2.0/mlflow/model-versions/get-download-uri", name=name, version=version)[
+            "artifact_uri"
+        ]
         parsed = urlparse(uri)
         if parsed.scheme == "mlflow-artifacts":
             path = f"/api/2.0/mlflow-artifacts/artifacts/{parsed.path.lstrip('/')}/{BUNDLE_FILE}"

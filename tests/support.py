@@ -41,8 +41,12 @@ def wait_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None 
 
 def start(command: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        command, stdout=open(log, "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
-        env={**os.environ, **(env or {})}, start_new_session=True, cwd=REPO,
+        command,
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+        cwd=REPO,
     )
 
 

@@ -16,9 +16,7 @@ else:
     engine = create_engine(url)
     with engine.connect() as connection:
         # render_as_batch lets ALTERs work on SQLite, which cannot alter columns in place.
-        context.configure(
-            connection=connection, target_metadata=Base.metadata, render_as_batch=True
-        )
+        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

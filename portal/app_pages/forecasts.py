@@ -12,7 +12,10 @@ api = client()
 models = call(api.models) or []
 served = [m for m in models if m.get("serving_version")]
 if not served:
-    st.info("No model is being served yet. Train one with `astralytiq train <dataset>`.", icon=":material/hourglass_empty:")
+    st.info(
+        "No model is being served yet. Train one with `astralytiq train <dataset>`.",
+        icon=":material/hourglass_empty:",
+    )
     st.stop()
 
 by_name = {m["name"]: m for m in served}

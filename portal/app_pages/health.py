@@ -19,7 +19,10 @@ if drift is None:
     st.stop()
 latest = drift.get("latest")
 if latest is None:
-    st.info("No drift check has run for this model yet (`astralytiq monitor <dataset>`).", icon=":material/hourglass_empty:")
+    st.info(
+        "No drift check has run for this model yet (`astralytiq monitor <dataset>`).",
+        icon=":material/hourglass_empty:",
+    )
     st.stop()
 
 drifted = [f for f in latest["features"] if f["drifted"]]
@@ -42,6 +45,7 @@ with right:
     st.plotly_chart(charts.drift_history_chart(drift["history"]), use_container_width=True)
 
 with st.expander("Full Evidently report"):
-    html = call(lambda: api.drift_report_html(name, latest["id"]))
+    report_id = int(latest["id"])
+    html = call(lambda: api.drift_report_html(name, report_id))
     if html:
         components.html(html, height=900, scrolling=True)

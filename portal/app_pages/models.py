@@ -28,11 +28,18 @@ c4.metric("Max horizon", detail.get("max_horizon") or 0)
 rows = []
 for v in detail["versions"]:
     m = v["metrics"]
-    rows.append({
-        "version": f"v{v['version']}", "aliases": ", ".join(v["aliases"]), "created": v["created_at"][:16],
-        "MASE": m.get("backtest_mase"), "sMAPE": m.get("backtest_smape"), "WAPE": m.get("backtest_wape"),
-        "coverage 95%": m.get("backtest_coverage_95"), "gate": v.get("gate") or "",
-    })
+    rows.append(
+        {
+            "version": f"v{v['version']}",
+            "aliases": ", ".join(v["aliases"]),
+            "created": v["created_at"][:16],
+            "MASE": m.get("backtest_mase"),
+            "sMAPE": m.get("backtest_smape"),
+            "WAPE": m.get("backtest_wape"),
+            "coverage 95%": m.get("backtest_coverage_95"),
+            "gate": v.get("gate") or "",
+        }
+    )
 st.subheader("Versions")
 st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
 
@@ -40,6 +47,10 @@ if detail["selection"]:
     st.subheader("Model chosen per series")
     counts = pd.DataFrame(detail["selection"]).value_counts("model").rename("series").reset_index()
     fig = px.bar(counts, x="model", y="series", color_discrete_sequence=[theme.ACCENT])
-    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(255,255,255,0.55)")
+    fig.update_layout(
+        height=300,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(255,255,255,0.55)",
+    )
     st.plotly_chart(fig, use_container_width=True)

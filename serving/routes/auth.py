@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 
-from astralytiq.db import User
 from astralytiq.accounts import burn_password_check, verify_password
+from astralytiq.db import User
 from serving import auth
 from serving.deps import CurrentPrincipal, SessionDep, SettingsDep
 from serving.schemas import Me, TokenResponse
@@ -17,7 +17,9 @@ from serving.schemas import Me, TokenResponse
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 BAD_LOGIN = HTTPException(
-    status.HTTP_401_UNAUTHORIZED, detail="incorrect username or password", headers={"WWW-Authenticate": "Bearer"}
+    status.HTTP_401_UNAUTHORIZED,
+    detail="incorrect username or password",
+    headers={"WWW-Authenticate": "Bearer"},
 )
 
 
@@ -33,9 +35,12 @@ def login(
     if not verify_password(form.password, user.password_hash):
         raise BAD_LOGIN
     token, expires = auth.create_access_token(
-        user.username, user.role,  # type: ignore[arg-type]
-        key=settings.signing_key(), issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience, minutes=settings.access_token_minutes,
+        user.username,
+        user.role,  # type: ignore[arg-type]
+        key=settings.signing_key(),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        minutes=settings.access_token_minutes,
     )
     return TokenResponse(access_token=token, expires_at=expires, role=user.role)
 

@@ -23,7 +23,9 @@ def served_or_404(store: ModelStoreDep, name: str) -> ServedModel:
     served = store.get(name)
     if served is None:
         known = ", ".join(sorted(store.all())) or "none yet"
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"model {name!r} is not served; served models: {known}")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"model {name!r} is not served; served models: {known}"
+        )
     return served
 
 
@@ -32,10 +34,14 @@ def served_or_404(store: ModelStoreDep, name: str) -> ServedModel:
     response_model=ForecastResponse,
     responses={404: {"description": "Unknown model or series"}, 422: {"description": "Invalid request"}},
 )
-def forecast(name: str, body: ForecastRequest, store: ModelStoreDep, principal: Viewer, response: Response) -> ForecastResponse:
+def forecast(
+    name: str, body: ForecastRequest, store: ModelStoreDep, principal: Viewer, response: Response
+) -> ForecastResponse:
     """Point forecasts and interval bounds per series and date, from the champion."""
     if not principal.can_use(name):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"this API key is not allowed to use model {name!r}")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, detail=f"this API key is not allowed to use model {name!r}"
+        )
     served = served_or_404(store, name)
     bundle = served.bundle
     if body.horizon > bundle.max_horizon:
@@ -68,9 +74,14 @@ def forecast(name: str, body: ForecastRequest, store: ModelStoreDep, principal: 
         ]
         history = (
             [HistoryPoint(ds=d, y=v) for d, v in zip(entry.history_dates, entry.history_values, strict=True)]
-            if body.include_history else None
+            if body.include_history
+            else None
         )
-        out.append(SeriesForecastOut(series_id=series_id, selected_model=entry.model, points=points, history=history))
+        out.append(
+            SeriesForecastOut(series_id=series_id, selected_model=entry.model, points=points, history=history)
+        )
     metrics.FORECASTS.labels(model=name, version=served.version).inc(len(out))
     response.headers["X-Model-Version"] = served.version
-    return ForecastResponse(model=name, version=served.version, horizon=body.horizon, levels=body.levels, forecasts=out)
+    return ForecastResponse(
+        model=name, version=served.version, horizon=body.horizon, levels=body.levels, forecasts=out
+    )

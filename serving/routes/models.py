@@ -71,7 +71,9 @@ def model_detail(name: str, store: ModelStoreDep, principal: Viewer) -> ModelDet
         raise _registry_down(exc) from None
     served = store.get(name)
     selection = (
-        [SelectionRow(series_id=s, model=f.model) for s, f in sorted(served.bundle.series.items())] if served else []
+        [SelectionRow(series_id=s, model=f.model) for s, f in sorted(served.bundle.series.items())]
+        if served
+        else []
     )
     return ModelDetail(**_summary(store, name, aliases).model_dump(), versions=out, selection=selection)
 

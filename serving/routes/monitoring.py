@@ -43,11 +43,15 @@ def drift_history(name: str, session: SessionDep, principal: Viewer, limit: int 
 
 
 @router.get("/{name}/drift/{report_id}/html", response_class=HTMLResponse)
-def drift_report_html(name: str, report_id: int, session: SessionDep, settings: SettingsDep, principal: Viewer) -> HTMLResponse:
+def drift_report_html(
+    name: str, report_id: int, session: SessionDep, settings: SettingsDep, principal: Viewer
+) -> HTMLResponse:
     """The full Evidently report of one drift check."""
     row = session.get(DriftReport, report_id)
     if row is None or row.model_name != name:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no drift report {report_id} for model {name!r}")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"no drift report {report_id} for model {name!r}"
+        )
     path = Path(row.report_path)
     reports = settings.reports_dir.resolve()
     if not path.resolve().is_relative_to(reports) or not path.is_file():

@@ -20,14 +20,20 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
-def api_url(platform_env: Platform, trained_demo: dict[str, Any], admin_credentials: tuple[str, str],
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def api_url(
+    platform_env: Platform,
+    trained_demo: dict[str, Any],
+    admin_credentials: tuple[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
     from flows.monitor import monitor_flow
 
     monitor_flow(dataset="nyc_flights")  # so the health page has a drift report to show
     port = free_port()
     logs = tmp_path_factory.mktemp("api")
-    process = start([str(BIN / "astralytiq"), "serve", "--port", str(port)], logs / "api.log", platform_env.env)
+    process = start(
+        [str(BIN / "astralytiq"), "serve", "--port", str(port)], logs / "api.log", platform_env.env
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/readyz", 60, process)
@@ -36,9 +42,13 @@ def api_url(platform_env: Platform, trained_demo: dict[str, Any], admin_credenti
         stop(process)
 
 
-def test_served_forecast_over_http(api_url: str, admin_credentials: tuple[str, str], trained_demo: dict[str, Any]) -> None:
+def test_served_forecast_over_http(
+    api_url: str, admin_credentials: tuple[str, str], trained_demo: dict[str, Any]
+) -> None:
     username, password = admin_credentials
-    token = httpx.post(f"{api_url}/v1/auth/token", data={"username": username, "password": password}).json()["access_token"]
+    token = httpx.post(f"{api_url}/v1/auth/token", data={"username": username, "password": password}).json()[
+        "access_token"
+    ]
     response = httpx.post(
         f"{api_url}/v1/models/nyc_flights/forecast",
         json={"series_ids": ["ATL", "MCO", "ORD"], "horizon": 14, "levels": [80, 95]},
@@ -50,11 +60,16 @@ def test_served_forecast_over_http(api_url: str, admin_credentials: tuple[str, s
 
 
 @pytest.fixture(scope="module")
-def portal_url(api_url: str, platform_env: Platform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def portal_url(
+    api_url: str, platform_env: Platform, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     port = free_port()
     logs = tmp_path_factory.mktemp("portal")
-    process = start([str(BIN / "astralytiq"), "portal", "--port", str(port)], logs / "portal.log",
-                    {**platform_env.env, "ASTRALYTIQ_API_URL": api_url})
+    process = start(
+        [str(BIN / "astralytiq"), "portal", "--port", str(port)],
+        logs / "portal.log",
+        {**platform_env.env, "ASTRALYTIQ_API_URL": api_url},
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/_stcore/health", 90, process)
@@ -69,7 +84,9 @@ def _screenshot_dir(tmp_path: Path) -> Path:
     return (REPO / target) if target else tmp_path
 
 
-def test_log_in_and_see_a_forecast_in_a_real_browser(portal_url: str, admin_credentials: tuple[str, str], tmp_path: Path) -> None:
+def test_log_in_and_see_a_forecast_in_a_real_browser(
+    portal_url: str, admin_credentials: tuple[str, str], tmp_path: Path
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     assert Path(CHROMIUM).exists(), "Chromium is missing: `make test` installs Debian's chromium package"
@@ -78,8 +95,15 @@ def test_log_in_and_see_a_forecast_in_a_real_browser(portal_url: str, admin_cred
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
         )
         page = browser.new_page(viewport={"width": 1360, "height": 900})
         page.goto(portal_url)

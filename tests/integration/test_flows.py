@@ -14,22 +14,29 @@ from tests.support import REPO
 pytestmark = pytest.mark.integration
 
 
-def test_training_registers_a_champion_with_its_evidence(platform_env: Platform, trained_demo: dict[str, Any]) -> None:
+def test_training_registers_a_champion_with_its_evidence(
+    platform_env: Platform, trained_demo: dict[str, Any]
+) -> None:
     from mlflow import MlflowClient
 
     client = MlflowClient(platform_env.tracking_uri)
     version = client.get_model_version_by_alias("nyc_flights", "champion")
     assert version.version == trained_demo["version"]
+    assert version.run_id is not None
     run = client.get_run(version.run_id)
     assert run.data.params["train_end"] == "2013-12-03"  # the spec's training.until
     assert len(run.data.params["data_fingerprint"]) == 16
-    assert {"backtest_mase", "backtest_smape", "backtest_wape", "backtest_coverage_95"} <= set(run.data.metrics)
+    assert {"backtest_mase", "backtest_smape", "backtest_wape", "backtest_coverage_95"} <= set(
+        run.data.metrics
+    )
     artifacts = {a.path for a in client.list_artifacts(version.run_id)}
     assert {"backtest", "plots", "contract_report"} <= artifacts
     assert sum(trained_demo["selection"].values()) == 24
 
 
-def test_monitoring_stores_drift_and_the_api_reports_it(platform_env: Platform, trained_demo: dict[str, Any]) -> None:
+def test_monitoring_stores_drift_and_the_api_reports_it(
+    platform_env: Platform, trained_demo: dict[str, Any]
+) -> None:
     from flows.monitor import monitor_flow
 
     result = monitor_flow(dataset="nyc_flights")
@@ -45,7 +52,9 @@ def test_monitoring_stores_drift_and_the_api_reports_it(platform_env: Platform, 
         assert Path(row.report_path).read_text().lstrip().lower().startswith("<!doctype html")
 
 
-def test_failed_contract_stops_training_and_registers_nothing(platform_env: Platform, trained_demo: dict[str, Any], tmp_path: Path) -> None:
+def test_failed_contract_stops_training_and_registers_nothing(
+    platform_env: Platform, trained_demo: dict[str, Any], tmp_path: Path
+) -> None:
     import pandas as pd
     from mlflow import MlflowClient
 
@@ -55,7 +64,11 @@ def test_failed_contract_stops_training_and_registers_nothing(platform_env: Plat
     bad = pd.read_csv(REPO / "datasets" / "demo" / "nyc_flights_daily.csv")
     bad.loc[10, "y"] = -7
     bad.to_csv(tmp_path / "bad.csv", index=False)
-    spec = (REPO / "datasets" / "nyc_flights.yaml").read_text().replace("demo/nyc_flights_daily.csv", str(tmp_path / "bad.csv"))
+    spec = (
+        (REPO / "datasets" / "nyc_flights.yaml")
+        .read_text()
+        .replace("demo/nyc_flights_daily.csv", str(tmp_path / "bad.csv"))
+    )
     (tmp_path / "nyc_flights.yaml").write_text(spec)
     client = MlflowClient(platform_env.tracking_uri)
     before = len(client.search_model_versions("name='nyc_flights'"))
@@ -63,13 +76,16 @@ def test_failed_contract_stops_training_and_registers_nothing(platform_env: Plat
         train_flow(dataset=str(tmp_path / "nyc_flights.yaml"))
     assert len(client.search_model_versions("name='nyc_flights'")) == before
     assert client.get_model_version_by_alias("nyc_flights", "champion").version == trained_demo["version"]
-    failed = client.search_runs([client.get_experiment_by_name("nyc_flights").experiment_id],
-                                filter_string="tags.contract = 'failed'")
+    experiment = client.get_experiment_by_name("nyc_flights")
+    assert experiment is not None
+    failed = client.search_runs([experiment.experiment_id], filter_string="tags.contract = 'failed'")
     assert failed and failed[0].info.status == "FAILED"
     assert any(a.path == "contract_report" for a in client.list_artifacts(failed[0].info.run_id))
 
 
-def test_training_without_mlflow_says_how_to_fix(platform_env: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_training_without_mlflow_says_how_to_fix(
+    platform_env: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from models.registry import TrackingUnavailable, check_tracking_server
 
     with pytest.raises(TrackingUnavailable, match="astralytiq up"):

@@ -37,11 +37,15 @@ def test_migrations_create_the_schema_idempotently(postgres_url: str) -> None:
     upgrade_database(postgres_url)
     upgrade_database(postgres_url)
     engine = create_engine(postgres_url)
-    assert {"users", "api_keys", "drift_reports", "audit_log", "alembic_version"} <= set(inspect(engine).get_table_names())
+    assert {"users", "api_keys", "drift_reports", "audit_log", "alembic_version"} <= set(
+        inspect(engine).get_table_names()
+    )
     engine.dispose()
 
 
-def test_login_through_the_api_with_users_in_postgres(postgres_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_login_through_the_api_with_users_in_postgres(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
     from astralytiq.accounts import create_user
@@ -52,7 +56,9 @@ def test_login_through_the_api_with_users_in_postgres(postgres_url: str, monkeyp
     upgrade_database(postgres_url)
     create_user(postgres_url, "ana", "a-long-password", "engineer")
     # No MLflow here: the API must still start, log people in and report the registry as down.
-    settings = Settings(database_url=postgres_url, data_dir=tmp_path, mlflow_tracking_uri="http://127.0.0.1:9")
+    settings = Settings(
+        database_url=postgres_url, data_dir=tmp_path, mlflow_tracking_uri="http://127.0.0.1:9"
+    )
     with TestClient(create_app(settings)) as client:
         response = client.post("/v1/auth/token", data={"username": "ana", "password": "a-long-password"})
         assert response.status_code == 200 and response.json()["role"] == "engineer"

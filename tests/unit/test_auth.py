@@ -31,7 +31,11 @@ def test_token_round_trip() -> None:
 
 
 def test_alg_none_is_refused() -> None:
-    token = jwt.encode({"sub": "ana", "role": "admin", "iss": ISS, "aud": AUD, "iat": 0, "exp": 4102444800}, None, algorithm="none")
+    token = jwt.encode(
+        {"sub": "ana", "role": "admin", "iss": ISS, "aud": AUD, "iat": 0, "exp": 4102444800},
+        "",
+        algorithm="none",
+    )
     with pytest.raises(auth.InvalidToken):
         auth.decode_access_token(token, key=KEY, issuer=ISS, audience=AUD)
 
@@ -40,13 +44,17 @@ def test_alg_none_is_refused() -> None:
 def test_wrong_issuer_audience_or_expired_is_refused(claims: dict) -> None:  # type: ignore[type-arg]
     payload = {"sub": "ana", "role": "admin", "iss": ISS, "aud": AUD, "iat": 0, "exp": 4102444800, **claims}
     with pytest.raises(auth.InvalidToken):
-        auth.decode_access_token(jwt.encode(payload, KEY, algorithm="HS256"), key=KEY, issuer=ISS, audience=AUD)
+        auth.decode_access_token(
+            jwt.encode(payload, KEY, algorithm="HS256"), key=KEY, issuer=ISS, audience=AUD
+        )
 
 
 def test_tampered_token_is_refused() -> None:
     token, _ = auth.create_access_token("ana", "viewer", key=KEY, issuer=ISS, audience=AUD, minutes=5)
-    header, payload, signature = token.split(".")
-    forged = jwt.encode({"sub": "ana", "role": "admin", "iss": ISS, "aud": AUD, "iat": 0, "exp": 4102444800}, "x" * 48).split(".")[1]
+    header, _payload, signature = token.split(".")
+    forged = jwt.encode(
+        {"sub": "ana", "role": "admin", "iss": ISS, "aud": AUD, "iat": 0, "exp": 4102444800}, "x" * 48
+    ).split(".")[1]
     with pytest.raises(auth.InvalidToken):
         auth.decode_access_token(f"{header}.{forged}.{signature}", key=KEY, issuer=ISS, audience=AUD)
 

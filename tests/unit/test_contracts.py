@@ -42,30 +42,52 @@ def test_demo_passes_its_contract(demo: pd.DataFrame, contract: Contract, tmp_pa
 @pytest.mark.parametrize(
     ("corrupt", "message"),
     [
-        (lambda df: df.assign(y=df["y"].where(df.index != 3, -5.0)), "column 'y': 1 value(s) outside [0.0, 2000.0]"),
+        (
+            lambda df: df.assign(y=df["y"].where(df.index != 3, -5.0)),
+            "column 'y': 1 value(s) outside [0.0, 2000.0]",
+        ),
         (lambda df: df.assign(y=df["y"].where(df.index != 3, np.inf)), "column 'y': 1 value(s) outside"),
         (lambda df: df.assign(y=df["y"].where(df.index != 3, np.nan)), "column 'y': 1 missing value(s)"),
         (lambda df: pd.concat([df, df.iloc[[10]]], ignore_index=True), "repeat a (series_id, ds) pair"),
         (lambda df: df.drop(index=50).reset_index(drop=True), "skip or break the frequency"),
         (lambda df: df.iloc[::-1].reset_index(drop=True), "not after the previous row"),
-        (lambda df: df.drop(columns=["temp_mean_f"]), "column 'temp_mean_f': required by the contract but missing"),
-        (lambda df: df[~((df["series_id"] == "ATL") & (df["ds"] > "2013-02-01"))], "shorter than 90 observations"),
+        (
+            lambda df: df.drop(columns=["temp_mean_f"]),
+            "column 'temp_mean_f': required by the contract but missing",
+        ),
+        (
+            lambda df: df[~((df["series_id"] == "ATL") & (df["ds"] > "2013-02-01"))],
+            "shorter than 90 observations",
+        ),
     ],
-    ids=["negative", "infinite", "missing", "duplicate", "gap", "unsorted", "missing-column", "short-history"],
+    ids=[
+        "negative",
+        "infinite",
+        "missing",
+        "duplicate",
+        "gap",
+        "unsorted",
+        "missing-column",
+        "short-history",
+    ],
 )
-def test_bad_data_is_refused_with_reason(demo: pd.DataFrame, contract: Contract, corrupt, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_data_is_refused_with_reason(
+    demo: pd.DataFrame, contract: Contract, corrupt, message: str
+) -> None:  # type: ignore[no-untyped-def]
     report = run_contract(corrupt(demo.copy()), contract, "D")
     assert not report.success
     assert any(message in f.message for f in report.failures), report.summary()
 
 
 def test_unknown_dataset_lists_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match="known datasets in .*: nyc_flights"):
+    with pytest.raises(SpecError, match=r"known datasets in .*: nyc_flights"):
         load_spec("nope", DATASETS)
 
 
 def test_malformed_spec_names_the_field(tmp_path: Path) -> None:
-    (tmp_path / "bad.yaml").write_text("name: bad\nsource: {kind: csv, path: x.csv}\nfrequency: fortnightly\nseason_length: 0\nhorizon: 7\n")
+    (tmp_path / "bad.yaml").write_text(
+        "name: bad\nsource: {kind: csv, path: x.csv}\nfrequency: fortnightly\nseason_length: 0\nhorizon: 7\n"
+    )
     with pytest.raises(SpecError) as err:
         load_spec("bad", tmp_path)
     assert "frequency" in str(err.value) and "season_length" in str(err.value)
@@ -73,13 +95,19 @@ def test_malformed_spec_names_the_field(tmp_path: Path) -> None:
 
 def test_text_in_numeric_column_names_the_row(tmp_path: Path) -> None:
     (tmp_path / "data.csv").write_text("series_id,ds,y\na,2024-01-01,1\na,2024-01-02,lots\n")
-    (tmp_path / "t.yaml").write_text("name: t\nsource: {kind: csv, path: data.csv}\nfrequency: D\nseason_length: 1\nhorizon: 1\n")
-    with pytest.raises(DataSourceError, match=r"column 'y' has 1 non-numeric value\(s\), e.g. 'lots' on row 3"):
+    (tmp_path / "t.yaml").write_text(
+        "name: t\nsource: {kind: csv, path: data.csv}\nfrequency: D\nseason_length: 1\nhorizon: 1\n"
+    )
+    with pytest.raises(
+        DataSourceError, match=r"column 'y' has 1 non-numeric value\(s\), e.g. 'lots' on row 3"
+    ):
         load_dataset(load_spec("t", tmp_path))
 
 
 def test_non_utf8_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "data.csv").write_bytes(b"series_id,ds,y\n\xff\xfe,2024-01-01,1\n")
-    (tmp_path / "t.yaml").write_text("name: t\nsource: {kind: csv, path: data.csv}\nfrequency: D\nseason_length: 1\nhorizon: 1\n")
+    (tmp_path / "t.yaml").write_text(
+        "name: t\nsource: {kind: csv, path: data.csv}\nfrequency: D\nseason_length: 1\nhorizon: 1\n"
+    )
     with pytest.raises(DataSourceError, match="not UTF-8"):
         load_dataset(load_spec("t", tmp_path))

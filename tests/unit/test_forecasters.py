@@ -46,7 +46,7 @@ def test_seasonal_naive_repeats_last_season() -> None:
 
 def test_too_short_history_is_refused_with_reason() -> None:
     short = Series("tiny", pd.date_range("2024-01-01", periods=3, freq="D"), np.array([1.0, 2.0, 3.0]), "D")
-    with pytest.raises(ForecastError, match="needs at least .* series 'tiny' has 3"):
+    with pytest.raises(ForecastError, match=r"needs at least .* series 'tiny' has 3"):
         make_forecaster("prophet", 7).fit(short)
 
 

@@ -10,7 +10,9 @@ from models import metrics
 
 def test_smape_hand_computed() -> None:
     # |100-110| / (100+110) * 2 = 0.095238; |50-40| / 90 * 2 = 0.222222; mean * 100
-    assert metrics.smape(np.array([100.0, 50.0]), np.array([110.0, 40.0])) == pytest.approx(15.873016, rel=1e-6)
+    assert metrics.smape(np.array([100.0, 50.0]), np.array([110.0, 40.0])) == pytest.approx(
+        15.873016, rel=1e-6
+    )
 
 
 def test_smape_zero_over_zero_is_zero() -> None:
@@ -46,7 +48,9 @@ def test_msis_hand_computed() -> None:
 
 def test_pinball_hand_computed() -> None:
     # q=0.9: under-forecast by 2 costs 1.8; over-forecast by 1 costs 0.1
-    assert metrics.pinball(np.array([10.0, 10.0]), np.array([8.0, 11.0]), 0.9) == pytest.approx((1.8 + 0.1) / 2)
+    assert metrics.pinball(np.array([10.0, 10.0]), np.array([8.0, 11.0]), 0.9) == pytest.approx(
+        (1.8 + 0.1) / 2
+    )
 
 
 def test_flat_history_keeps_mase_finite() -> None:

@@ -21,9 +21,14 @@ def test_development_key_is_generated_once_and_kept(tmp_path: Path) -> None:
     assert len(first) >= 32 and Settings(data_dir=tmp_path).signing_key() == first
 
 
-@pytest.mark.parametrize(("secret", "message"), [
-    ("", "is not set"), ("changethis", "known example value"), ("short-secret", "at least 32 bytes"),
-])
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        ("", "is not set"),
+        ("changethis", "known example value"),
+        ("short-secret", "at least 32 bytes"),
+    ],
+)
 def test_production_refuses_weak_secrets(secret: str, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         Settings(environment="production", secret_key=secret)

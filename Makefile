@@ -1,0 +1,58 @@
+# AstralytiQ: `make up` runs the platform, `make test` runs every check. Both install first.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.DEFAULT_GOAL := help
+.PHONY: help up install install-dev system-deps test lint format typecheck unit integration e2e bench screenshots clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+install: $(UV) ## create .venv with exactly the locked runtime packages
+	$(UV) sync --frozen --no-dev --inexact --python $(PYTHON)
+
+install-dev: $(UV) ## create .venv with the locked runtime and test packages
+	$(UV) sync --frozen --python $(PYTHON)
+
+system-deps: ## Debian packages the tests drive (Chromium)
+	bash scripts/install_system_deps.sh
+
+up: install ## bring up the whole platform (MLflow, Prefect, training, API :8000, portal :8501)
+	$(BIN)/astralytiq up
+
+test: install-dev system-deps lint ## lint, type-check and run every test
+	$(BIN)/pytest --timeout=900
+
+lint: install-dev ## ruff (lint + format check) and mypy, as CI runs them
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: install-dev ## rewrite the code in the house style
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+unit: install-dev ## only the fast unit tests
+	$(BIN)/pytest tests/unit
+
+integration: install-dev ## tests against real PostgreSQL, MLflow and Prefect
+	$(BIN)/pytest tests/integration
+
+e2e: install-dev system-deps ## the whole platform and the portal in headless Chromium
+	$(BIN)/pytest tests/e2e
+
+screenshots: install-dev system-deps ## refresh docs/*.png from the running portal
+	ASTRALYTIQ_SCREENSHOTS=docs $(BIN)/pytest tests/e2e -k browser
+
+clean: ## remove the embedded platform's data (.astralytiq) and caches
+	rm -rf .astralytiq .pytest_cache .mypy_cache .ruff_cache
