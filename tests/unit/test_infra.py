@@ -9,13 +9,19 @@ import yaml
 from tests.support import BIN, REPO
 
 
-@pytest.mark.parametrize(("schema", "path"), [
-    ("vendor.compose-spec", "docker-compose.yml"),
-    ("vendor.cloudbuild", "cloudbuild.yaml"),
-])
+@pytest.mark.parametrize(
+    ("schema", "path"),
+    [
+        ("vendor.compose-spec", "docker-compose.yml"),
+        ("vendor.cloudbuild", "cloudbuild.yaml"),
+    ],
+)
 def test_file_matches_its_published_schema(schema: str, path: str) -> None:
-    result = subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", schema, str(REPO / path)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", schema, str(REPO / path)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
