@@ -218,6 +218,7 @@ def mlflow(port: Annotated[int, typer.Option(help="Port (ASTRALYTIQ_MLFLOW_PORT)
     """Start only the embedded MLflow tracking server (SQLite store, artifacts in the data folder)."""
     settings = _settings()
     Path(settings.mlflow_artifacts_uri).mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")  # GenAI job runner: unused
     binary = str(Path(sys.executable).with_name("mlflow"))
     os.execv(
         binary,
