@@ -95,8 +95,9 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     supervisor = Supervisor(settings.data_dir / "logs")
-    # A terminal closing or `kill` must stop the children too, exactly like Ctrl-C does.
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    # Ctrl-C, a terminal closing or `kill` all stop the children. SIGINT is set explicitly
+    # because a shell starting `up` in the background hands it down as ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
     host = "127.0.0.1"
     ports = {
@@ -130,6 +131,7 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
         **prefect_environment(settings, prefect_url),
         # MLflow's background job runner serves GenAI features we do not use; it costs 8 processes.
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        "PREFECT_LOGGING_COLORS": "false",  # plain lines, so `up` can pick out the progress
     }
     try:
         echo(f"2/6 MLflow tracking server on {mlflow_uri} (SQLite store, local artifacts)")
