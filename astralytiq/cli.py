@@ -180,6 +180,9 @@ def serve(
 
 @app.command()
 def portal(
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on; 0.0.0.0 in a container, behind a proxy.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (ASTRALYTIQ_PORTAL_PORT).")] = 0,
 ) -> None:
     """Start the Streamlit portal; it reaches the API at ASTRALYTIQ_API_URL."""
@@ -196,7 +199,7 @@ def portal(
         "--server.port",
         str(port or settings.portal_port),
         "--server.address",
-        "127.0.0.1",
+        host,
         "--server.headless",
         "true",
         "--browser.gatherUsageStats",

@@ -1,0 +1,430 @@
+"""Run docker-compose.yml's services as processes on this machine, against a local PostgreSQL.
+
+The production shape without a container engine: an MLflow server and a Prefect server on
+PostgreSQL, the app database on PostgreSQL, the Prefect worker, the prediction API, the portal
+and Prometheus. ``SERVICES`` below is the one table of commands and environment variables;
+rendered with ``COMPOSE`` addresses it must equal docker-compose.yml (tests/unit/test_infra.py
+checks that), rendered with loopback addresses it is what this script starts. Only addresses
+differ: 127.0.0.1 and free ports instead of container names, folders instead of volumes, the
+machine's PostgreSQL (databases created here, with a prefix) instead of the ``postgres`` container.
+
+    ASTRALYTIQ_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))') \\
+      .venv/bin/python infra/run_production_stack.py --workdir /tmp/astralytiq-stack
+
+Then `astralytiq train nyc_flights` with the environment the script prints trains through it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import httpx
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+PROMETHEUS_DIR = REPO / "infra" / "prometheus"
+ROLE_REQUIREMENTS = REPO / "infra" / "docker" / "requirements"
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Where each service listens, how the others reach it, and where state lives."""
+
+    bind_host: str
+    hosts: dict[str, str]  # service -> the host name the other services use for it
+    ports: dict[str, int]
+    postgres: str  # user[:password]@host:port of the PostgreSQL server
+    databases: dict[str, str]  # component (app, mlflow, prefect) -> database name
+    secret_key: str
+    data_dir: str
+    datasets_dir: str
+    artifacts_dir: str
+    prometheus_config: str
+    prometheus_storage: str
+
+    def url(self, service: str, path: str = "") -> str:
+        return f"http://{self.hosts[service]}:{self.ports[service]}{path}"
+
+    def database_url(self, component: str, driver: str) -> str:
+        return f"postgresql+{driver}://{self.postgres}/{self.databases[component]}"
+
+
+# docker-compose.yml's addresses: container names, fixed ports, volumes, secrets from the
+# environment (compose interpolates ${VAR}; the `:?` that makes them required is compose's).
+COMPOSE = Topology(
+    bind_host="0.0.0.0",
+    hosts={"mlflow": "mlflow", "prefect": "prefect", "api": "api", "portal": "portal"},
+    ports={"mlflow": 5000, "prefect": 4200, "api": 8000, "portal": 8501, "prometheus": 9090},
+    postgres="astralytiq:${POSTGRES_PASSWORD}@postgres:5432",
+    databases={"app": "astralytiq", "mlflow": "mlflow", "prefect": "prefect"},
+    secret_key="${ASTRALYTIQ_SECRET_KEY}",
+    data_dir="/data",
+    datasets_dir="/app/datasets",
+    artifacts_dir="/artifacts",
+    prometheus_config="/etc/prometheus/prometheus.yml",
+    prometheus_storage="/prometheus",
+)
+
+
+@dataclass(frozen=True)
+class Service:
+    command: tuple[str, ...]
+    environment: dict[str, str] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+    health: str | None = None  # HTTP path answered once the service is up
+    entrypoint: tuple[str, ...] = ()  # the image's ENTRYPOINT, for images that have one
+
+
+def services(t: Topology) -> dict[str, Service]:
+    """Every service but postgres, in start order (a service comes after what it depends on)."""
+    app_env = {
+        "ASTRALYTIQ_ENVIRONMENT": "production",
+        "ASTRALYTIQ_SECRET_KEY": t.secret_key,
+        "ASTRALYTIQ_DATA_DIR": t.data_dir,
+    }
+    platform_env = {
+        **app_env,
+        "ASTRALYTIQ_DATABASE_URL": t.database_url("app", "psycopg"),
+        "ASTRALYTIQ_MLFLOW_TRACKING_URI": t.url("mlflow"),
+    }
+    prefect_env = {"PREFECT_HOME": f"{t.data_dir}/prefect", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    mlflow_host, mlflow_port = t.hosts["mlflow"], t.ports["mlflow"]
+    return {
+        "mlflow": Service(
+            command=("mlflow", "server", "--host", t.bind_host, "--port", str(mlflow_port), "--workers", "2"),
+            environment={
+                # In the environment, not argv, so the password does not show in `ps`.
+                "MLFLOW_BACKEND_STORE_URI": t.database_url("mlflow", "psycopg"),
+                "MLFLOW_ARTIFACTS_DESTINATION": t.artifacts_dir,
+                # Host-header check against DNS rebinding: the names clients use for the server.
+                "MLFLOW_SERVER_ALLOWED_HOSTS": f"{mlflow_host},{mlflow_host}:{mlflow_port},localhost:{mlflow_port}",
+                # The GenAI job runner: unused here, and it costs eight processes.
+                "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            },
+            depends_on=("postgres",),
+            health="/health",
+        ),
+        "prefect": Service(
+            command=("prefect", "server", "start", "--host", t.bind_host, "--port", str(t.ports["prefect"])),
+            environment={
+                "PREFECT_SERVER_DATABASE_CONNECTION_URL": t.database_url("prefect", "asyncpg"),
+                **prefect_env,
+            },
+            depends_on=("postgres",),
+            health="/api/health",
+        ),
+        "api": Service(
+            command=("astralytiq", "serve", "--host", t.bind_host, "--port", str(t.ports["api"])),
+            environment=platform_env,
+            depends_on=("postgres", "mlflow"),
+            health="/healthz",
+        ),
+        "worker": Service(
+            command=("astralytiq", "worker"),
+            environment={
+                **platform_env,
+                "ASTRALYTIQ_DATASETS_DIR": t.datasets_dir,
+                "PREFECT_API_URL": t.url("prefect", "/api"),
+                **prefect_env,
+            },
+            depends_on=("postgres", "mlflow", "prefect"),
+        ),
+        "portal": Service(
+            command=("astralytiq", "portal", "--host", t.bind_host, "--port", str(t.ports["portal"])),
+            environment={**app_env, "ASTRALYTIQ_API_URL": t.url("api")},
+            depends_on=("api",),
+            health="/_stcore/health",
+        ),
+        "prometheus": Service(
+            entrypoint=("prometheus",),
+            command=(
+                f"--config.file={t.prometheus_config}",
+                f"--storage.tsdb.path={t.prometheus_storage}",
+                f"--web.listen-address={t.bind_host}:{t.ports['prometheus']}",
+            ),
+            depends_on=("api",),
+            health="/-/ready",
+        ),
+    }
+
+
+def native_topology(workdir: Path, ports: dict[str, int], postgres: str, db_prefix: str, secret_key: str) -> Topology:
+    """Loopback addresses, this machine's PostgreSQL, and folders under ``workdir``."""
+    return replace(
+        COMPOSE,
+        bind_host="127.0.0.1",
+        hosts=dict.fromkeys(COMPOSE.hosts, "127.0.0.1"),
+        ports=ports,
+        postgres=postgres,
+        databases={component: f"{db_prefix}_{name}" for component, name in COMPOSE.databases.items()},
+        secret_key=secret_key,
+        data_dir=str(workdir / "data"),
+        datasets_dir=str(REPO / "datasets"),
+        artifacts_dir=str(workdir / "artifacts"),
+        prometheus_config=str(workdir / "prometheus" / "prometheus.yml"),
+        prometheus_storage=str(workdir / "prometheus" / "data"),
+    )
+
+
+def create_databases(t: Topology, admin_url: str) -> None:
+    """What the postgres container's init does: one database per component (kept if present)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        existing = set(conn.scalars(text("SELECT datname FROM pg_database")))
+        for name in t.databases.values():
+            if name not in existing:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+
+def drop_databases(t: Topology, admin_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        for name in t.databases.values():
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def render_prometheus_config(t: Topology) -> None:
+    """infra/prometheus/ with the scrape targets pointed at this topology's API.
+
+    The rule files beside prometheus.yml are copied unchanged, so `rule_files` resolves as it
+    does in the container, where the whole folder is mounted at /etc/prometheus.
+    """
+    target = Path(t.prometheus_config)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for path in PROMETHEUS_DIR.iterdir():
+        if path.is_file() and path.name != "prometheus.yml":
+            shutil.copy(path, target.parent / path.name)
+    config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
+    compose_api = f"{COMPOSE.hosts['api']}:{COMPOSE.ports['api']}"
+    for job in config.get("scrape_configs", []):
+        for static in job.get("static_configs", []):
+            static["targets"] = [
+                f"{t.hosts['api']}:{t.ports['api']}" if address == compose_api else address
+                for address in static["targets"]
+            ]
+    target.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def build_role_environment(role: str, target: Path, uv: str) -> Path:
+    """The api or portal image's virtual environment, built as the Dockerfile builds it.
+
+    Exactly the packages of ``infra/docker/requirements/<role>.in`` and their dependencies, at
+    uv.lock's versions and hashes, then the project without dependencies. Returns its bin folder.
+    """
+    exported = subprocess.run(
+        [uv, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-annotate", "--no-header"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    subset = subprocess.run(
+        [sys.executable, str(REPO / "infra" / "docker" / "lock_subset.py"), str(ROLE_REQUIREMENTS / f"{role}.in")],
+        input=exported,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "requirements.txt").write_text(subset)
+    python = target / "venv" / "bin" / "python"
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    env.pop("VIRTUAL_ENV", None)
+    for command in (
+        [uv, "venv", "--quiet", "--python", f"{sys.version_info.major}.{sys.version_info.minor}", str(target / "venv")],
+        [uv, "pip", "install", "--quiet", "--python", str(python), "--no-deps", "--require-hashes",
+         "-r", str(target / "requirements.txt")],
+        [uv, "pip", "install", "--quiet", "--python", str(python), "--no-deps", str(REPO)],
+    ):  # fmt: skip
+        subprocess.run(command, check=True, env=env, capture_output=True)
+    return python.parent
+
+
+class StackError(RuntimeError):
+    pass
+
+
+@dataclass
+class Stack:
+    """Processes of one native stack, each in its own process group with a log file."""
+
+    topology: Topology
+    log_dir: Path
+    bin_dirs: dict[str, Path] = field(default_factory=dict)  # service -> folder of its programs
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def argv(self, name: str, service: Service) -> list[str]:
+        program, *rest = [*service.entrypoint, *service.command]
+        folder = self.bin_dirs.get(name, Path(sys.executable).parent)
+        local = folder / program
+        resolved = str(local) if local.exists() else shutil.which(program)
+        if resolved is None:
+            raise StackError(f"{name}: program {program!r} not found in {folder} nor on PATH")
+        return [resolved, *rest]
+
+    def start(self, name: str, service: Service) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
+        self.processes[name] = subprocess.Popen(
+            self.argv(name, service),
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **service.environment},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=self.topology.data_dir,
+        )
+
+    def wait_healthy(self, name: str, service: Service, timeout: float) -> None:
+        if service.health is None:
+            return
+        url = f"http://127.0.0.1:{self.topology.ports[name]}{service.health}"
+        process = self.processes[name]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise StackError(f"{name} exited with {process.returncode}; see {self.log_dir / name}.log")
+            with suppress(httpx.HTTPError):
+                if httpx.get(url, timeout=2).status_code < 500:
+                    return
+            time.sleep(0.5)
+        raise StackError(f"{name} not healthy at {url} after {timeout:.0f}s; see {self.log_dir / name}.log")
+
+    def stop(self, timeout: float = 20) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in reversed(list(self.processes.values())):
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def start_order(table: dict[str, Service], selected: Iterable[str]) -> list[list[str]]:
+    """Waves of services whose dependencies are all up; postgres is there before the stack."""
+    remaining = [name for name in table if name in set(selected)]
+    up = {"postgres"}
+    waves = []
+    while remaining:
+        wave = [n for n in remaining if all(d in up or d not in remaining for d in table[n].depends_on)]
+        if not wave:
+            raise StackError(f"circular depends_on among {remaining}")
+        waves.append(wave)
+        up |= set(wave)
+        remaining = [n for n in remaining if n not in wave]
+    return waves
+
+
+def worker_available(bin_dir: Path) -> bool:
+    """`astralytiq worker` serves the flow deployments; older checkouts do not have it."""
+    result = subprocess.run([str(bin_dir / "astralytiq"), "worker", "--help"], capture_output=True)
+    return result.returncode == 0
+
+
+@contextmanager
+def run_stack(
+    topology: Topology,
+    log_dir: Path,
+    selected: Sequence[str] | None = None,
+    bin_dirs: dict[str, Path] | None = None,
+    echo: Callable[[str], None] = print,
+    health_timeout: float = 240,
+) -> Iterator[Stack]:
+    """Start the selected services (default: all), wave by wave, and stop them all on exit."""
+    table = services(topology)
+    for folder in (topology.data_dir, topology.artifacts_dir, topology.prometheus_storage):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    render_prometheus_config(topology)
+    stack = Stack(topology, log_dir, dict(bin_dirs or {}))
+    try:
+        for wave in start_order(table, selected or list(table)):
+            for name in wave:
+                echo(f"starting {name}: {' '.join(table[name].command)}")
+                stack.start(name, table[name])
+            for name in wave:
+                stack.wait_healthy(name, table[name], health_timeout)
+        yield stack
+    finally:
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Run docker-compose.yml's services natively against a local PostgreSQL.",
+    )
+    parser.add_argument("--workdir", type=Path, required=True, help="Folder for data, artifacts and logs.")
+    parser.add_argument(
+        "--postgres",
+        default="postgres@127.0.0.1:5432",
+        help="user[:password]@host:port of the PostgreSQL server (the services' databases go there).",
+    )
+    parser.add_argument(
+        "--db-prefix", default="astralytiq_stack", help="Prefix of the databases created for the stack."
+    )
+    parser.add_argument(
+        "--services", default="", help="Comma-separated subset to start (default: every service)."
+    )
+    parser.add_argument(
+        "--slim", action="store_true", help="Run api and portal from their image's package set (needs uv)."
+    )
+    for name, port in COMPOSE.ports.items():
+        parser.add_argument(f"--{name}-port", type=int, default=port, help=f"Port of {name}.")
+    args = parser.parse_args(argv)
+    secret_key = os.environ.get("ASTRALYTIQ_SECRET_KEY", "")
+    if not secret_key:  # as in compose: no default secret
+        parser.error("set ASTRALYTIQ_SECRET_KEY (32+ random bytes), as docker-compose.yml requires")
+    workdir = args.workdir.resolve()
+    ports = {name: getattr(args, f"{name}_port") for name in COMPOSE.ports}
+    topology = native_topology(workdir, ports, args.postgres, args.db_prefix, secret_key)
+    selected = [s for s in args.services.split(",") if s] or list(services(topology))
+    bin_dirs: dict[str, Path] = {}
+    if args.slim:
+        uv = shutil.which("uv") or str(REPO / ".tools" / "bin" / "uv")
+        for role in ("api", "portal"):
+            print(f"building the {role} image's environment")
+            bin_dirs[role] = build_role_environment(role, workdir / f"{role}-env", uv)
+    if "worker" in selected and not worker_available(Path(sys.executable).parent):
+        print("`astralytiq worker` is not in this checkout; starting the stack without the worker")
+        selected.remove("worker")
+    create_databases(topology, f"postgresql+psycopg://{args.postgres}/postgres")
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        with run_stack(topology, workdir / "logs", selected, bin_dirs) as stack:
+            print("up:", ", ".join(f"{n} {topology.url(n) if n in topology.hosts else ''}" for n in stack.processes))
+            print(f"train with: {' '.join(f'{k}={v}' for k, v in services(topology)['worker'].environment.items() if 'SECRET' not in k)} astralytiq train nyc_flights")
+            while not any(p.poll() is not None for p in stack.processes.values()):
+                time.sleep(1)
+            exited = [n for n, p in stack.processes.items() if p.poll() is not None]
+            print(f"{', '.join(exited)} stopped; see {workdir / 'logs'}", file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        return 0
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
