@@ -158,7 +158,9 @@ def services(t: Topology) -> dict[str, Service]:
     }
 
 
-def native_topology(workdir: Path, ports: dict[str, int], postgres: str, db_prefix: str, secret_key: str) -> Topology:
+def native_topology(
+    workdir: Path, ports: dict[str, int], postgres: str, db_prefix: str, secret_key: str
+) -> Topology:
     """Loopback addresses, this machine's PostgreSQL, and folders under ``workdir``."""
     return replace(
         COMPOSE,
@@ -235,7 +237,11 @@ def build_role_environment(role: str, target: Path, uv: str) -> Path:
         text=True,
     ).stdout
     subset = subprocess.run(
-        [sys.executable, str(REPO / "infra" / "docker" / "lock_subset.py"), str(ROLE_REQUIREMENTS / f"{role}.in")],
+        [
+            sys.executable,
+            str(REPO / "infra" / "docker" / "lock_subset.py"),
+            str(ROLE_REQUIREMENTS / f"{role}.in"),
+        ],
         input=exported,
         check=True,
         capture_output=True,
@@ -254,6 +260,13 @@ def build_role_environment(role: str, target: Path, uv: str) -> Path:
     ):  # fmt: skip
         subprocess.run(command, check=True, env=env, capture_output=True)
     return python.parent
+
+
+def clean_environment() -> dict[str, str]:
+    """This process's environment without platform settings: a service gets only its own, as a
+    container does, never a setting leaked from the shell or a test session."""
+    prefixes = ("ASTRALYTIQ_", "PREFECT_", "MLFLOW_")
+    return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
 
 
 class StackError(RuntimeError):
@@ -283,7 +296,7 @@ class Stack:
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
         self.processes[name] = subprocess.Popen(
             self.argv(name, service),
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **service.environment},
+            env={**clean_environment(), "PYTHONUNBUFFERED": "1", **service.environment},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -412,8 +425,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, interrupt)
     try:
         with run_stack(topology, workdir / "logs", selected, bin_dirs) as stack:
-            print("up:", ", ".join(f"{n} {topology.url(n) if n in topology.hosts else ''}" for n in stack.processes))
-            print(f"train with: {' '.join(f'{k}={v}' for k, v in services(topology)['worker'].environment.items() if 'SECRET' not in k)} astralytiq train nyc_flights")
+            print(
+                "up:",
+                ", ".join(f"{n} {topology.url(n) if n in topology.hosts else ''}" for n in stack.processes),
+            )
+            print(
+                f"train with: {' '.join(f'{k}={v}' for k, v in services(topology)['worker'].environment.items() if 'SECRET' not in k)} astralytiq train nyc_flights"
+            )
             while not any(p.poll() is not None for p in stack.processes.values()):
                 time.sleep(1)
             exited = [n for n, p in stack.processes.items() if p.poll() is not None]

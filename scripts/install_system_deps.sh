@@ -1,21 +1,65 @@
 #!/usr/bin/env bash
-# Debian packages the test suite drives for real: Chromium (browser tests); and the local
-# PostgreSQL the integration tests use, started if it has stopped. Idempotent.
+# Debian packages the test suite drives for real, installed only when missing:
+#   chromium    the browser tests (tests/e2e)
+#   prometheus  `promtool check config` (tests/unit/test_infra.py) and the Prometheus server of
+#               the production-path test (tests/integration/test_production_stack.py)
+# and the local PostgreSQL on 127.0.0.1:5432, started if it has stopped. Idempotent; safe to run
+# while another checkout runs it (apt waits for the dpkg lock instead of failing).
 set -euo pipefail
+
+say() { echo "install_system_deps: $*"; }
+
 if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then
-  echo "PostgreSQL on 127.0.0.1:5432 is down; starting it"
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  say "PostgreSQL on 127.0.0.1:5432 is down; starting it"
+  version="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)"
+  if [ -n "$version" ]; then
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  fi
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  pg_isready -q -h 127.0.0.1 -p 5432 || say "warning: PostgreSQL still down; the integration tests will fail"
 fi
+
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  missing+=(prometheus)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null 2>&1 || { echo "need root (or sudo) to apt-get install ${missing[*]}" >&2; exit 1; }
-  sudo="sudo"
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  say "no apt-get here; install these yourself: ${missing[*]}" >&2
+  exit 1
 fi
-echo "installing Debian packages: ${missing[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { say "need root (or sudo) to apt-get install ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -y -qq)
+
+say "installing Debian packages: ${missing[*]}"
+for attempt in 1 2 3; do
+  if "${apt[@]}" update && "${apt[@]}" install --no-install-recommends "${missing[@]}"; then
+    break
+  fi
+  if [ "$attempt" -eq 3 ]; then
+    say "apt-get failed three times for: ${missing[*]}" >&2
+    exit 1
+  fi
+  say "apt-get failed (attempt $attempt); retrying in 10 s"
+  sleep 10
+done
+
+# The prometheus package enables a system service on :9090; the tests start their own
+# Prometheus, so on a machine with systemd the packaged one is switched off again.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+  "${sudo[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
+for tool in "${missing[@]}"; do
+  case "$tool" in
+    prometheus) command -v promtool >/dev/null 2>&1 || { say "promtool missing after install" >&2; exit 1; } ;;
+    *) command -v "$tool" >/dev/null 2>&1 || { say "$tool missing after install" >&2; exit 1; } ;;
+  esac
+done

@@ -102,7 +102,9 @@ def select(exported: str, names: set[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("role_file", type=Path, help="infra/docker/requirements/<role>.in")
     parser.add_argument("--lock", type=Path, default=REPO / "uv.lock", help="the uv.lock to read")
     args = parser.parse_args(argv)
