@@ -396,7 +396,11 @@ def main(argv: list[str] | None = None) -> int:
         "--services", default="", help="Comma-separated subset to start (default: every service)."
     )
     parser.add_argument(
-        "--slim", action="store_true", help="Run api and portal from their image's package set (needs uv)."
+        "--slim",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Run api and portal from their image's package set, built with uv (default), or from "
+        "this interpreter's environment (--no-slim).",
     )
     for name, port in COMPOSE.ports.items():
         parser.add_argument(f"--{name}-port", type=int, default=port, help=f"Port of {name}.")
@@ -407,17 +411,26 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir.resolve()
     ports = {name: getattr(args, f"{name}_port") for name in COMPOSE.ports}
     topology = native_topology(workdir, ports, args.postgres, args.db_prefix, secret_key)
-    selected = [s for s in args.services.split(",") if s] or list(services(topology))
+    table = services(topology)
+    selected = [s for s in args.services.split(",") if s] or list(table)
+    unknown = set(selected) - set(table)
+    if unknown:
+        parser.error(f"unknown services {', '.join(sorted(unknown))}; choose from {', '.join(table)}")
     bin_dirs: dict[str, Path] = {}
     if args.slim:
         uv = shutil.which("uv") or str(REPO / ".tools" / "bin" / "uv")
         for role in ("api", "portal"):
-            print(f"building the {role} image's environment")
+            print(f"building the {role} image's environment (uv, from uv.lock)")
             bin_dirs[role] = build_role_environment(role, workdir / f"{role}-env", uv)
     if "worker" in selected and not worker_available(Path(sys.executable).parent):
         print("`astralytiq worker` is not in this checkout; starting the stack without the worker")
         selected.remove("worker")
     create_databases(topology, f"postgresql+psycopg://{args.postgres}/postgres")
+    # One-off commands (`astralytiq train ...`) run with the worker's environment, as
+    # `docker compose run --rm worker ...` does.
+    worker_env = workdir / "worker.env"
+    worker_env.write_text("".join(f"export {k}='{v}'\n" for k, v in table["worker"].environment.items()))
+    worker_env.chmod(0o600)
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -425,13 +438,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, interrupt)
     try:
         with run_stack(topology, workdir / "logs", selected, bin_dirs) as stack:
-            print(
-                "up:",
-                ", ".join(f"{n} {topology.url(n) if n in topology.hosts else ''}" for n in stack.processes),
-            )
-            print(
-                f"train with: {' '.join(f'{k}={v}' for k, v in services(topology)['worker'].environment.items() if 'SECRET' not in k)} astralytiq train nyc_flights"
-            )
+            for name in stack.processes:
+                where = f"http://127.0.0.1:{topology.ports[name]}" if name in topology.ports else "(no port)"
+                print(f"  {name:<11} {where}")
+            print(f"logs in {workdir / 'logs'}; train with: . {worker_env} && astralytiq train nyc_flights")
+            print("Ctrl-C stops everything.")
             while not any(p.poll() is not None for p in stack.processes.values()):
                 time.sleep(1)
             exited = [n for n, p in stack.processes.items() if p.poll() is not None]
