@@ -380,3 +380,26 @@ def test_render_services_mirror_compose() -> None:
         assert service["dockerCommand"].split() == list(table[role].command), role
         names = set(render_env(blueprint, service)) - {"PORT"}
         assert names == set(table[role].environment), role
+
+
+def test_docker_context_keeps_what_the_images_copy() -> None:
+    """.dockerignore keeps local environments and data out, and nothing the Dockerfile copies."""
+    import fnmatch
+
+    ignored = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert {".venv", ".git", ".env", ".astralytiq"} <= set(ignored)
+    sources = [
+        source
+        for line in DOCKERFILE.read_text().splitlines()
+        if line.startswith("COPY ") and "--from=" not in line
+        for source in line.split()[1:-1]
+        if not source.startswith("--")
+    ]
+    assert "uv.lock" in sources and "serving" in sources
+    for source in sources:
+        assert (REPO / source).exists(), source
+        assert not any(fnmatch.fnmatch(source, pattern.lstrip("*/")) for pattern in ignored), source
