@@ -2,7 +2,7 @@
 
 The production shape without a container engine: an MLflow server and a Prefect server on
 PostgreSQL, the app database on PostgreSQL, the Prefect worker, the prediction API, the portal
-and Prometheus. ``SERVICES`` below is the one table of commands and environment variables;
+and Prometheus. ``services()`` below is the one table of commands and environment variables;
 rendered with ``COMPOSE`` addresses it must equal docker-compose.yml (tests/unit/test_infra.py
 checks that), rendered with loopback addresses it is what this script starts. Only addresses
 differ: 127.0.0.1 and free ports instead of container names, folders instead of volumes, the
@@ -11,7 +11,8 @@ machine's PostgreSQL (databases created here, with a prefix) instead of the ``po
     ASTRALYTIQ_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))') \\
       .venv/bin/python infra/run_production_stack.py --workdir /tmp/astralytiq-stack
 
-Then `astralytiq train nyc_flights` with the environment the script prints trains through it.
+Then `. /tmp/astralytiq-stack/worker.env && astralytiq train nyc_flights` trains through it, as
+`docker compose run --rm worker astralytiq train nyc_flights` does.
 """
 
 from __future__ import annotations
@@ -258,7 +259,11 @@ def build_role_environment(role: str, target: Path, uv: str) -> Path:
          "-r", str(target / "requirements.txt")],
         [uv, "pip", "install", "--quiet", "--python", str(python), "--no-deps", str(REPO)],
     ):  # fmt: skip
-        subprocess.run(command, check=True, env=env, capture_output=True)
+        result = subprocess.run(command, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise StackError(
+                f"building the {role} environment failed: {' '.join(command[:3])}: {result.stderr[-2000:]}"
+            )
     return python.parent
 
 
