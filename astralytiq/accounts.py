@@ -8,8 +8,10 @@ from typing import Literal
 
 import bcrypt
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from astralytiq.db import AuditEvent, User, session_scope
+from astralytiq import audit
+from astralytiq.db import User, session_scope
 
 Role = Literal["admin", "engineer", "viewer"]
 ROLES: tuple[Role, ...] = ("admin", "engineer", "viewer")
@@ -59,21 +61,67 @@ class UserExists(ValueError):
     pass
 
 
-def create_user(database_url: str, username: str, password: str, role: Role, actor: str = "cli") -> None:
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+class UserNotFound(LookupError):
+    pass
+
+
+def check_username(username: str) -> None:
     if (
         not username
         or len(username) > 64
         or not username.replace("_", "").replace("-", "").replace(".", "").isalnum()
+        or not username.isascii()
     ):
-        raise ValueError("username must be 1-64 letters, digits, '.', '_' or '-'")
+        raise ValueError(
+            f"username {username[:80]!r} is not valid: use 1-64 letters, digits, '.', '_' or '-'"
+        )
+
+
+def check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+
+
+def add_user(session: Session, actor: audit.Actor, username: str, password: str, role: Role) -> User:
+    """Create a user in ``session`` (the caller commits), with its audit event."""
+    check_role(role)
+    check_username(username)
     password_hash = hash_password(password)
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise UserExists(f"user {username!r} already exists")
+    user = User(username=username, password_hash=password_hash, role=role, is_active=True)
+    session.add(user)
+    audit.record(session, actor, "user.create", username, role=role)
+    return user
+
+
+def update_user(
+    session: Session,
+    actor: audit.Actor,
+    username: str,
+    *,
+    role: Role | None = None,
+    active: bool | None = None,
+) -> User:
+    """Change a user's role or disable/enable them; each change is audited."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise UserNotFound(f"no user named {username!r}")
+    if role is not None and role != user.role:
+        check_role(role)
+        audit.record(session, actor, "user.role", username, before=user.role, after=role)
+        user.role = role
+    if active is not None and active != user.is_active:
+        audit.record(session, actor, "user.enable" if active else "user.disable", username)
+        user.is_active = active
+    return user
+
+
+def create_user(
+    database_url: str, username: str, password: str, role: Role, actor: audit.Actor | None = None
+) -> None:
     with session_scope(database_url) as session:
-        if session.scalar(select(User).where(User.username == username)) is not None:
-            raise UserExists(f"user {username!r} already exists")
-        session.add(User(username=username, password_hash=password_hash, role=role))
-        session.add(AuditEvent(actor=actor, action="user.create", target=username, detail={"role": role}))
+        add_user(session, actor or audit.Actor("cli", "cli"), username, password, role)
 
 
 def list_users(database_url: str) -> list[tuple[str, str, bool]]:
@@ -91,5 +139,5 @@ def ensure_admin(database_url: str, password: str = "") -> str | None:
     generated = None
     if not password:
         password = generated = secrets.token_urlsafe(12)
-    create_user(database_url, "admin", password, "admin", actor="up")
+    create_user(database_url, "admin", password, "admin", actor=audit.Actor("up", "system"))
     return generated

@@ -24,7 +24,11 @@ db_app = typer.Typer(
     help="The app database (users, API keys, drift history, audit log).", no_args_is_help=True
 )
 datasets_app = typer.Typer(help="Dataset specs found in ASTRALYTIQ_DATASETS_DIR.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="API keys for services: hashed at rest, scoped to models, revocable.", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(datasets_app, name="datasets")
 
@@ -158,24 +162,34 @@ def validate(dataset: DatasetArg) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (ASTRALYTIQ_API_PORT).")] = 0,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (each loads every champion).")] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput).")] = False,
 ) -> None:
-    """Start the prediction API: loads every champion from MLflow, then serves /v1 and /docs."""
-    import uvicorn
+    """Start the prediction API: loads every champion from MLflow, then serves /v1 and /docs.
 
+    Migrates the app database first, then replaces this process with the bare server
+    (`python -m serving`), so nothing of the CLI stays resident in the API.
+    """
     settings = _settings()
     from astralytiq.db import upgrade_database
 
     upgrade_database(settings.app_database_url)
-    uvicorn.run(
-        "serving.app:create_app",
-        factory=True,
-        host=host,
-        port=port or settings.api_port,
-        workers=workers,
-        log_level="info",
-        timeout_graceful_shutdown=10,
-    )
+    command = [
+        sys.executable,
+        "-m",
+        "serving",
+        "--host",
+        host,
+        "--port",
+        str(port or settings.api_port),
+        "--workers",
+        str(workers),
+    ]
+    if access_log:
+        command.append("--access-log")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, command)
 
 
 @app.command()
@@ -263,7 +277,7 @@ def users_create(
     )
     upgrade_database(settings.app_database_url)
     try:
-        create_user(settings.app_database_url, username, password, role)  # type: ignore[arg-type]
+        create_user(settings.app_database_url, username, password, role, _cli_actor())  # type: ignore[arg-type]
     except (PasswordPolicyError, UserExists, ValueError) as exc:
         fail(str(exc))
     typer.echo(f"created {role} {username!r}")
@@ -279,6 +293,129 @@ def users_list() -> None:
     upgrade_database(settings.app_database_url)
     for name, role, active in list_users(settings.app_database_url):
         typer.echo(f"{name:<24} {role:<9} {'active' if active else 'disabled'}")
+
+
+def _set_user(username: str, **change: object) -> None:
+    from astralytiq.accounts import UserNotFound, update_user
+    from astralytiq.db import session_scope, upgrade_database
+
+    settings = _settings()
+    upgrade_database(settings.app_database_url)
+    try:
+        with session_scope(settings.app_database_url) as session:
+            update_user(session, _cli_actor(), username, **change)  # type: ignore[arg-type]
+    except (UserNotFound, ValueError) as exc:
+        fail(str(exc))
+
+
+def _cli_actor():  # type: ignore[no-untyped-def]
+    """Changes made at the command line are audited under the OS user who made them."""
+    import getpass
+
+    from astralytiq.audit import Actor
+
+    return Actor(f"cli:{getpass.getuser()}", "cli")
+
+
+@users_app.command("disable")
+def users_disable(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Stop a user from logging in; their tokens are refused within seconds."""
+    _set_user(username, active=False)
+    typer.echo(f"disabled {username!r}")
+
+
+@users_app.command("enable")
+def users_enable(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Let a disabled user log in again."""
+    _set_user(username, active=True)
+    typer.echo(f"enabled {username!r}")
+
+
+@users_app.command("set-role")
+def users_set_role(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Argument(help="admin, engineer or viewer.")],
+) -> None:
+    """Change what a user may do."""
+    _set_user(username, role=role)
+    typer.echo(f"{username!r} is now {role}")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who uses the key, e.g. 'billing-service'.")],
+    role: Annotated[
+        str, typer.Option(help="viewer (forecasts) or engineer (also promote/rollback).")
+    ] = "viewer",
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", "-m", help="A model the key may use; repeat for several. None: every model."),
+    ] = None,
+    expires_in_days: Annotated[
+        int | None, typer.Option(min=1, max=3650, help="Days until the key stops working; default: never.")
+    ] = None,
+) -> None:
+    """Issue an API key for a service. The key is printed once; only its hash is stored."""
+    from datetime import UTC, timedelta
+
+    from astralytiq import api_keys
+    from astralytiq.db import session_scope, upgrade_database
+
+    settings = _settings()
+    upgrade_database(settings.app_database_url)
+    expires_at = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
+    try:
+        with session_scope(settings.app_database_url) as session:
+            issued = api_keys.issue(
+                session, _cli_actor(), name=name, role=role, models=model or [], expires_at=expires_at
+            )
+    except api_keys.InvalidKeyRequest as exc:
+        fail(str(exc))
+    scope = ", ".join(issued.info.models) or "every model"
+    typer.echo(
+        f"created {issued.info.role} key {issued.info.id} ({name}, prefix {issued.info.prefix}) for {scope}"
+    )
+    typer.echo("store it now; it is not shown again:", err=True)
+    typer.echo(issued.key)
+
+
+@keys_app.command("list")
+def keys_list(
+    all_keys: Annotated[bool, typer.Option("--all", help="Also list revoked keys.")] = False,
+) -> None:
+    """List API keys: id, prefix, name, role, models, last use, expiry. Never the keys."""
+    from astralytiq import api_keys
+    from astralytiq.db import session_scope, upgrade_database
+
+    settings = _settings()
+    upgrade_database(settings.app_database_url)
+    with session_scope(settings.app_database_url) as session:
+        keys = api_keys.all_keys(session, include_revoked=all_keys)
+    typer.echo(f"{'id':>4}  {'prefix':<12}  {'name':<20} {'role':<9} {'state':<8} {'last used':<17} models")
+    for k in keys:
+        state = "revoked" if k.revoked_at else ("expired" if not k.active else "active")
+        used = k.last_used_at.strftime("%Y-%m-%d %H:%M") if k.last_used_at else "never"
+        typer.echo(
+            f"{k.id:>4}  {k.prefix:<12}  {k.name:<20} {k.role:<9} {state:<8} {used:<17} {', '.join(k.models) or '*'}"
+        )
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="The key's id or prefix, as `keys list` shows.")],
+) -> None:
+    """Revoke an API key; API processes refuse it within ASTRALYTIQ_AUTH_RECHECK_SECONDS."""
+    from astralytiq import api_keys
+    from astralytiq.db import session_scope, upgrade_database
+
+    settings = _settings()
+    upgrade_database(settings.app_database_url)
+    try:
+        with session_scope(settings.app_database_url) as session:
+            info = api_keys.revoke(session, _cli_actor(), key)
+    except api_keys.KeyNotFound as exc:
+        fail(str(exc))
+    typer.echo(f"revoked key {info.id} ({info.name}, prefix {info.prefix})")
 
 
 @db_app.command("upgrade")

@@ -69,6 +69,20 @@ class Settings(BaseSettings):
         10.0, gt=0, description="How often the API checks whether the champion alias moved."
     )
     max_request_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted API body.")
+    forecast_cache_mb: float = Field(
+        8.0,
+        ge=0,
+        le=4096,
+        description="Per served model, MB of rendered series forecasts the API keeps (a version's "
+        "forecasts never change, so they are reused until the champion moves); 0: no cache.",
+    )
+    auth_recheck_seconds: float = Field(
+        1.0,
+        ge=0,
+        le=300,
+        description="How long the API trusts its last database check of an API key or user; a "
+        "key revoked through another process is refused after at most this long (0: every request).",
+    )
 
     @field_validator("data_dir", "datasets_dir")
     @classmethod

@@ -12,10 +12,11 @@ from fastapi import FastAPI
 from astralytiq.db import session_factory
 from astralytiq.settings import Settings, get_settings
 from serving import errors
+from serving.access import AccessCache
 from serving.middleware import ObservabilityMiddleware
 from serving.model_store import ModelStore
 from serving.registry import RegistryClient
-from serving.routes import auth, forecast, health, models, monitoring
+from serving.routes import admin, auth, champion, forecast, health, models, monitoring
 
 log = logging.getLogger("astralytiq.serving")
 
@@ -23,7 +24,11 @@ DESCRIPTION = """
 Forecasts from the champion of every registered AstralytiQ model.
 
 People log in with `POST /v1/auth/token` and send `Authorization: Bearer <token>`;
-services send `X-API-Key: <key>`. Every forecast response carries `X-Model-Version`.
+services send `X-API-Key: <key>` (admins issue keys at `POST /v1/admin/api-keys`).
+Every forecast response carries the version that made it in `X-Model-Version`.
+
+Roles: **viewer** reads models and forecasts; **engineer** also promotes and rolls back
+champions; **admin** also manages users and API keys and reads the audit log.
 """
 
 
@@ -33,9 +38,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         registry = RegistryClient(settings.mlflow_tracking_uri)
-        store = ModelStore(registry)
+        store = ModelStore(registry, cache_bytes=int(settings.forecast_cache_mb * 1024 * 1024))
         app.state.settings = settings
+        app.state.signing_key = settings.signing_key()  # read once, not per request
         app.state.sessions = session_factory(settings.app_database_url)
+        app.state.access = AccessCache(app.state.sessions, settings.auth_recheck_seconds)
         app.state.store = store
         changes = store.refresh()
         log.info("serving at start-up: %s", ", ".join(changes) or "no champions yet")
@@ -54,6 +61,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="AstralytiQ prediction API", version="1", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
     app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes)
-    for router in (auth.router, models.router, forecast.router, monitoring.router, health.router):
+    for router in (
+        auth.router,
+        models.router,
+        forecast.router,
+        champion.router,
+        admin.router,
+        monitoring.router,
+        health.router,
+    ):
         app.include_router(router)
     return app

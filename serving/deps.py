@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from astralytiq import audit
 from astralytiq.accounts import ROLE_RANK, Role
-from astralytiq.db import ApiKey, User
 from astralytiq.settings import Settings
 from serving import auth
+from serving.access import AccessCache, Principal
 from serving.model_store import ModelStore
+
+__all__ = ["Principal"]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Trivial dependencies are async: FastAPI runs a sync one in a worker thread, costing a hop.
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -31,25 +32,18 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_store(request: Request) -> ModelStore:
+async def get_store(request: Request) -> ModelStore:
     return request.app.state.store  # type: ignore[no-any-return]
+
+
+async def get_access(request: Request) -> AccessCache:
+    return request.app.state.access  # type: ignore[no-any-return]
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ModelStoreDep = Annotated[ModelStore, Depends(get_store)]
-
-
-@dataclass(frozen=True)
-class Principal:
-    name: str
-    role: Role
-    kind: str  # "user" | "api_key"
-    models: tuple[str, ...] = ()  # API keys may be limited to some models; empty: all
-
-    def can_use(self, model: str) -> bool:
-        return not self.models or model in self.models
-
+AccessDep = Annotated[AccessCache, Depends(get_access)]
 
 UNAUTHORIZED = HTTPException(
     status.HTTP_401_UNAUTHORIZED,
@@ -58,16 +52,21 @@ UNAUTHORIZED = HTTPException(
 )
 
 
-def current_principal(
+async def current_principal(
+    request: Request,
     settings: SettingsDep,
-    session: SessionDep,
+    access: AccessDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
+    # async all the way: the forecast path never waits for a thread unless the cache is stale.
     if token:
         try:
             claims = auth.decode_access_token(
-                token, key=settings.signing_key(), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+                token,
+                key=request.app.state.signing_key,
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
             )
         except auth.InvalidToken:
             raise HTTPException(
@@ -75,30 +74,23 @@ def current_principal(
                 detail="token invalid or expired; log in again",
                 headers={"WWW-Authenticate": "Bearer"},
             ) from None
-        user = session.scalar(select(User).where(User.username == claims.subject))
-        if user is None or not user.is_active:
+        principal = await access.user(claims.subject)
+        if principal is None:
             raise UNAUTHORIZED
-        return Principal(user.username, user.role, "user")  # type: ignore[arg-type]
+        return principal
     if api_key:
-        prefix = auth.api_key_prefix(api_key)
-        record = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)) if prefix else None
-        if (
-            record is None
-            or record.revoked_at is not None
-            or not auth.api_key_matches(api_key, record.key_hash)
-        ):
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="API key invalid or revoked")
-        record.last_used_at = datetime.now(UTC)
-        session.commit()
-        return Principal(f"key:{record.name}", record.role, "api_key", tuple(record.models or ()))  # type: ignore[arg-type]
+        principal = await access.api_key(api_key)
+        if principal is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="API key invalid, expired or revoked")
+        return principal
     raise UNAUTHORIZED
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_role(minimum: Role) -> Callable[[Principal], Principal]:
-    def check(principal: CurrentPrincipal) -> Principal:
+def require_role(minimum: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if ROLE_RANK[principal.role] < ROLE_RANK[minimum]:
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"this needs the {minimum} role")
         return principal
@@ -109,3 +101,16 @@ def require_role(minimum: Role) -> Callable[[Principal], Principal]:
 Viewer = Annotated[Principal, Depends(require_role("viewer"))]
 Engineer = Annotated[Principal, Depends(require_role("engineer"))]
 Admin = Annotated[Principal, Depends(require_role("admin"))]
+
+
+def check_model_scope(principal: Principal, model: str) -> None:
+    if not principal.can_use(model):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=f"this API key is not allowed to use model {model!r}; its models: {', '.join(principal.models)}",
+        )
+
+
+def actor_of(principal: Principal, request: Request) -> audit.Actor:
+    """The audit log's view of the caller: a person or a service key, and its address."""
+    return audit.Actor(principal.name, principal.kind, request.client.host if request.client else None)

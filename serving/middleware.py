@@ -1,4 +1,8 @@
-"""ASGI middleware: request metrics by route, and a cap on request body size."""
+"""ASGI middleware: request metrics by route template, and a streamed cap on body size.
+
+The cap counts bytes as they arrive, so an oversized body is refused after at most the limit
+has been read, whatever its declared (or missing) Content-Length: no memory spike.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,12 @@ async def _send_json(send: Send, status: int, detail: str) -> None:
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                # The rest of the body is never read, so this connection cannot carry another request.
+                (b"connection", b"close"),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -34,49 +43,72 @@ class ObservabilityMiddleware:
         self.app = app
         self.max_body_bytes = max_body_bytes
 
+    def _too_large(self) -> str:
+        return (
+            f"request body over {self.max_body_bytes} bytes (ASTRALYTIQ_MAX_REQUEST_BYTES); "
+            "send fewer series per call"
+        )
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status_code = 500
         limit = self.max_body_bytes
 
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _send_json(send, 413, f"request body over {limit} bytes")
-            self._record(scope, 413, started)
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            if declared.isdigit():
+                await _send_json(send, 413, self._too_large())
+                self._record(scope, 413, started)
+            else:
+                await _send_json(send, 400, "the Content-Length header is not a whole number")
+                self._record(scope, 400, started)
             return
 
         received = 0
+        too_large = False
+        responded = False
+        status_code = 500
 
         async def capped_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    too_large = True
                     raise BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
-            nonlocal status_code
+            nonlocal status_code, responded
+            if too_large:
+                return  # the app's answer to a body it could not read; ours is the 413 below
             if message["type"] == "http.response.start":
-                status_code = message["status"]
+                status_code, responded = message["status"], True
             await send(message)
 
         try:
             await self.app(scope, capped_receive, tracking_send)
         except BodyTooLarge:
+            pass
+        except Exception:
+            if not too_large:  # FastAPI may wrap our exception in its own; only ours is expected
+                self._record(scope, 500, started)
+                raise
+        if too_large and not responded:
             status_code = 413
-            await _send_json(send, 413, f"request body over {limit} bytes")
-        finally:
-            self._record(scope, status_code, started)
+            await _send_json(send, 413, self._too_large())
+        self._record(scope, status_code, started)
 
     @staticmethod
     def _record(scope: Scope, status_code: int, started: float) -> None:
         route: Any = scope.get("route")
         template = getattr(route, "path", "unmatched")
         method = scope.get("method", "GET")
-        metrics.REQUESTS.labels(route=template, method=method, status=str(status_code)).inc()
-        metrics.LATENCY.labels(route=template, method=method).observe(time.perf_counter() - started)
+        status = str(status_code)
+        metrics.REQUESTS.labels(route=template, method=method, status=status).inc()
+        metrics.LATENCY.labels(route=template, method=method, status=status).observe(
+            time.perf_counter() - started
+        )

@@ -9,14 +9,31 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal
 
 from models.bundle import ForecastBundle
-from serving import metrics
+from serving import bundle_loader, metrics
 from serving.registry import NotFound, RegistryClient, RegistryError
+from serving.render_cache import RenderCache
 
 CHAMPION = "champion"
 log = logging.getLogger("astralytiq.serving")
+
+
+class LoadError(RuntimeError):
+    """A version cannot be served: ``missing`` from the registry or ``invalid`` (its bundle fails
+    to parse or its smoke test): never retried; the registry ``unreachable`` or the loader
+    ``crashed`` (killed, out of memory): retried at the next poll."""
+
+    def __init__(self, message: str, kind: Literal["missing", "invalid", "unreachable", "crashed"]) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    @property
+    def permanent(self) -> bool:
+        return self.kind in ("missing", "invalid")
 
 
 @dataclass(frozen=True)
@@ -27,16 +44,27 @@ class ServedModel:
     bundle: ForecastBundle
     loaded_at: float
     load_seconds: float
+    cache: RenderCache = field(default_factory=lambda: RenderCache(0), compare=False, repr=False)
+
+
+@dataclass
+class StoreStatus:
+    registry_ok: bool = False
+    registry_error: str = "not read yet"
+    failed: dict[str, str] = field(default_factory=dict)  # "name/version" -> why it is not served
 
 
 class ModelStore:
-    def __init__(self, registry: RegistryClient) -> None:
+    def __init__(self, registry: RegistryClient, cache_bytes: int = 0) -> None:
         self.registry = registry
+        self.cache_bytes = cache_bytes
         self._models: dict[str, ServedModel] = {}
-        self._lock = threading.Lock()  # one refresh at a time; readers never wait
-        self.last_refresh_ok: bool = False
-        self.last_error: str = ""
-        self.failed_versions: dict[str, str] = {}  # "name/version" -> reason, not retried
+        self._load_lock = threading.Lock()  # one load or swap at a time; readers never wait
+        self.status = StoreStatus()
+
+    @property
+    def last_refresh_ok(self) -> bool:
+        return self.status.registry_ok
 
     def get(self, name: str) -> ServedModel | None:
         return self._models.get(name)
@@ -44,61 +72,100 @@ class ModelStore:
     def all(self) -> dict[str, ServedModel]:
         return dict(self._models)
 
-    def _load(self, name: str, version: str, run_id: str) -> ServedModel:
+    def prepare(self, name: str, version: str) -> ServedModel:
+        """Download, parse and smoke-test one version, without serving it."""
         started = time.perf_counter()
-        bundle = ForecastBundle.from_json(self.registry.download_bundle(name, version))
-        if bundle.model_name != name or not bundle.series:
-            raise ValueError(f"bundle of {name} v{version} is for {bundle.model_name!r} or empty")
-        # Smoke test: the longest horizon of one series must produce finite numbers.
-        rows = bundle.forecast([next(iter(bundle.series))], bundle.max_horizon, [95])
-        if any(v != v for row in rows for v in (row["yhat"], row["yhat_lower_95"])):  # NaN check
-            raise ValueError(f"{name} v{version} forecasts NaN")
+        try:
+            info = self.registry.version(name, version)
+            payload = self.registry.download_bundle(name, version)
+        except NotFound as exc:
+            raise LoadError(f"{name} v{version} is not in the registry: {exc}", "missing") from None
+        except RegistryError as exc:
+            raise LoadError(f"{name} v{version} could not be fetched: {exc}", "unreachable") from None
+        try:
+            bundle = bundle_loader.load(payload, name, version)
+            del payload
+            # What came back is checked here too, on its first and last series.
+            ids = list(bundle.series)
+            bundle_loader.smoke_test(bundle, name, version, [ids[0], ids[-1]])
+        except bundle_loader.InvalidBundle as exc:
+            raise LoadError(str(exc), "invalid") from None
+        except bundle_loader.LoaderFailed as exc:
+            raise LoadError(f"{name} v{version} could not be loaded: {exc}", "crashed") from None
         seconds = time.perf_counter() - started
-        return ServedModel(name, version, run_id, bundle, time.time(), seconds)
+        return ServedModel(
+            name, version, info.run_id, bundle, time.time(), seconds, RenderCache(self.cache_bytes)
+        )
 
-    def refresh(self) -> list[str]:
-        """Load every champion that is not served yet; returns 'name vX' for each swap."""
-        with self._lock:
-            changes: list[str] = []
+    def _install(self, loaded: ServedModel) -> None:
+        """Serve ``loaded`` from now on (the caller holds the load lock)."""
+        # Replace the whole mapping: a reader holds either the old or the new one.
+        self._models = {**self._models, loaded.name: loaded}
+        prefix = f"{loaded.name}/"
+        self.status.failed = {k: v for k, v in self.status.failed.items() if not k.startswith(prefix)}
+        metrics.record_model_loaded(loaded.name, loaded.version, loaded.run_id, loaded.load_seconds)
+        log.info("serving %s v%s (loaded in %.2fs)", loaded.name, loaded.version, loaded.load_seconds)
+
+    def _record_failure(self, name: str, version: str, error: LoadError) -> None:
+        served = self._models.get(name)
+        metrics.MODEL_LOAD_FAILURES.labels(model=name, reason=error.kind).inc()
+        if error.permanent:
+            self.status.failed[f"{name}/{version}"] = str(error)
+        log.error(
+            "could not load %s v%s, keeping %s: %s",
+            name,
+            version,
+            f"v{served.version}" if served else "nothing",
+            error,
+        )
+
+    def switch(self, name: str, version: str, point_alias: Callable[[], None]) -> ServedModel:
+        """Promotion and rollback: load ``version`` fully, then move the alias, then serve it.
+
+        A version that fails to load leaves both the alias and the served model untouched; the
+        watcher cannot interleave (it takes the same lock), so it never undoes the switch.
+        """
+        with self._load_lock:
             try:
-                registered = self.registry.list_models()
-            except RegistryError as exc:
-                self.last_refresh_ok, self.last_error = False, str(exc)
-                return changes
-            for model in registered:
-                version = model.aliases.get(CHAMPION)
-                served = self._models.get(model.name)
-                if version is None or (served and served.version == version):
-                    continue
-                key = f"{model.name}/{version}"
-                if key in self.failed_versions:
-                    continue
-                try:
-                    info = self.registry.version_by_alias(model.name, CHAMPION)
-                    loaded = self._load(model.name, info.version, info.run_id)
-                except (RegistryError, NotFound, ValueError, KeyError, TypeError) as exc:
-                    self.failed_versions[key] = str(exc)
-                    metrics.MODEL_LOAD_FAILURES.labels(model=model.name).inc()
-                    log.error(
-                        "could not load %s v%s, keeping %s: %s",
-                        model.name,
-                        version,
-                        f"v{served.version}" if served else "nothing",
-                        exc,
-                    )
-                    continue
-                # Replace the whole mapping: a reader holds either the old or the new one.
-                self._models = {**self._models, model.name: loaded}
-                metrics.record_model_loaded(
-                    loaded.name,
-                    loaded.version,
-                    loaded.load_seconds,
-                    previous=served.version if served else None,
-                )
-                changes.append(f"{model.name} v{loaded.version}")
-                log.info("serving %s v%s (loaded in %.2fs)", model.name, loaded.version, loaded.load_seconds)
-            self.last_refresh_ok, self.last_error = True, ""
+                loaded = self.prepare(name, version)
+            except LoadError as exc:
+                self._record_failure(name, version, exc)
+                raise
+            point_alias()  # a RegistryError here leaves the old champion in place and served
+            self._install(loaded)
+            return loaded
+
+    def refresh(self, only: Iterable[str] | None = None) -> list[str]:
+        """Load every champion that is not served yet; returns 'name vX' for each swap."""
+        with self._load_lock:
+            return self._refresh(only)
+
+    def _refresh(self, only: Iterable[str] | None) -> list[str]:
+        changes: list[str] = []
+        try:
+            registered = self.registry.list_models()
+        except RegistryError as exc:
+            self.status.registry_ok, self.status.registry_error = False, str(exc)
             return changes
+        wanted = set(only) if only is not None else None
+        for model in registered:
+            if wanted is not None and model.name not in wanted:
+                continue
+            version = model.aliases.get(CHAMPION)
+            served = self._models.get(model.name)
+            if version is None or (served and served.version == version):
+                continue
+            if f"{model.name}/{version}" in self.status.failed:
+                continue  # known broken: wait for the alias to move on
+            try:
+                loaded = self.prepare(model.name, version)
+            except LoadError as exc:
+                self._record_failure(model.name, version, exc)
+                continue
+            self._install(loaded)
+            changes.append(f"{model.name} v{loaded.version}")
+        self.status.registry_ok, self.status.registry_error = True, ""
+        return changes
 
     def watch(self, interval: float, stop: threading.Event) -> None:
         """Poll the registry until ``stop`` is set (run in a daemon thread)."""

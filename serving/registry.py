@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-import httpx
+from serving.lean_imports import import_without
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = import_without("httpx", "httpx._main")  # the library without its command-line client
 
 BUNDLE_FILE = "artifacts/bundle.json"  # where models.flavor stores the bundle in a model
 
@@ -107,6 +112,10 @@ class RegistryClient:
             tags={t["key"]: t["value"] for t in item.get("tags", [])},
         )
 
+    def version(self, name: str, version: str) -> ModelVersion:
+        data = self._get("/api/2.0/mlflow/model-versions/get", name=name, version=version)
+        return self._version(data["model_version"])
+
     def version_by_alias(self, name: str, alias: str) -> ModelVersion:
         data = self._get("/api/2.0/mlflow/registered-models/alias", name=name, alias=alias)
         return self._version(data["model_version"])
@@ -125,9 +134,19 @@ class RegistryClient:
         data = self._get("/api/2.0/mlflow/runs/get", run_id=run_id)
         return {p["key"]: p["value"] for p in data["run"]["data"].get("params", [])}
 
+    def run_tags(self, run_id: str) -> dict[str, str]:
+        data = self._get("/api/2.0/mlflow/runs/get", run_id=run_id)
+        return {t["key"]: t["value"] for t in data["run"]["data"].get("tags", [])}
+
     def set_alias(self, name: str, alias: str, version: str) -> None:
         self._post(
             "/api/2.0/mlflow/registered-models/alias", {"name": name, "alias": alias, "version": version}
+        )
+
+    def set_version_tag(self, name: str, version: str, key: str, value: str) -> None:
+        self._post(
+            "/api/2.0/mlflow/model-versions/set-tag",
+            {"name": name, "version": version, "key": key, "value": value},
         )
 
     def download_bundle(self, name: str, version: str) -> bytes:

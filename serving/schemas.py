@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_SERIES_PER_REQUEST = 1000
+MAX_BATCH_REQUESTS = 50
+VERSION_PATTERN = r"^[1-9][0-9]{0,9}$"
 
 
 class TokenResponse(BaseModel):
@@ -30,9 +32,17 @@ class ForecastRequest(BaseModel):
         json_schema_extra={"examples": [{"series_ids": ["ATL", "BOS"], "horizon": 14, "levels": [80, 95]}]},
     )
 
-    series_ids: list[str] = Field(min_length=1, max_length=MAX_SERIES_PER_REQUEST)
-    horizon: int = Field(ge=1, description="Steps ahead; at most the model's max_horizon.")
-    levels: list[float] = Field(default_factory=lambda: [80.0, 95.0], max_length=10)
+    series_ids: list[str] = Field(
+        min_length=1,
+        max_length=MAX_SERIES_PER_REQUEST,
+        description=f"Series to forecast (1-{MAX_SERIES_PER_REQUEST}); GET /v1/models/{{name}}/series lists them.",
+    )
+    horizon: int = Field(ge=1, description="Steps ahead, from 1 to the model's max_horizon.")
+    levels: list[float] = Field(
+        default_factory=lambda: [80.0, 95.0],
+        max_length=10,
+        description="Central prediction interval levels in percent, each strictly between 0 and 100.",
+    )
     include_history: bool = Field(False, description="Also return the recent actuals, for charts.")
 
     @field_validator("levels")
@@ -77,11 +87,90 @@ class SeriesForecastOut(BaseModel):
 
 
 class ForecastResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "nyc_flights",
+                    "version": "3",
+                    "horizon": 1,
+                    "levels": [80.0, 95.0],
+                    "forecasts": [
+                        {
+                            "series_id": "ATL",
+                            "selected_model": "ets",
+                            "points": [
+                                {
+                                    "ds": "2013-12-04",
+                                    "yhat": 31.4,
+                                    "intervals": [
+                                        {"level": 80.0, "lower": 27.9, "upper": 34.9},
+                                        {"level": 95.0, "lower": 26.0, "upper": 36.8},
+                                    ],
+                                }
+                            ],
+                            "history": None,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     model: str
-    version: str
+    version: str = Field(description="The model version that made these forecasts (also X-Model-Version).")
     horizon: int
     levels: list[float]
     forecasts: list[SeriesForecastOut]
+
+
+class BatchItem(ForecastRequest):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"model": "nyc_flights", "series_ids": ["ATL", "BOS"], "horizon": 14, "levels": [80, 95]}
+            ]
+        },
+    )
+
+    model: str = Field(min_length=1, max_length=128, description="Registered model name.")
+
+
+class BatchForecastRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "requests": [
+                        {"model": "nyc_flights", "series_ids": ["ATL", "BOS"], "horizon": 14},
+                        {"model": "nyc_flights", "series_ids": ["ORD"], "horizon": 28, "levels": [50, 90]},
+                    ]
+                }
+            ]
+        },
+    )
+
+    requests: list[BatchItem] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_REQUESTS,
+        description=f"1-{MAX_BATCH_REQUESTS} forecast requests, answered in order; at most "
+        f"{MAX_SERIES_PER_REQUEST} series in all.",
+    )
+
+    @model_validator(mode="after")
+    def _total_series(self) -> BatchForecastRequest:
+        total = sum(len(r.series_ids) for r in self.requests)
+        if total > MAX_SERIES_PER_REQUEST:
+            raise ValueError(
+                f"the batch asks for {total} series; the limit is {MAX_SERIES_PER_REQUEST} per call, split it"
+            )
+        return self
+
+
+class BatchForecastResponse(BaseModel):
+    results: list[ForecastResponse]
 
 
 class ModelSummary(BaseModel):
@@ -89,6 +178,9 @@ class ModelSummary(BaseModel):
     champion_version: str | None
     serving_version: str | None
     aliases: dict[str, str]
+    load_error: str | None = Field(
+        None, description="Why the champion is not the version served, if it is not."
+    )
     series_count: int | None = None
     max_horizon: int | None = None
     frequency: str | None = None
@@ -144,3 +236,114 @@ class DriftHistoryOut(BaseModel):
 
 class Problem(BaseModel):
     detail: str
+
+
+class PromotionRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"version": "4", "reason": "beats v3 on December"}]}
+    )
+
+    version: str = Field(pattern=VERSION_PATTERN, description="The registered version to make champion.")
+    reason: str = Field(min_length=1, max_length=500, description="Kept in the audit log.")
+
+
+class RollbackRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "v4 under-forecasts holidays"}]}
+    )
+
+    version: str | None = Field(
+        None,
+        pattern=VERSION_PATTERN,
+        description="Version to return to; default: the champion before the current one.",
+    )
+    reason: str = Field(min_length=1, max_length=500, description="Kept in the audit log.")
+
+
+class ChampionChange(BaseModel):
+    model: str
+    action: Literal["promote", "rollback"]
+    previous_version: str | None
+    champion_version: str
+    serving_version: str
+    load_seconds: float
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "billing-service",
+                    "role": "viewer",
+                    "models": ["nyc_flights"],
+                    "expires_in_days": 90,
+                }
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=64, description="Who uses the key, e.g. a service name.")
+    role: Literal["viewer", "engineer"] = "viewer"
+    models: list[str] = Field(
+        default_factory=list, max_length=100, description="Models the key may use; empty: every model."
+    )
+    expires_in_days: int | None = Field(None, ge=1, le=3650, description="Empty: the key never expires.")
+
+
+class ApiKeyOut(BaseModel):
+    id: int
+    name: str
+    prefix: str = Field(
+        description="Identifies the key in lists and logs; the key itself is never shown again."
+    )
+    role: str
+    models: list[str]
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="Exact to the minute.")
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    active: bool
+
+
+class ApiKeyIssued(ApiKeyOut):
+    key: str = Field(description="The secret key, shown only in this response: store it now.")
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"username": "ana", "password": "a-long-passphrase", "role": "engineer"}]
+        },
+    )
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=8, max_length=200, description="8 characters to 72 bytes (UTF-8).")
+    role: Literal["admin", "engineer", "viewer"] = "viewer"
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"active": False}]})
+
+    role: Literal["admin", "engineer", "viewer"] | None = None
+    active: bool | None = None
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+    active: bool
+    created_at: datetime
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    actor_kind: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+    client: str | None

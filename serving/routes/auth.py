@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 
@@ -25,7 +25,10 @@ BAD_LOGIN = HTTPException(
 
 @router.post("/token", response_model=TokenResponse, responses={401: {"description": "Bad credentials"}})
 def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
+    request: Request,
 ) -> TokenResponse:
     """Exchange a username and password for a bearer token."""
     user = session.scalar(select(User).where(User.username == form.username))
@@ -37,7 +40,7 @@ def login(
     token, expires = auth.create_access_token(
         user.username,
         user.role,  # type: ignore[arg-type]
-        key=settings.signing_key(),
+        key=request.app.state.signing_key,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         minutes=settings.access_token_minutes,

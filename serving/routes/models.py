@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, status
 
-from serving.deps import ModelStoreDep, Viewer
+from serving.deps import ModelStoreDep, Viewer, check_model_scope
 from serving.registry import NotFound, RegistryError
 from serving.schemas import ModelDetail, ModelSummary, SelectionRow, VersionOut
 
@@ -20,9 +20,10 @@ def _registry_down(exc: RegistryError) -> HTTPException:
 def _summary(store: ModelStoreDep, name: str, aliases: dict[str, str]) -> ModelSummary:
     served = store.get(name)
     bundle = served.bundle if served else None
+    champion = aliases.get("champion")
     return ModelSummary(
         name=name,
-        champion_version=aliases.get("champion"),
+        champion_version=champion,
         serving_version=served.version if served else None,
         aliases=aliases,
         series_count=len(bundle.series) if bundle else None,
@@ -30,6 +31,7 @@ def _summary(store: ModelStoreDep, name: str, aliases: dict[str, str]) -> ModelS
         frequency=bundle.freq if bundle else None,
         train_start=bundle.train_start if bundle else None,
         train_end=bundle.train_end if bundle else None,
+        load_error=store.status.failed.get(f"{name}/{champion}") if champion else None,
     )
 
 
@@ -42,13 +44,18 @@ def list_models(store: ModelStoreDep, principal: Viewer) -> list[ModelSummary]:
         # Still say what is served: the registry being down does not stop forecasts.
         if not store.all():
             raise _registry_down(exc) from None
-        return [_summary(store, name, {"champion": m.version}) for name, m in sorted(store.all().items())]
+        return [
+            _summary(store, name, {"champion": m.version})
+            for name, m in sorted(store.all().items())
+            if principal.can_use(name)
+        ]
     return [_summary(store, m.name, m.aliases) for m in registered if principal.can_use(m.name)]
 
 
 @router.get("/{name}", response_model=ModelDetail, responses={404: {"description": "Unknown model"}})
 def model_detail(name: str, store: ModelStoreDep, principal: Viewer) -> ModelDetail:
     """Versions with their backtest metrics, aliases, and the per-series model selection."""
+    check_model_scope(principal, name)
     try:
         versions = store.registry.versions(name)
         if not versions:
@@ -81,6 +88,7 @@ def model_detail(name: str, store: ModelStoreDep, principal: Viewer) -> ModelDet
 @router.get("/{name}/series", response_model=list[str])
 def list_series(name: str, store: ModelStoreDep, principal: Viewer) -> list[str]:
     """The series the served champion can forecast."""
+    check_model_scope(principal, name)
     served = store.get(name)
     if served is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"model {name!r} is not served")

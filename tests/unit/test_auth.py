@@ -3,6 +3,7 @@
 import jwt
 import pytest
 
+from astralytiq import api_keys
 from astralytiq.accounts import PasswordPolicyError, hash_password, verify_password
 from serving import auth
 
@@ -60,7 +61,7 @@ def test_tampered_token_is_refused() -> None:
 
 
 def test_api_keys_are_hashed_and_checked() -> None:
-    key, prefix, stored = auth.new_api_key()
+    key, prefix, stored = api_keys.generate()
     assert key.startswith("aq_") and prefix in key and key not in stored
-    assert auth.api_key_prefix(key) == prefix
-    assert auth.api_key_matches(key, stored) and not auth.api_key_matches(key + "x", stored)
+    assert api_keys.prefix_of(key) == prefix
+    assert api_keys.matches(key, stored) and not api_keys.matches(key + "x", stored)

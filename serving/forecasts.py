@@ -1,0 +1,107 @@
+"""A forecast answer from a served model: checked against it and written as JSON, cheaply.
+
+A version's forecasts never change, so each series' rendered JSON (per horizon, levels and
+history flag) is kept in a bounded LRU cache owned by the served version; a swap drops it with
+the old model. A miss builds plain dicts and lets pydantic-core write them in Rust.
+"""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, status
+from pydantic_core import to_json
+
+from serving import metrics
+from serving.model_store import ModelStore, ServedModel
+
+
+def served_or_404(store: ModelStore, name: str) -> ServedModel:
+    served = store.get(name)
+    if served is None:
+        known = ", ".join(sorted(store.all())) or "none yet"
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"model {name!r} is not served; served models: {known}"
+        )
+    return served
+
+
+def check_request(served: ServedModel, series_ids: list[str], horizon: int) -> None:
+    bundle = served.bundle
+    if horizon > bundle.max_horizon:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"horizon {horizon} exceeds the maximum of model {served.name!r} "
+            f"(v{served.version}), {bundle.max_horizon} steps; ask for 1-{bundle.max_horizon}",
+        )
+    unknown = [s for s in series_ids if s not in bundle.series]
+    if unknown:
+        shown = ", ".join(repr(s)[:60] for s in unknown[:5])
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail=f"{len(unknown)} unknown series for model {served.name!r}: {shown}"
+            + (" ..." if len(unknown) > 5 else "")
+            + f"; GET /v1/models/{served.name}/series lists its {len(bundle.series)} series",
+        )
+
+
+def _render(
+    served: ServedModel, series_ids: list[str], horizon: int, levels: list[float], include_history: bool
+) -> list[bytes]:
+    """One JSON object per series, in order (the SeriesForecastOut shape)."""
+    bundle = served.bundle
+    rows = bundle.forecast(series_ids, horizon, levels)
+    keys = [(level, f"yhat_lower_{level:g}", f"yhat_upper_{level:g}") for level in levels]
+    rendered = []
+    for index, series_id in enumerate(series_ids):
+        entry = bundle.series[series_id]
+        points = [
+            {
+                "ds": row["ds"],
+                "yhat": row["yhat"],
+                "intervals": [{"level": lv, "lower": row[lo], "upper": row[up]} for lv, lo, up in keys],
+            }
+            for row in rows[index * horizon : (index + 1) * horizon]
+        ]
+        history = (
+            [{"ds": d, "y": v} for d, v in zip(entry.history_dates, entry.history_values, strict=True)]
+            if include_history
+            else None
+        )
+        rendered.append(
+            to_json(
+                {"series_id": series_id, "selected_model": entry.model, "points": points, "history": history}
+            )
+        )
+    return rendered
+
+
+def series_json(
+    served: ServedModel, series_ids: list[str], horizon: int, levels: list[float], include_history: bool
+) -> list[bytes]:
+    """Each series' rendered forecast, from the cache where it can be."""
+    cache = served.cache
+    level_key = tuple(levels)
+    found: list[bytes | None] = [cache.get((s, horizon, level_key, include_history)) for s in series_ids]
+    missing = [s for s, value in zip(series_ids, found, strict=True) if value is None]
+    hits = len(series_ids) - len(missing)
+    if hits:
+        metrics.CACHE.labels(model=served.name, result="hit").inc(hits)
+    if not missing:
+        return found  # type: ignore[return-value]
+    metrics.CACHE.labels(model=served.name, result="miss").inc(len(missing))
+    fresh = dict(zip(missing, _render(served, missing, horizon, levels, include_history), strict=True))
+    for series_id, value in fresh.items():
+        cache.put((series_id, horizon, level_key, include_history), value)
+    return [value if value is not None else fresh[s] for s, value in zip(series_ids, found, strict=True)]
+
+
+def forecast_json(
+    served: ServedModel, series_ids: list[str], horizon: int, levels: list[float], include_history: bool
+) -> bytes:
+    """The ForecastResponse body (the caller has run ``check_request``)."""
+    head = to_json({"model": served.name, "version": served.version, "horizon": horizon, "levels": levels})
+    body = b",".join(series_json(served, series_ids, horizon, levels, include_history))
+    return head[:-1] + b',"forecasts":[' + body + b"]}"
+
+
+def batch_json(parts: list[bytes]) -> bytes:
+    return b'{"results":[' + b",".join(parts) + b"]}"

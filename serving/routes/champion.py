@@ -1,0 +1,151 @@
+"""Promote a version to champion, or roll back to an earlier one: the alias moves through here.
+
+The target version is loaded and smoke-tested first; only then does the MLflow alias move and
+this API serve it. Every change is written to the audit log with its reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from astralytiq import audit
+from astralytiq.db import AuditEvent
+from serving.deps import Engineer, ModelStoreDep, SessionDep, actor_of, check_model_scope
+from serving.model_store import CHAMPION, LoadError, ModelStore
+from serving.registry import NotFound, RegistryError
+from serving.schemas import ChampionChange, PromotionRequest, RollbackRequest
+
+router = APIRouter(prefix="/v1/models", tags=["champion"])
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Needs the engineer role, or the key is not scoped to this model"},
+    404: {"description": "Unknown model or version"},
+    409: {"description": "Already champion, or no earlier champion to return to"},
+    422: {"description": "The version cannot be served (its bundle failed to load or its smoke test)"},
+    503: {"description": "The model registry is unreachable; nothing changed"},
+}
+
+
+def _registry_down(exc: RegistryError) -> HTTPException:
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"model registry unavailable, nothing changed: {exc}"
+    )
+
+
+def _current_champion(store: ModelStore, name: str) -> str | None:
+    try:
+        return store.registry.version_by_alias(name, CHAMPION).version
+    except NotFound:
+        if not store.registry.versions(name):
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, detail=f"no registered model named {name!r}"
+            ) from None
+        return None
+
+
+def _previous_champion(session: Session, store: ModelStore, name: str, current: str) -> str:
+    """The champion before ``current``: from the audit log of changes made here, else the newest
+    older version whose training run passed the champion gate."""
+    changes = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.target == name, AuditEvent.action.in_(["model.promote", "model.rollback"]))
+        .order_by(AuditEvent.id.desc())
+        .limit(50)
+    )
+    for event in changes:
+        if event.detail.get("to") == current and event.detail.get("from"):
+            return str(event.detail["from"])
+    for version in store.registry.versions(name):  # newest first
+        if (
+            int(version.version) < int(current)
+            and version.run_id
+            and store.registry.run_tags(version.run_id).get("promoted") == "True"
+        ):
+            return version.version
+    raise HTTPException(
+        status.HTTP_409_CONFLICT,
+        detail=f"no champion of {name!r} before v{current} is known; name the version to roll back to "
+        '(body {"version": "N", "reason": "..."})',
+    )
+
+
+def _switch(
+    store: ModelStore,
+    session: Session,
+    actor: audit.Actor,
+    name: str,
+    version: str,
+    previous: str | None,
+    action: str,
+    reason: str,
+) -> ChampionChange:
+    if version == previous:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail=f"v{version} is already the champion of {name!r}"
+        )
+    try:
+        loaded = store.switch(name, version, lambda: store.registry.set_alias(name, CHAMPION, version))
+    except LoadError as exc:
+        code = {"missing": 404, "invalid": 422, "unreachable": 503, "crashed": 503}[exc.kind]
+        raise HTTPException(code, detail=f"{exc}; the champion is unchanged") from None
+    except RegistryError as exc:
+        raise _registry_down(exc) from None
+    audit.record(
+        session, actor, f"model.{action}", name, **{"from": previous, "to": version, "reason": reason}
+    )
+    session.commit()
+    return ChampionChange(
+        model=name,
+        action=action,  # type: ignore[arg-type]
+        previous_version=previous,
+        champion_version=version,
+        serving_version=loaded.version,
+        load_seconds=round(loaded.load_seconds, 3),
+    )
+
+
+@router.post("/{name}/promote", response_model=ChampionChange, responses=RESPONSES)
+def promote(
+    name: str,
+    body: PromotionRequest,
+    store: ModelStoreDep,
+    session: SessionDep,
+    principal: Engineer,
+    request: Request,
+) -> ChampionChange:
+    """Make a registered version the champion: load and smoke-test it, move the alias, serve it."""
+    check_model_scope(principal, name)
+    try:
+        previous = _current_champion(store, name)
+    except RegistryError as exc:
+        raise _registry_down(exc) from None
+    actor = actor_of(principal, request)
+    return _switch(store, session, actor, name, body.version, previous, "promote", body.reason)
+
+
+@router.post("/{name}/rollback", response_model=ChampionChange, responses=RESPONSES)
+def rollback(
+    name: str,
+    body: RollbackRequest,
+    store: ModelStoreDep,
+    session: SessionDep,
+    principal: Engineer,
+    request: Request,
+) -> ChampionChange:
+    """Point the champion alias back: to ``version``, or to the champion before the current one."""
+    check_model_scope(principal, name)
+    try:
+        current = _current_champion(store, name)
+        if current is None:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, detail=f"{name!r} has no champion to roll back from"
+            )
+        target = body.version or _previous_champion(session, store, name, current)
+    except RegistryError as exc:
+        raise _registry_down(exc) from None
+    actor = actor_of(principal, request)
+    return _switch(store, session, actor, name, target, current, "rollback", body.reason)
