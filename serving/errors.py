@@ -7,8 +7,11 @@ import math
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 log = logging.getLogger("astralytiq.serving")
 
@@ -28,17 +31,36 @@ def _safe(value: Any) -> Any:
     return value if isinstance(value, int | float | bool | type(None) | str) else repr(value)[:200]
 
 
+JSON_BODY_HINT = "the body must be a JSON object sent with 'Content-Type: application/json'"
+
+
+def _error(e: dict[str, Any]) -> dict[str, Any]:
+    out = {
+        "loc": list(e.get("loc", ())),
+        "msg": e.get("msg", ""),
+        "type": e.get("type", ""),
+        "input": _safe(e.get("input")),
+    }
+    if out["loc"] == ["body"] and isinstance(e.get("input"), str | bytes):
+        # A body that was not parsed as JSON at all (wrong content type, form data).
+        out["msg"] = f"{out['msg']}; {JSON_BODY_HINT}"
+    return out
+
+
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [
-        {
-            "loc": list(e.get("loc", ())),
-            "msg": e.get("msg", ""),
-            "type": e.get("type", ""),
-            "input": _safe(e.get("input")),
-        }
-        for e in exc.errors()
-    ]
-    return JSONResponse(status_code=422, content={"detail": errors})
+    return JSONResponse(status_code=422, content={"detail": [_error(e) for e in exc.errors()]})
+
+
+async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    cause = exc.__cause__
+    if exc.status_code == 400 and cause is not None and not isinstance(cause, StarletteHTTPException):
+        # FastAPI's "There was an error parsing the body" hides why: say it (bad UTF-8, nesting).
+        reason = "too deeply nested" if isinstance(cause, RecursionError) else str(cause)[:200]
+        return JSONResponse(
+            status_code=400,
+            content={"detail": f"the body could not be read as JSON ({reason}); {JSON_BODY_HINT}"},
+        )
+    return await http_exception_handler(request, exc)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -49,4 +71,5 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected_error)

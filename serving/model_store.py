@@ -62,10 +62,6 @@ class ModelStore:
         self._load_lock = threading.Lock()  # one load or swap at a time; readers never wait
         self.status = StoreStatus()
 
-    @property
-    def last_refresh_ok(self) -> bool:
-        return self.status.registry_ok
-
     def get(self, name: str) -> ServedModel | None:
         return self._models.get(name)
 

@@ -18,7 +18,7 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses={503: {"description": "Not ready; the body says what is missing"}})
-def readyz(request: Request, response: Response) -> dict[str, Any]:
+def readyz(request: Request, response: Response) -> dict[str, Any]:  # sync: the DB check blocks
     """Ready when the app database answers and the registry was read; lists served models."""
     store = request.app.state.store
     checks: dict[str, Any] = {}
@@ -28,9 +28,11 @@ def readyz(request: Request, response: Response) -> dict[str, Any]:
         checks["database"] = "ok"
     except Exception as exc:  # any driver error means "not ready", with its name
         checks["database"] = f"error: {exc.__class__.__name__}"
-    checks["registry"] = "ok" if store.last_refresh_ok else f"error: {store.last_error or 'not read yet'}"
+    checks["registry"] = "ok" if store.status.registry_ok else f"error: {store.status.registry_error}"
     checks["models"] = {name: m.version for name, m in store.all().items()}
-    ready = checks["database"] == "ok" and (store.last_refresh_ok or bool(checks["models"]))
+    checks["failed"] = dict(store.status.failed)  # "name/version": why it is not served
+    # Serving the last loaded champions counts as ready while MLflow is away.
+    ready = checks["database"] == "ok" and (store.status.registry_ok or bool(checks["models"]))
     response.status_code = status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE
     return {"status": "ready" if ready else "not ready", **checks}
 

@@ -78,8 +78,24 @@ def test_models_list_and_detail(
     ("body", "status", "fragment"),
     [
         ({"series_ids": ["ATL"], "horizon": 0}, 422, "greater than or equal to 1"),
-        ({"series_ids": ["ATL"], "horizon": 29}, 422, "exceeds this model's maximum of 28"),
-        ({"series_ids": ["NOPE"], "horizon": 3}, 404, "unknown series for model 'nyc_flights': NOPE"),
+        ({"series_ids": ["ATL"], "horizon": 29}, 422, "exceeds the maximum of model 'nyc_flights'"),
+        ({"series_ids": ["ATL"], "horizon": 10**20}, 422, "ask for 1-28"),
+        ({"series_ids": ["ATL"], "horizon": -1}, 422, "greater than or equal to 1"),
+        ({"series_ids": ["NOPE"], "horizon": 3}, 404, "unknown series for model 'nyc_flights': 'NOPE'"),
+        ({"series_ids": ["ATL", "X1", "X2"], "horizon": 3}, 404, "2 unknown series"),
+        (
+            {"series_ids": ["ATL"] * 0 + [f"S{i}" for i in range(1001)], "horizon": 3},
+            422,
+            "at most 1000 items",
+        ),
+        ({"series_ids": "ATL", "horizon": 3}, 422, "valid list"),
+        ({"series_ids": [1, 2], "horizon": 3}, 422, "valid string"),
+        ({"series_ids": [""], "horizon": 3}, 422, "1-200 characters"),
+        ({"series_ids": ["ATL"], "horizon": 3.5}, 422, "valid integer"),
+        ({"series_ids": ["ATL"], "horizon": 3, "levels": "80"}, 422, "valid list"),
+        ({"series_ids": ["ATL"], "horizon": 3, "levels": [0]}, 422, "strictly between 0 and 100"),
+        ({"series_ids": ["ATL"], "horizon": 3, "levels": [100]}, 422, "strictly between 0 and 100"),
+        ({"horizon": 3}, 422, "Field required"),
         ({"series_ids": [], "horizon": 3}, 422, "at least 1 item"),
         ({"series_ids": ["ATL"], "horizon": "soon"}, 422, "valid integer"),
         ({"series_ids": ["ATL"], "horizon": 3, "levels": [120]}, 422, "strictly between 0 and 100"),
@@ -99,9 +115,20 @@ def test_bad_forecast_requests_get_a_4xx_that_says_why(
     [
         (b'{"series_ids": ["ATL"], "horizon": 3, "levels": [NaN]}', 422, "strictly between 0 and 100"),
         (b'{"series_ids": ["ATL"], "horizon": 3, "levels": [Infinity]}', 422, "strictly between 0 and 100"),
+        (
+            b'{"series_ids": ["ATL"], "horizon": 3, "levels": [80, -Infinity]}',
+            422,
+            "strictly between 0 and 100",
+        ),
         (b'{"series_ids": ["ATL"], "horizon": NaN}', 422, "finite"),
+        (b'{"series_ids": ["ATL"], "horizon": Infinity}', 422, "finite"),
+        (b'{"series_ids": [NaN], "horizon": 3}', 422, "valid string"),
+        (b'{"series_ids": ["ATL"], "horizon": 3, "include_history": NaN}', 422, "valid boolean"),
         (b'{"series_ids": ["ATL"], "horizon": 3', 422, "JSON decode error"),
-        (b"\xff\xfe not json", 400, "error parsing the body"),
+        (b"", 422, "Field required"),
+        (b"[]", 422, "valid dictionary"),
+        (b"\xff\xfe not json", 400, "could not be read as JSON"),
+        (b"[" * 100_000, 400, "could not be read as JSON (too deeply nested)"),
     ],
 )
 def test_non_finite_numbers_and_malformed_json_are_refused(
@@ -182,3 +209,129 @@ def test_openapi_documents_the_forecast_example(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     example = spec["components"]["schemas"]["ForecastRequest"]["examples"][0]
     assert example["horizon"] == 14
+
+
+def test_openapi_has_examples_and_both_security_schemes(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    for name in ("BatchForecastRequest", "PromotionRequest", "RollbackRequest", "ApiKeyCreate", "UserCreate"):
+        assert schemas[name]["examples"], f"{name} has no OpenAPI example"
+    assert {"OAuth2PasswordBearer", "APIKeyHeader"} <= set(spec["components"]["securitySchemes"])
+    forecast = spec["paths"]["/v1/models/{name}/forecast"]["post"]
+    assert "X-Model-Version" in forecast["responses"]["200"]["headers"]
+    assert forecast["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ForecastResponse"
+    )
+    assert all(path.startswith(("/v1/", "/healthz", "/readyz")) for path in spec["paths"])
+
+
+def test_batch_answers_each_request_in_order_with_the_same_numbers(
+    client: TestClient, headers: dict[str, str], trained_demo: dict[str, Any]
+) -> None:
+    first = {"series_ids": ["ATL", "BOS"], "horizon": 7, "levels": [80]}
+    second = {"series_ids": ["ORD"], "horizon": 28, "levels": [50, 99]}
+    response = client.post(
+        "/v1/forecasts",
+        json={"requests": [{"model": "nyc_flights", **first}, {"model": "nyc_flights", **second}]},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["X-Model-Version"] == f"nyc_flights={trained_demo['version']}"
+    results = response.json()["results"]
+    assert [r["horizon"] for r in results] == [7, 28]
+    assert [[f["series_id"] for f in r["forecasts"]] for r in results] == [["ATL", "BOS"], ["ORD"]]
+    for body, result in zip((first, second), results, strict=True):
+        single = client.post("/v1/models/nyc_flights/forecast", json=body, headers=headers).json()
+        assert single == result
+
+
+@pytest.mark.parametrize(
+    ("batch", "status", "fragment"),
+    [
+        ({"requests": []}, 422, "at least 1 item"),
+        (
+            {
+                "requests": [
+                    {"model": "nyc_flights", "series_ids": ["ATL"], "horizon": 1},
+                    {"model": "nope", "series_ids": ["ATL"], "horizon": 1},
+                ]
+            },
+            404,
+            "requests[1]: model 'nope' is not served",
+        ),
+        (
+            {"requests": [{"model": "nyc_flights", "series_ids": ["ATL"], "horizon": 99}]},
+            422,
+            "requests[0]: horizon 99 exceeds the maximum",
+        ),
+        (
+            {
+                "requests": [
+                    {"model": "nyc_flights", "series_ids": [f"S{i}"], "horizon": 1} for i in range(51)
+                ]
+            },
+            422,
+            "at most 50 items",
+        ),
+        (
+            {
+                "requests": [
+                    {"model": "nyc_flights", "series_ids": [f"S{i}-{j}" for i in range(600)], "horizon": 1}
+                    for j in range(2)
+                ]
+            },
+            422,
+            "the batch asks for 1200 series; the limit is 1000",
+        ),
+    ],
+)
+def test_bad_batches_name_the_request_at_fault(
+    client: TestClient, headers: dict[str, str], batch: dict[str, Any], status: int, fragment: str
+) -> None:
+    response = client.post("/v1/forecasts", json=batch, headers=headers)
+    assert response.status_code == status, response.text
+    assert fragment in response.text
+
+
+def test_a_body_that_is_not_json_says_how_to_send_it(client: TestClient, headers: dict[str, str]) -> None:
+    response = client.post(
+        "/v1/models/nyc_flights/forecast", data={"series_ids": "ATL", "horizon": "1"}, headers=headers
+    )
+    assert response.status_code == 422
+    assert "Content-Type: application/json" in response.text
+
+
+def test_oversized_body_without_length_is_413(client: TestClient, headers: dict[str, str]) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"series_ids": ["'
+        for _ in range(40):
+            yield b"A" * 65_536
+        yield b'"], "horizon": 1}'
+
+    response = client.post(
+        "/v1/models/nyc_flights/forecast",
+        content=chunks(),  # no Content-Length: the cap must count what arrives
+        headers={**headers, "content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert "ASTRALYTIQ_MAX_REQUEST_BYTES" in response.json()["detail"]
+
+
+def test_repeated_forecasts_are_identical_and_counted(client: TestClient, headers: dict[str, str]) -> None:
+    body = {"series_ids": ["DEN", "MCO"], "horizon": 5, "levels": [90]}
+    first = client.post("/v1/models/nyc_flights/forecast", json=body, headers=headers)
+    second = client.post("/v1/models/nyc_flights/forecast", json=body, headers=headers)
+    assert first.content == second.content  # the second comes from the version's cache
+    text = client.get("/metrics").text
+    assert 'astralytiq_forecast_cache_total{model="nyc_flights",result="hit"}' in text
+    assert 'astralytiq_model_load_seconds_count{model="nyc_flights"}' in text
+    assert (
+        'astralytiq_http_request_duration_seconds_count{method="POST",route="/v1/models/{name}/forecast",status="200"}'
+        in text
+    )
+
+
+def test_readiness_lists_models_and_failures(client: TestClient, trained_demo: dict[str, Any]) -> None:
+    ready = client.get("/readyz").json()
+    assert ready["models"]["nyc_flights"] == trained_demo["version"]
+    assert "failed" in ready

@@ -1,0 +1,56 @@
+"""Model versions for the serving tests, registered in the real MLflow server the way training
+registers them (an MLflow pyfunc holding bundle.json), including deliberately broken ones."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+
+from models.bundle import ForecastBundle
+
+
+def register(tracking_uri: str, model_name: str, bundle_json: bytes | str) -> str:
+    """Register ``bundle_json`` as a new version of ``model_name``; returns the version."""
+    import mlflow
+
+    from models.flavor import BUNDLE_ARTIFACT, ForecastBundleModel
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment(f"serving-tests-{model_name}")
+    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run():
+        path = Path(tmp) / "bundle.json"
+        path.write_bytes(bundle_json.encode() if isinstance(bundle_json, str) else bundle_json)
+        info = mlflow.pyfunc.log_model(
+            name="forecaster",
+            python_model=ForecastBundleModel(),
+            artifacts={BUNDLE_ARTIFACT: str(path)},
+            registered_model_name=model_name,
+            pip_requirements=["mlflow"],
+        )
+    return str(info.registered_model_version)
+
+
+def set_champion(tracking_uri: str, model_name: str, version: str) -> None:
+    from mlflow import MlflowClient
+
+    MlflowClient(tracking_uri).set_registered_model_alias(model_name, "champion", version)
+
+
+def champion_of(tracking_uri: str, model_name: str) -> str:
+    from mlflow import MlflowClient
+
+    return str(MlflowClient(tracking_uri).get_model_version_by_alias(model_name, "champion").version)
+
+
+def variant(bundle: ForecastBundle, model_name: str, scale: float, series: int = 4) -> ForecastBundle:
+    """The first ``series`` series of ``bundle`` under another name, forecasts scaled by ``scale``:
+    each version's numbers tell which version answered."""
+    kept = dict(sorted(bundle.series.items())[:series])
+    scaled = {
+        key: dataclasses.replace(
+            entry, mean=[v * scale for v in entry.mean], sigma=[v * scale for v in entry.sigma]
+        )
+        for key, entry in kept.items()
+    }
+    return dataclasses.replace(bundle, model_name=model_name, series=scaled)
