@@ -3,6 +3,7 @@
 #   chromium    the browser tests (tests/e2e)
 #   prometheus  `promtool check config` (tests/unit/test_infra.py) and the Prometheus server of
 #               the production-path test (tests/integration/test_production_stack.py)
+#   wrk         the load generator of the serving benchmark (benchmarks/serving.py)
 # and the local PostgreSQL on 127.0.0.1:5432, started if it has stopped. Idempotent; safe to run
 # while another checkout runs it (apt waits for the dpkg lock instead of failing).
 set -euo pipefail
@@ -21,6 +22,7 @@ fi
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
   missing+=(prometheus)
 fi

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -131,22 +131,19 @@ class ModelStore:
             self._install(loaded)
             return loaded
 
-    def refresh(self, only: Iterable[str] | None = None) -> list[str]:
+    def refresh(self) -> list[str]:
         """Load every champion that is not served yet; returns 'name vX' for each swap."""
         with self._load_lock:
-            return self._refresh(only)
+            return self._refresh()
 
-    def _refresh(self, only: Iterable[str] | None) -> list[str]:
+    def _refresh(self) -> list[str]:
         changes: list[str] = []
         try:
             registered = self.registry.list_models()
         except RegistryError as exc:
             self.status.registry_ok, self.status.registry_error = False, str(exc)
             return changes
-        wanted = set(only) if only is not None else None
         for model in registered:
-            if wanted is not None and model.name not in wanted:
-                continue
             version = model.aliases.get(CHAMPION)
             served = self._models.get(model.name)
             if version is None or (served and served.version == version):

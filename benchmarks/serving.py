@@ -1,0 +1,568 @@
+"""Serving speed and footprint: this API against `mlflow models serve`, same model, one run.
+
+    .venv/bin/python -m benchmarks.serving        # about 6 minutes; writes benchmarks/results/
+
+Builds a 1,000-series champion from M4 Weekly (seasonal naive through the real engine),
+registers it in an MLflow server started here, then serves that one registered version twice
+on loopback: with `mlflow models serve --env-manager local` (MLflow's own scoring server for the
+model's pyfunc flavor) and with `astralytiq serve` run from the API image's package set. Both
+get the same 10-series, 28-step requests (rotating over all 1,000 series) from wrk at
+concurrency 1, 16 and 64, then a fixed 200 requests/s open loop. The API is measured twice:
+as configured by default (rendered-forecast cache on) and with the cache off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.load import ClosedLoopResult, OpenLoopResult, Target, closed_loop, open_loop, wrk_binary
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+RESULTS = REPO / "benchmarks" / "results"
+M4_WEEKLY = REPO / "benchmarks" / "data" / "m4" / "Weekly-train.csv"
+MODEL = "m4_weekly_serving"
+HORIZON = 28
+SERIES_PER_REQUEST = 10
+LEVELS = [80.0, 95.0]
+CONCURRENCIES = (1, 16, 64)
+TARGETS = {"throughput_ratio_c16": 10.0, "p99_ms_at_200rps": 20.0, "rss_mb": 100.0, "ready_s": 3.0}
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- the model ------------------------------------------------------------------------------
+
+
+def m4_weekly_frame(n_series: int) -> Any:
+    """``n_series`` real weekly series: M4 Weekly's 359, then the same series as they stood one,
+    two and three years earlier (each a real history with its own end). M4 gives no dates, so
+    every full series ends on 2018-12-30 and the earlier cuts end 52, 104, 156 weeks before."""
+    import pandas as pd
+
+    with open(M4_WEEKLY, newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        values = {row[0]: [float(v) for v in row[1:] if v] for row in reader}
+    end = pd.Timestamp("2018-12-30")
+    frames = []
+    for cut in (0, 52, 104, 156):
+        for series_id, ys in values.items():
+            history = ys[: len(ys) - cut] if cut else ys
+            if len(history) < 160:  # three seasons and a backtest window
+                continue
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "series_id": series_id if not cut else f"{series_id}@-{cut}w",
+                        "ds": pd.date_range(
+                            end=end - pd.Timedelta(weeks=cut), periods=len(history), freq="W"
+                        ),
+                        "y": history,
+                    }
+                )
+            )
+            if len(frames) == n_series:
+                return pd.concat(frames, ignore_index=True)
+    raise SystemExit(f"M4 Weekly yields only {len(frames)} series of 160+ weeks; ask for fewer")
+
+
+def register_champion(tracking_uri: str, n_series: int) -> tuple[str, int]:
+    """Train seasonal naive on every series through the engine, register it, make it champion."""
+    from models import engine, registry
+    from models.frame import fingerprint
+
+    frame = m4_weekly_frame(n_series)
+    config = engine.TrainingConfig(
+        freq="W", horizon=HORIZON, season_length=52, candidates=("seasonal_naive",), backtest_windows=1
+    )
+
+    def progress(done: int, total: int, _: str) -> None:
+        if done % 250 == 0 or done == total:
+            say(f"  trained {done}/{total} series")
+
+    result = engine.train(frame, config, MODEL, n_jobs=2, progress=progress)
+    version = registry.log_training(
+        result,
+        tracking_uri=tracking_uri,
+        experiment="serving-benchmark",
+        params={"dataset": "m4_weekly", "series": n_series, "horizon": HORIZON},
+        data_fingerprint=fingerprint(frame),
+        contract_docs=None,
+    )
+    if not version.promoted:
+        raise SystemExit(f"the benchmark model did not become champion: {version.reason}")
+    return version.version, len(result.bundle.to_json().encode())
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+@dataclass
+class Running:
+    name: str
+    process: subprocess.Popen[bytes]
+    url: str
+    ready_seconds: float = 0.0
+    rss_samples: list[int] = field(default_factory=list)
+
+
+def start(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command, stdout=open(log, "ab"), stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=REPO
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_ready(
+    url: str, process: subprocess.Popen[bytes], ok: Callable[[httpx.Response], bool], timeout: float
+) -> float:
+    """Seconds from now until ``ok`` holds for GET ``url`` (polled every 20 ms)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if process.poll() is not None:
+            raise SystemExit(f"{url}: the server exited with {process.returncode}; see its log")
+        try:
+            if ok(httpx.get(url, timeout=1)):
+                return time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.02)
+    raise SystemExit(f"{url} not ready after {timeout:.0f}s")
+
+
+def process_tree(pid: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, frontier = [pid], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        tree += children
+        frontier = children
+    return tree
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def serving_pid(root: int) -> int:
+    """The process that answers requests: the deepest of the tree (uvicorn under `mlflow models serve`)."""
+    return process_tree(root)[-1]
+
+
+@contextmanager
+def sampling_rss(server: Running, every: float = 0.25) -> Iterator[None]:
+    stop_event = threading.Event()
+    pid = serving_pid(server.process.pid)
+
+    def sample() -> None:
+        while not stop_event.wait(every):
+            server.rss_samples.append(rss_bytes(pid))
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop_event.set()
+        thread.join()
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+def request_windows(series_ids: list[str]) -> list[list[str]]:
+    """Consecutive 10-series windows covering every series once: the rotation both servers get."""
+    return [
+        series_ids[i : i + SERIES_PER_REQUEST]
+        for i in range(0, len(series_ids) - SERIES_PER_REQUEST + 1, SERIES_PER_REQUEST)
+    ]
+
+
+def api_body(window: list[str]) -> bytes:
+    return json.dumps({"series_ids": window, "horizon": HORIZON, "levels": LEVELS}).encode()
+
+
+def mlflow_body(window: list[str]) -> bytes:
+    return json.dumps(
+        {
+            "dataframe_split": {"columns": ["series_id", "horizon"], "data": [[s, HORIZON] for s in window]},
+            "params": {"levels": LEVELS},
+        }
+    ).encode()
+
+
+def same_numbers(api: Target, mlflow: Target) -> int:
+    """Both servers answer the first request with the same forecasts (the same model); returns
+    the number of values compared."""
+    ours = httpx.post(api.url, content=api.bodies[0], headers=api.headers, timeout=30)
+    theirs = httpx.post(mlflow.url, content=mlflow.bodies[0], headers=mlflow.headers, timeout=30)
+    ours.raise_for_status()
+    theirs.raise_for_status()
+    rows = theirs.json()["predictions"]
+    compared = 0
+    points = [(f["series_id"], p) for f in ours.json()["forecasts"] for p in f["points"]]
+    if len(points) != len(rows):
+        raise SystemExit(f"the servers disagree: {len(points)} points against {len(rows)} rows")
+    for (series_id, point), row in zip(points, rows, strict=True):
+        assert row["series_id"] == series_id and row["ds"] == point["ds"], (row, point)
+        expected = [point["yhat"]] + [b for i in point["intervals"] for b in (i["lower"], i["upper"])]
+        found = [row["yhat"]] + [
+            row[f"yhat_{side}_{level:g}"] for level in LEVELS for side in ("lower", "upper")
+        ]
+        for a, b in zip(expected, found, strict=True):
+            if abs(a - b) > 1e-9 * max(1.0, abs(a)):
+                raise SystemExit(f"the servers disagree on {series_id} {point['ds']}: {a} != {b}")
+            compared += 1
+    return compared
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def api_environment(workdir: Path, choice: str) -> Path:
+    if choice == "dev":
+        return BIN
+    from infra.run_production_stack import build_role_environment
+
+    uv = REPO / ".tools" / "bin" / "uv"
+    return build_role_environment("api", workdir / "api-env", str(uv if uv.exists() else shutil.which("uv")))
+
+
+def start_api(name: str, bin_dir: Path, workdir: Path, env: dict[str, str], port: int) -> Running:
+    process = start([str(bin_dir / "astralytiq"), "serve", "--port", str(port)], workdir / f"{name}.log", env)
+    url = f"http://127.0.0.1:{port}"
+    seconds = wait_ready(
+        f"{url}/readyz", process, lambda r: r.status_code == 200 and MODEL in r.json().get("models", {}), 120
+    )
+    return Running(name, process, url, seconds)
+
+
+def measure(
+    server: Running, target: Target, seconds: float, rate: float, rate_seconds: float
+) -> dict[str, Any]:
+    say(f"{server.name}: warm-up")
+    closed_loop(target, 16, 3)
+    runs: list[ClosedLoopResult] = []
+    with sampling_rss(server):
+        for concurrency in CONCURRENCIES:
+            runs.append(closed_loop(target, concurrency, seconds))
+            r = runs[-1]
+            say(
+                f"{server.name}: c{concurrency:<3} {r.requests_per_second:8.1f} req/s  "
+                f"p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:7.2f} ms  errors {r.errors}"
+            )
+        steady = statistics.median(server.rss_samples) if server.rss_samples else 0
+        fixed: OpenLoopResult = open_loop(target, rate, rate_seconds)
+    say(
+        f"{server.name}: {rate:.0f} req/s open loop: p50 {fixed.p50_ms:.2f} ms, p99 {fixed.p99_ms:.2f} ms, "
+        f"achieved {fixed.achieved_rate:.1f} req/s, errors {fixed.errors}"
+    )
+    tree = process_tree(server.process.pid)
+    return {
+        "ready_seconds": round(server.ready_seconds, 3),
+        "rss_mb": {
+            "serving_process_steady": round(steady / 2**20, 1),
+            "serving_process_peak": round(max(server.rss_samples, default=0) / 2**20, 1),
+            "process_tree_after": round(sum(rss_bytes(p) for p in tree) / 2**20, 1),
+            "processes": len(tree),
+        },
+        "closed_loop": [r.as_dict() for r in runs],
+        "open_loop": fixed.as_dict(),
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    wrk_binary()
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="astralytiq-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    base_env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    running: list[subprocess.Popen[bytes]] = []
+    load_before = os.getloadavg()
+    try:
+        tracking_port = free_port()
+        say(f"MLflow tracking server on :{tracking_port} (SQLite, local artifacts) in {workdir}")
+        tracking = start(
+            [
+                str(BIN / "mlflow"), "server",
+                "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}",
+                "--artifacts-destination", str(workdir / "artifacts"),
+                "--host", "127.0.0.1", "--port", str(tracking_port), "--workers", "1",
+            ],
+            workdir / "mlflow-server.log",
+            {**base_env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+        )  # fmt: skip
+        running.append(tracking)
+        tracking_uri = f"http://127.0.0.1:{tracking_port}"
+        wait_ready(f"{tracking_uri}/health", tracking, lambda r: r.status_code == 200, 180)
+
+        say(f"training {args.series} M4 Weekly series (seasonal naive, horizon {HORIZON}) and registering")
+        version, bundle_bytes = register_champion(tracking_uri, args.series)
+        say(f"{MODEL} v{version} is champion ({bundle_bytes / 1e6:.1f} MB bundle)")
+
+        say(f"API environment: {'the dev venv' if args.api_env == 'dev' else 'the API image package set'}")
+        api_bin = api_environment(workdir, args.api_env)
+        app_env = {
+            **base_env,
+            "ASTRALYTIQ_DATA_DIR": str(workdir / "app"),
+            "ASTRALYTIQ_MLFLOW_TRACKING_URI": tracking_uri,
+            "ASTRALYTIQ_ENVIRONMENT": "production",
+            "ASTRALYTIQ_SECRET_KEY": os.urandom(32).hex(),
+        }
+        subprocess.run(
+            [str(api_bin / "astralytiq"), "db", "upgrade"],
+            env=app_env,
+            check=True,
+            capture_output=True,
+            cwd=REPO,
+        )
+        key = subprocess.run(
+            [str(api_bin / "astralytiq"), "keys", "create", "benchmark", "--model", MODEL],
+            env=app_env, check=True, capture_output=True, text=True, cwd=REPO,
+        ).stdout.strip().splitlines()[-1]  # fmt: skip
+
+        servers: dict[str, Running] = {}
+        api = start_api("api", api_bin, workdir, app_env, free_port())
+        running.append(api.process)
+        servers["api"] = api
+        say(f"api ready in {api.ready_seconds:.2f}s")
+        series_ids = httpx.get(f"{api.url}/v1/models/{MODEL}/series", headers={"X-API-Key": key}).json()
+        windows = request_windows(series_ids)
+
+        mlflow_port = free_port()
+        started = time.perf_counter()
+        mlflow_serve = start(
+            [
+                str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{MODEL}@champion",
+                "--env-manager", "local", "--host", "127.0.0.1", "--port", str(mlflow_port),
+            ],
+            workdir / "mlflow-serve.log",
+            {**base_env, "MLFLOW_TRACKING_URI": tracking_uri},
+        )  # fmt: skip
+        running.append(mlflow_serve)
+        mlflow_url = f"http://127.0.0.1:{mlflow_port}"
+        wait_ready(f"{mlflow_url}/ping", mlflow_serve, lambda r: r.status_code == 200, 300)
+        servers["mlflow"] = Running("mlflow", mlflow_serve, mlflow_url, time.perf_counter() - started)
+        say(f"mlflow models serve ready in {servers['mlflow'].ready_seconds:.2f}s")
+
+        targets = {
+            "api": Target(
+                "api",
+                f"{api.url}/v1/models/{MODEL}/forecast",
+                {"Content-Type": "application/json", "X-API-Key": key},
+                [api_body(w) for w in windows],
+            ),
+            "mlflow": Target(
+                "mlflow",
+                f"{mlflow_url}/invocations",
+                {"Content-Type": "application/json"},
+                [mlflow_body(w) for w in windows],
+            ),
+        }
+        compared = same_numbers(targets["api"], targets["mlflow"])
+        say(f"both servers give the same {compared} numbers for the first request")
+
+        results: dict[str, Any] = {}
+        for name in ("mlflow", "api"):
+            results[name] = measure(servers[name], targets[name], args.seconds, args.rate, args.rate_seconds)
+
+        # The same API with its rendered-forecast cache off: every answer computed.
+        stop(api.process)
+        uncached = start_api(
+            "api_no_cache", api_bin, workdir, {**app_env, "ASTRALYTIQ_FORECAST_CACHE_MB": "0"}, free_port()
+        )
+        running.append(uncached.process)
+        target = Target(
+            "api_no_cache",
+            f"{uncached.url}/v1/models/{MODEL}/forecast",
+            targets["api"].headers,
+            targets["api"].bodies,
+        )
+        results["api_no_cache"] = measure(uncached, target, args.seconds, args.rate, args.rate_seconds)
+    finally:
+        for process in reversed(running):
+            stop(process)
+        if not args.keep and not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    return {
+        "benchmark": "serving",
+        "command": "python -m benchmarks.serving " + " ".join(sys.argv[1:]),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_before": [round(v, 2) for v in load_before],
+            "load_average_after": [round(v, 2) for v in os.getloadavg()],
+            "python": platform.python_version(),
+            "wrk": subprocess.run([wrk_binary(), "-v"], capture_output=True, text=True).stdout.splitlines()[
+                0
+            ],
+        },
+        "model": {
+            "name": MODEL,
+            "version": version,
+            "series": args.series,
+            "horizon": HORIZON,
+            "bundle_mb": round(bundle_bytes / 1e6, 2),
+            "request": f"{SERIES_PER_REQUEST} series x {HORIZON} steps, levels {LEVELS}, rotating over {len(windows)} requests",
+        },
+        "api_environment": args.api_env,
+        "duration_seconds": args.seconds,
+        "results": results,
+        "targets": evaluate(results, args.rate),
+    }
+
+
+def evaluate(results: dict[str, Any], rate: float) -> dict[str, Any]:
+    def c16(name: str) -> float:
+        return next(r["requests_per_second"] for r in results[name]["closed_loop"] if r["concurrency"] == 16)
+
+    api = results["api"]
+    checks = {
+        "throughput_ratio_c16": (c16("api") / c16("mlflow"), ">=", TARGETS["throughput_ratio_c16"]),
+        "p99_ms_at_200rps": (api["open_loop"]["p99_ms"], "<=", TARGETS["p99_ms_at_200rps"]),
+        "rss_mb": (api["rss_mb"]["serving_process_steady"], "<=", TARGETS["rss_mb"]),
+        "ready_s": (api["ready_seconds"], "<=", TARGETS["ready_s"]),
+    }
+    out: dict[str, Any] = {}
+    for name, (value, op, target) in checks.items():
+        met = value >= target if op == ">=" else value <= target
+        out[name] = {"value": round(value, 2), "target": f"{op} {target:g}", "met": met}
+    out["throughput_ratio_c16_without_cache"] = {
+        "value": round(c16("api_no_cache") / c16("mlflow"), 2),
+        "target": "(for information)",
+        "met": None,
+    }
+    out["open_loop_rate"] = rate
+    return out
+
+
+def markdown(report: dict[str, Any]) -> str:
+    names = {
+        "api": "AstralytiQ API",
+        "api_no_cache": "AstralytiQ API, cache off",
+        "mlflow": "mlflow models serve",
+    }
+    lines = [
+        "# Serving benchmark",
+        "",
+        f"`{report['command']}` on {report['when']}; {report['machine']['cpus']} CPUs, load average "
+        f"{report['machine']['load_average_before'][0]} before and {report['machine']['load_average_after'][0]} after "
+        "(other work shares this machine). "
+        f"Model: {report['model']['name']} v{report['model']['version']}, {report['model']['series']} M4 Weekly series, "
+        f"{report['model']['bundle_mb']} MB bundle. Request: {report['model']['request']}. "
+        f"API run from: {'the API image package set' if report['api_environment'] == 'image' else 'the dev venv'}.",
+        "",
+        "| server | concurrency | req/s | p50 ms | p99 ms | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for key, name in names.items():
+        for r in report["results"][key]["closed_loop"]:
+            lines.append(
+                f"| {name} | {r['concurrency']} | {r['requests_per_second']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |"
+            )
+    lines += [
+        "",
+        f"| server | ready s | RSS steady MB | RSS peak MB | process tree MB | {report['targets']['open_loop_rate']:.0f} req/s p50 ms | p99 ms | max ms | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for key, name in names.items():
+        r = report["results"][key]
+        o, m = r["open_loop"], r["rss_mb"]
+        lines.append(
+            f"| {name} | {r['ready_seconds']:.2f} | {m['serving_process_steady']} | {m['serving_process_peak']} | "
+            f"{m['process_tree_after']} ({m['processes']}) | {o['p50_ms']:.2f} | {o['p99_ms']:.2f} | {o['max_ms']:.2f} | {o['errors']} |"
+        )
+    lines += ["", "| target | value | goal | met |", "| --- | ---: | --- | --- |"]
+    for name, check in report["targets"].items():
+        if isinstance(check, dict):
+            met = {True: "yes", False: "**no**", None: "-"}[check["met"]]
+            lines.append(f"| {name} | {check['value']} | {check['target']} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--series", type=int, default=1000, help="Series in the champion (M4 Weekly yields up to 1,167)."
+    )
+    parser.add_argument("--seconds", type=float, default=10, help="Length of each wrk run.")
+    parser.add_argument("--rate", type=float, default=200, help="Requests per second of the open-loop run.")
+    parser.add_argument("--rate-seconds", type=float, default=20, help="Length of the open-loop run.")
+    parser.add_argument(
+        "--api-env", choices=("image", "dev"), default="image",
+        help="Run the API from the API image's packages (as deployed) or from this venv.",
+    )  # fmt: skip
+    parser.add_argument(
+        "--workdir", help="Keep everything in this folder (default: a temporary one, removed)."
+    )
+    parser.add_argument("--keep", action="store_true", help="Keep the temporary folder (logs, databases).")
+    parser.add_argument(
+        "--output", type=Path, default=RESULTS / "serving.json", help="Where the JSON goes (.md beside it)."
+    )
+    args = parser.parse_args()
+    if not 1 <= args.series <= 1167:
+        parser.error("--series must be between 1 and 1167")
+    report = run(args)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    args.output.with_suffix(".md").write_text(markdown(report))
+    print(markdown(report))
+    say(f"results in {args.output} and {args.output.with_suffix('.md')}")
+
+
+if __name__ == "__main__":
+    main()
