@@ -167,13 +167,10 @@ def serve(
 ) -> None:
     """Start the prediction API: loads every champion from MLflow, then serves /v1 and /docs.
 
-    Migrates the app database first, then replaces this process with the bare server
-    (`python -m serving`), so nothing of the CLI stays resident in the API.
+    Replaces this process with the bare server (`python -m serving`), which migrates the app
+    database if it is behind; nothing of the CLI stays resident in the API.
     """
     settings = _settings()
-    from astralytiq.db import upgrade_database
-
-    upgrade_database(settings.app_database_url)
     command = [
         sys.executable,
         "-m",

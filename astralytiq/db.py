@@ -6,6 +6,7 @@ schema is owned by the Alembic migrations in ``astralytiq/migrations``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, event, text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, event, inspect, text
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -129,6 +130,41 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+_REVISION = re.compile(r"^revision(?:: [^=]+)? = ['\"](\w+)['\"]", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision(?:: [^=]+)? = (?:None|['\"](\w+)['\"])", re.MULTILINE)
+
+
+def head_revision() -> str | None:
+    """The newest migration, read from the revision files without importing Alembic (about a
+    second of start-up); None when the files do not give one clear head."""
+    folder = Path(__file__).parent / "migrations" / "versions"
+    revisions, parents = set(), set()
+    for path in folder.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(text), _DOWN_REVISION.search(text)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        if down.group(1):
+            parents.add(down.group(1))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def current_revision(url: str) -> str | None:
+    """The revision the database is at (None: never migrated)."""
+    engine = get_engine(url)
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.scalar(text("SELECT version_num FROM alembic_version"))  # type: ignore[no-any-return]
+
+
+def schema_is_current(url: str) -> bool:
+    head = head_revision()
+    return head is not None and current_revision(url) == head
 
 
 def upgrade_database(url: str) -> None:

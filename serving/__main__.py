@@ -1,14 +1,29 @@
 """`python -m serving`: the API server process alone, without the CLI's imports.
 
-`astralytiq serve` migrates the database, then replaces itself with this, so the serving
-process holds only what serving needs (no Typer, Rich or Alembic resident).
+`astralytiq serve` replaces itself with this, so the serving process holds only what serving
+needs (no Typer or Rich resident). The app database is migrated first if it is behind, by a
+child process, so Alembic never stays resident either.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 
 import uvicorn
+
+MIGRATE = "import sys; from astralytiq.db import upgrade_database; upgrade_database(sys.argv[1])"
+
+
+def ensure_schema() -> None:
+    """Migrate the app database when it is not at the newest revision (a quick check otherwise)."""
+    from astralytiq.db import schema_is_current
+    from astralytiq.settings import get_settings
+
+    url = get_settings().app_database_url
+    if not schema_is_current(url):
+        subprocess.run([sys.executable, "-c", MIGRATE, url], check=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--access-log", action="store_true", help="Log every request (costs throughput).")
     args = parser.parse_args(argv)
+    ensure_schema()
     uvicorn.run(
         "serving.app:create_app",
         factory=True,
