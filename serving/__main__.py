@@ -8,6 +8,7 @@ child process, so Alembic never stays resident either.
 from __future__ import annotations
 
 import argparse
+import logging
 import subprocess
 import sys
 
@@ -33,6 +34,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--access-log", action="store_true", help="Log every request (costs throughput).")
     args = parser.parse_args(argv)
+    # Model loads, swaps and failures are logged by "astralytiq.*" loggers, beside uvicorn's lines.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)-9s %(message)s"))
+    logging.getLogger("astralytiq").addHandler(handler)
+    logging.getLogger("astralytiq").setLevel(logging.INFO)
     ensure_schema()
     uvicorn.run(
         "serving.app:create_app",

@@ -8,6 +8,7 @@ once, elsewhere within that window. A key's last-used time is written at most on
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Callable
@@ -51,6 +52,9 @@ class AccessCache:
         self.recheck_seconds = recheck_seconds
         self._keys: dict[str, _Entry] = {}  # sha256 of the key -> entry
         self._users: dict[str, _Entry] = {}
+        # One database check per key or user at a time: requests arriving meanwhile wait for
+        # its answer instead of each starting their own (a burst would exhaust the pool).
+        self._checking: dict[str, asyncio.Future[_Entry]] = {}
 
     def _fresh(self, entry: _Entry) -> bool:
         return time.monotonic() - entry.checked_at < self.recheck_seconds
@@ -60,14 +64,31 @@ class AccessCache:
         if len(table) >= MAX_ENTRIES:
             table.clear()
 
+    async def _check(self, table: dict[str, _Entry], name: str, load: Callable[[], _Entry]) -> _Entry:
+        entry = table.get(name)
+        if entry is not None and self._fresh(entry):
+            return entry
+        pending = self._checking.get(name)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
+        self._checking[name] = future
+        try:
+            entry = await run_in_threadpool(load)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters get it, nobody is warned about it
+            raise
+        finally:
+            del self._checking[name]
+        self._bounded(table)
+        table[name] = entry
+        future.set_result(entry)
+        return entry
+
     async def api_key(self, key: str) -> Principal | None:
         digest = hashlib.sha256(key.encode()).hexdigest()
-        entry = self._keys.get(digest)
-        if entry is None or not self._fresh(entry):
-            entry = await run_in_threadpool(self._load_key, key)
-            self._bounded(self._keys)
-            self._keys[digest] = entry
-        return entry.principal
+        return (await self._check(self._keys, f"key:{digest}", lambda: self._load_key(key))).principal
 
     def _load_key(self, key: str) -> _Entry:
         with self._sessions() as session:
@@ -89,13 +110,9 @@ class AccessCache:
             return _Entry(principal, time.monotonic())
 
     async def user(self, username: str) -> Principal | None:
-        entry = self._users.get(username)
-        if entry is None or not self._fresh(entry):
-            entry = await run_in_threadpool(self._load_user, username)
-            self._bounded(self._users)
-            self._users[username] = entry
-        assert entry is not None
-        return entry.principal
+        return (
+            await self._check(self._users, f"user:{username}", lambda: self._load_user(username))
+        ).principal
 
     def _load_user(self, username: str) -> _Entry:
         with self._sessions() as session:
@@ -109,7 +126,7 @@ class AccessCache:
         self._keys.clear()
 
     def forget_user(self, username: str) -> None:
-        self._users.pop(username, None)
+        self._users.pop(f"user:{username}", None)
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -106,3 +106,28 @@ def test_a_disabled_user_is_refused_after_forgetting(sessions) -> None:  # type:
 def test_bad_key_requests_are_refused(sessions, kwargs, fragment) -> None:  # type: ignore[no-untyped-def]
     with sessions() as session, pytest.raises(api_keys.InvalidKeyRequest, match=fragment):
         api_keys.issue(session, ACTOR, name="svc", **kwargs)
+
+
+def test_a_burst_of_requests_makes_one_database_check(sessions) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    key = issue(sessions)
+    access = AccessCache(sessions, recheck_seconds=3600)
+    selects: list[str] = []
+    engine = sessions.kw["bind"]
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and "api_keys" in statement:
+            selects.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+
+        async def burst() -> list[object]:
+            return await asyncio.gather(*(access.api_key(key) for _ in range(50)))
+
+        principals = asyncio.run(burst())
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert all(p is not None for p in principals)
+    assert len(selects) == 1
