@@ -54,12 +54,13 @@ UNAUTHORIZED = HTTPException(
 
 async def current_principal(
     request: Request,
-    settings: SettingsDep,
-    access: AccessDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
-    # async all the way: the forecast path never waits for a thread unless the cache is stale.
+    # async all the way, and few dependencies: the forecast path is mostly this function, and it
+    # never waits for a thread unless the access cache is stale.
+    settings: Settings = request.app.state.settings
+    access: AccessCache = request.app.state.access
     if token:
         try:
             claims = auth.decode_access_token(
