@@ -298,6 +298,16 @@ def start_api(name: str, bin_dir: Path, workdir: Path, env: dict[str, str], port
     return Running(name, process, url, seconds)
 
 
+def cache_counts(server: Running) -> dict[str, float]:
+    """Series answered from the API's rendered-forecast cache and computed, from its /metrics."""
+    counts = {"hit": 0.0, "miss": 0.0}
+    if server.name.startswith("api"):
+        for line in httpx.get(f"{server.url}/metrics", timeout=10).text.splitlines():
+            if line.startswith("astralytiq_forecast_cache_total{") and f'model="{MODEL}"' in line:
+                counts["hit" if 'result="hit"' in line else "miss"] += float(line.rsplit(" ", 1)[1])
+    return counts
+
+
 def measure(
     server: Running, target: Target, seconds: float, rate: float, rate_seconds: float
 ) -> dict[str, Any]:
@@ -321,6 +331,7 @@ def measure(
     tree = process_tree(server.process.pid)
     return {
         "ready_seconds": round(server.ready_seconds, 3),
+        "series_from_cache": cache_counts(server),
         "rss_mb": {
             "serving_process_steady": round(steady / 2**20, 1),
             "serving_process_peak": round(max(server.rss_samples, default=0) / 2**20, 1),
@@ -533,6 +544,14 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {name} | {r['ready_seconds']:.2f} | {m['serving_process_steady']} | {m['serving_process_peak']} | "
             f"{m['process_tree_after']} ({m['processes']}) | {o['p50_ms']:.2f} | {o['p99_ms']:.2f} | {o['max_ms']:.2f} | {o['errors']} |"
         )
+    cache = report["results"]["api"]["series_from_cache"]
+    total = cache["hit"] + cache["miss"]
+    lines += [
+        "",
+        f"The API answered {cache['hit'] / total:.1%} of {total:.0f} series from its rendered-forecast cache "
+        "(a version's forecasts never change; the cache goes with the version). With the cache off, "
+        "every series is computed from the bundle on each request.",
+    ]
     lines += ["", "| target | value | goal | met |", "| --- | ---: | --- | --- |"]
     for name, check in report["targets"].items():
         if isinstance(check, dict):
