@@ -12,17 +12,16 @@ import logging
 import subprocess
 import sys
 
-import uvicorn
+from astralytiq.settings import get_settings
+from serving import warm_start
 
 MIGRATE = "import sys; from astralytiq.db import upgrade_database; upgrade_database(sys.argv[1])"
 
 
-def ensure_schema() -> None:
+def ensure_schema(url: str) -> None:
     """Migrate the app database when it is not at the newest revision (a quick check otherwise)."""
     from astralytiq.db import schema_is_current
-    from astralytiq.settings import get_settings
 
-    url = get_settings().app_database_url
     if not schema_is_current(url):
         subprocess.run([sys.executable, "-c", MIGRATE, url], check=True)
 
@@ -39,7 +38,12 @@ def main(argv: list[str] | None = None) -> None:
     handler.setFormatter(logging.Formatter("%(levelname)-9s %(message)s"))
     logging.getLogger("astralytiq").addHandler(handler)
     logging.getLogger("astralytiq").setLevel(logging.INFO)
-    ensure_schema()
+    settings = get_settings()
+    if args.workers == 1:  # worker processes import the app afresh: nothing to hand them
+        warm_start.begin(settings.mlflow_tracking_uri, int(settings.forecast_cache_mb * 1024 * 1024))
+    ensure_schema(settings.app_database_url)
+    import uvicorn  # with the app it imports: the part of start-up the warm start overlaps
+
     uvicorn.run(
         "serving.app:create_app",
         factory=True,

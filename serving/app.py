@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from astralytiq.db import session_factory
 from astralytiq.settings import Settings, get_settings
-from serving import errors
+from serving import errors, warm_start
 from serving.access import AccessCache
 from serving.middleware import ObservabilityMiddleware
 from serving.model_store import ModelStore
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = session_factory(settings.app_database_url)
         app.state.access = AccessCache(app.state.sessions, settings.auth_recheck_seconds)
         app.state.store = store
-        changes = store.refresh()
+        changes = store.refresh(warm_start.collect())
         log.info("serving at start-up: %s", ", ".join(changes) or "no champions yet")
         stop = threading.Event()
         watcher = threading.Thread(

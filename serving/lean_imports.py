@@ -1,9 +1,9 @@
 """Importing a library without the optional extras it would load and this API never uses.
 
 Some libraries import an optional dependency whenever it is installed: PyJWT loads
-``cryptography`` (for RSA/EC keys; 10 MB resident), httpx loads its command-line client (Rich,
-Pygments). Marking such a module absent for the duration of the import makes the library take
-its "not installed" path, which it supports; the serving process stays within its memory budget.
+``cryptography`` (for RSA/EC keys; 10 MB resident) though this API accepts HS256 only. Marking
+such a module absent for the duration of the import makes the library take its "not installed"
+path, which it supports; the serving process stays within its memory budget.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ class ModelStore:
             info = self.registry.version(name, version)
             payload = self.registry.download_bundle(name, version)
         except NotFound as exc:
-            raise LoadError(f"{name} v{version} is not in the registry: {exc}", "missing") from None
+            raise LoadError(f"{name} v{version} not found in the registry: {exc}", "missing") from None
         except RegistryError as exc:
             raise LoadError(f"{name} v{version} could not be fetched: {exc}", "unreachable") from None
         try:
@@ -131,12 +131,27 @@ class ModelStore:
             self._install(loaded)
             return loaded
 
-    def refresh(self) -> list[str]:
-        """Load every champion that is not served yet; returns 'name vX' for each swap."""
-        with self._load_lock:
-            return self._refresh()
+    def prepare_champions(self) -> dict[str, ServedModel]:
+        """Every champion prepared but not served (the warm start); failures are left for the
+        next ``refresh`` to meet and record."""
+        prepared: dict[str, ServedModel] = {}
+        for model in self.registry.list_models():
+            version = model.aliases.get(CHAMPION)
+            if version is not None:
+                try:
+                    prepared[model.name] = self.prepare(model.name, version)
+                except LoadError:
+                    continue
+        return prepared
 
-    def _refresh(self) -> list[str]:
+    def refresh(self, prepared: dict[str, ServedModel] | None = None) -> list[str]:
+        """Load every champion that is not served yet; returns 'name vX' for each swap.
+
+        ``prepared`` versions (from a warm start) are used when they are still the champion."""
+        with self._load_lock:
+            return self._refresh(prepared or {})
+
+    def _refresh(self, prepared: dict[str, ServedModel]) -> list[str]:
         changes: list[str] = []
         try:
             registered = self.registry.list_models()
@@ -150,8 +165,9 @@ class ModelStore:
                 continue
             if f"{model.name}/{version}" in self.status.failed:
                 continue  # known broken: wait for the alias to move on
+            early = prepared.get(model.name)
             try:
-                loaded = self.prepare(model.name, version)
+                loaded = early if early and early.version == version else self.prepare(model.name, version)
             except LoadError as exc:
                 self._record_failure(model.name, version, exc)
                 continue

@@ -1,22 +1,25 @@
-"""A small client of the MLflow tracking server's REST API.
+"""A small client of the MLflow tracking server's REST API, on the standard library.
 
 The API process talks to MLflow over HTTP instead of importing the ``mlflow`` package: that
-keeps pandas and the MLflow client (hundreds of MB) out of the serving process.
+keeps pandas and the MLflow client (hundreds of MB) out of the serving process. Registry calls
+are few (an alias poll, a download per new version), so plain ``urllib`` does: no HTTP client
+library to import at start-up or keep resident. Credentials, when MLflow requires them, come
+from the tracking URI (``https://user:pass@host``) or MLflow's own variables
+(``MLFLOW_TRACKING_USERNAME``/``MLFLOW_TRACKING_PASSWORD``, or ``MLFLOW_TRACKING_TOKEN``).
 """
 
 from __future__ import annotations
 
+import base64
+import http.client
+import json
+import os
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
-
-from serving.lean_imports import import_without
-
-if TYPE_CHECKING:
-    import httpx
-else:
-    httpx = import_without("httpx", "httpx._main")  # the library without its command-line client
+from typing import Any
+from urllib.parse import unquote, urlencode, urlparse, urlunparse
 
 BUNDLE_FILE = "artifacts/bundle.json"  # where models.flavor stores the bundle in a model
 
@@ -47,43 +50,65 @@ class RegisteredModel:
     description: str = ""
 
 
+def _authorization(parsed: Any) -> str | None:
+    if parsed.username:
+        pair = f"{unquote(parsed.username)}:{unquote(parsed.password or '')}"
+        return "Basic " + base64.b64encode(pair.encode()).decode()
+    if os.environ.get("MLFLOW_TRACKING_TOKEN"):
+        return f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}"
+    if os.environ.get("MLFLOW_TRACKING_USERNAME"):
+        pair = f"{os.environ['MLFLOW_TRACKING_USERNAME']}:{os.environ.get('MLFLOW_TRACKING_PASSWORD', '')}"
+        return "Basic " + base64.b64encode(pair.encode()).decode()
+    return None
+
+
 class RegistryClient:
     def __init__(self, tracking_uri: str, timeout: float = 10.0) -> None:
-        self.base = tracking_uri.rstrip("/")
-        self._http = httpx.Client(base_url=self.base, timeout=timeout)
+        parsed = urlparse(tracking_uri.rstrip("/"))
+        netloc = parsed.hostname or ""
+        if parsed.port:
+            netloc = f"{netloc}:{parsed.port}"
+        self.base = urlunparse(parsed._replace(netloc=netloc))  # shown in errors: no password
+        self.timeout = timeout
+        self._headers = {"Accept": "application/json"}
+        authorization = _authorization(parsed)
+        if authorization:
+            self._headers["Authorization"] = authorization
 
     def close(self) -> None:
-        self._http.close()
+        """Nothing to release: each call opens and closes its own connection."""
+
+    def _call(
+        self, method: str, path: str, query: dict[str, Any] | None, body: dict[str, Any] | None
+    ) -> bytes:
+        url = self.base + path + (f"?{urlencode(query)}" if query else "")
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {**self._headers, **({"Content-Type": "application/json"} if data else {})}
+        request = urllib.request.Request(url, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.read()  # type: ignore[no-any-return]
+        except urllib.error.HTTPError as exc:
+            text = exc.read().decode("utf-8", "replace")
+            if exc.code == 404 or "RESOURCE_DOES_NOT_EXIST" in text:
+                try:
+                    raise NotFound(json.loads(text).get("message", path)) from None
+                except ValueError:
+                    raise NotFound(path) from None
+            raise RegistryError(f"MLflow {path} answered {exc.code}: {text[:200]}") from None
+        except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, cut short
+            raise RegistryError(f"MLflow at {self.base} unreachable: {exc.__class__.__name__}") from None
 
     def _get(self, path: str, **params: Any) -> dict[str, Any]:
-        try:
-            response = self._http.get(path, params=params)
-        except httpx.HTTPError as exc:
-            raise RegistryError(f"MLflow at {self.base} unreachable: {exc.__class__.__name__}") from exc
-        if response.status_code == 404 or (
-            response.status_code == 400 and "RESOURCE_DOES_NOT_EXIST" in response.text
-        ):
-            raise NotFound(response.json().get("message", response.text) if response.content else path)
-        if response.status_code >= 400:
-            raise RegistryError(f"MLflow {path} answered {response.status_code}: {response.text[:200]}")
-        return response.json() if response.content else {}
+        content = self._call("GET", path, params, None)
+        return json.loads(content) if content else {}
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        try:
-            response = self._http.post(path, json=body)
-        except httpx.HTTPError as exc:
-            raise RegistryError(f"MLflow at {self.base} unreachable: {exc.__class__.__name__}") from exc
-        if response.status_code >= 400:
-            if "RESOURCE_DOES_NOT_EXIST" in response.text:
-                raise NotFound(response.json().get("message", response.text))
-            raise RegistryError(f"MLflow {path} answered {response.status_code}: {response.text[:200]}")
-        return response.json() if response.content else {}
+        content = self._call("POST", path, None, body)
+        return json.loads(content) if content else {}
 
     def ping(self) -> None:
-        try:
-            self._http.get("/health").raise_for_status()
-        except httpx.HTTPError as exc:
-            raise RegistryError(f"MLflow at {self.base} unreachable: {exc.__class__.__name__}") from exc
+        self._call("GET", "/health", None, None)
 
     def list_models(self) -> list[RegisteredModel]:
         models: list[RegisteredModel] = []
@@ -143,12 +168,6 @@ class RegistryClient:
             "/api/2.0/mlflow/registered-models/alias", {"name": name, "alias": alias, "version": version}
         )
 
-    def set_version_tag(self, name: str, version: str, key: str, value: str) -> None:
-        self._post(
-            "/api/2.0/mlflow/model-versions/set-tag",
-            {"name": name, "version": version, "key": key, "value": value},
-        )
-
     def download_bundle(self, name: str, version: str) -> bytes:
         """The bundle file of a model version, through the server's artifact proxy."""
         uri = self._get("/api/2.0/mlflow/model-versions/get-download-uri", name=name, version=version)[
@@ -158,12 +177,9 @@ class RegistryClient:
         if parsed.scheme == "mlflow-artifacts":
             path = f"/api/2.0/mlflow-artifacts/artifacts/{parsed.path.lstrip('/')}/{BUNDLE_FILE}"
             try:
-                response = self._http.get(path)
-            except httpx.HTTPError as exc:
-                raise RegistryError(f"cannot download {uri}: {exc.__class__.__name__}") from exc
-            if response.status_code >= 400:
-                raise RegistryError(f"cannot download {uri}/{BUNDLE_FILE}: HTTP {response.status_code}")
-            return response.content
+                return self._call("GET", path, None, None)
+            except NotFound:
+                raise NotFound(f"{uri} has no {BUNDLE_FILE}; is it an AstralytiQ model?") from None
         if parsed.scheme in ("", "file"):
             return (Path(unquote(parsed.path)) / BUNDLE_FILE).read_bytes()
         raise RegistryError(

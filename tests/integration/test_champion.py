@@ -197,7 +197,7 @@ def test_rollback_without_an_earlier_champion_asks_for_a_version(
     ("who", "path", "body", "status", "fragment"),
     [
         ("viewer", "promote", {"version": "1", "reason": "r"}, 403, "needs the engineer role"),
-        ("engineer", "promote", {"version": "999", "reason": "r"}, 404, "not in the registry"),
+        ("engineer", "promote", {"version": "999", "reason": "r"}, 404, "not found in the registry"),
         ("engineer", "promote", {"version": "one", "reason": "r"}, 422, "should match pattern"),
         ("engineer", "promote", {"version": "1"}, 422, "Field required"),
         ("engineer", "promote", {"version": "1", "reason": ""}, 422, "at least 1 character"),
