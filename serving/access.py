@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -25,7 +27,12 @@ from astralytiq.accounts import Role
 from astralytiq.db import ApiKey, User
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+log = logging.getLogger("astralytiq.serving")
 MAX_ENTRIES = 10_000  # a flood of random keys cannot grow the cache without bound
+
+
+class AccessUnavailable(RuntimeError):
+    """No answer about a caller never seen before: the app database cannot be reached."""
 
 
 @dataclass(frozen=True)
@@ -68,22 +75,33 @@ class AccessCache:
         entry = table.get(name)
         if entry is not None and self._fresh(entry):
             return entry
-        pending = self._checking.get(name)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
-        self._checking[name] = future
+        task = self._checking.get(name)
+        if task is None:
+            task = asyncio.ensure_future(self._reload(table, name, load))
+            self._checking[name] = task
+        # Shielded: a caller that goes away does not cancel the check the others wait for.
+        return await asyncio.shield(task)
+
+    async def _reload(self, table: dict[str, _Entry], name: str, load: Callable[[], _Entry]) -> _Entry:
         try:
             entry = await run_in_threadpool(load)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters get it, nobody is warned about it
-            raise
+        except SQLAlchemyError as exc:
+            stale = table.get(name)
+            if stale is None:
+                raise AccessUnavailable(
+                    f"credentials cannot be checked now: the app database is unavailable ({exc.__class__.__name__})"
+                ) from None
+            # Keep serving callers already known while the database is away; retry next interval.
+            log.warning(
+                "app database unavailable (%s); trusting the last check of %s",
+                exc.__class__.__name__,
+                name[:12],
+            )
+            entry = _Entry(stale.principal, time.monotonic())
         finally:
-            del self._checking[name]
+            self._checking.pop(name, None)
         self._bounded(table)
         table[name] = entry
-        future.set_result(entry)
         return entry
 
     async def api_key(self, key: str) -> Principal | None:

@@ -13,7 +13,7 @@ from astralytiq import audit
 from astralytiq.accounts import ROLE_RANK, Role
 from astralytiq.settings import Settings
 from serving import auth
-from serving.access import AccessCache, Principal
+from serving.access import AccessCache, AccessUnavailable, Principal
 from serving.model_store import ModelStore
 
 __all__ = ["Principal"]
@@ -52,6 +52,15 @@ UNAUTHORIZED = HTTPException(
 )
 
 
+async def _ask(check: Coroutine[Any, Any, Principal | None]) -> Principal | None:
+    try:
+        return await check
+    except AccessUnavailable as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc), headers={"Retry-After": "5"}
+        ) from None
+
+
 async def current_principal(
     request: Request,
     token: Annotated[str | None, Depends(oauth2_scheme)],
@@ -75,12 +84,12 @@ async def current_principal(
                 detail="token invalid or expired; log in again",
                 headers={"WWW-Authenticate": "Bearer"},
             ) from None
-        principal = await access.user(claims.subject)
+        principal = await _ask(access.user(claims.subject))
         if principal is None:
             raise UNAUTHORIZED
         return principal
     if api_key:
-        principal = await access.api_key(api_key)
+        principal = await _ask(access.api_key(api_key))
         if principal is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="API key invalid, expired or revoked")
         return principal

@@ -131,3 +131,20 @@ def test_a_burst_of_requests_makes_one_database_check(sessions) -> None:  # type
         event.remove(engine, "before_cursor_execute", count)
     assert all(p is not None for p in principals)
     assert len(selects) == 1
+
+
+def test_while_the_database_is_away_known_callers_still_pass(sessions, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from serving.access import AccessUnavailable
+
+    known, stranger = issue(sessions), issue(sessions)
+    access = AccessCache(sessions, recheck_seconds=0)
+    assert asyncio.run(access.api_key(known)) is not None
+    sessions.kw["bind"].dispose()
+    (tmp_path / "app.db").rename(tmp_path / "gone.db")  # the next connection finds no tables
+    try:
+        assert asyncio.run(access.api_key(known)) is not None  # trusted from its last check
+        with pytest.raises(AccessUnavailable, match="app database is unavailable"):
+            asyncio.run(access.api_key(stranger))
+    finally:
+        sessions.kw["bind"].dispose()
+        (tmp_path / "gone.db").rename(tmp_path / "app.db")
