@@ -58,6 +58,7 @@ class OpenLoopResult:
     max_ms: float
     errors: int
     connections: int
+    error_kinds: dict[str, int]  # "unsent: all connections busy", "status 503", "ConnectionResetError"...
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -161,33 +162,43 @@ async def _open_loop(target: Target, rate: float, seconds: float, max_connection
     idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
     opened = 0
     latencies: list[float] = []
-    errors = 0
+    kinds: dict[str, int] = {}
+
+    def failed(kind: str) -> None:
+        kinds[kind] = kinds.get(kind, 0) + 1
+
     prefix = (
         f"POST {url.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
         + "".join(f"{k}: {v}\r\n" for k, v in target.headers.items())
     ).encode()
 
     async def one(index: int, scheduled: float) -> None:
-        nonlocal opened, errors
+        nonlocal opened
         body = target.bodies[index % len(target.bodies)]
         if idle:
             reader, writer = idle.pop()
         elif opened < max_connections:
             opened += 1
-            reader, writer = await asyncio.open_connection(host, port)
+            try:
+                reader, writer = await asyncio.open_connection(host, port)
+            except OSError as exc:
+                opened -= 1
+                failed(f"connect: {exc.__class__.__name__}")
+                return
         else:
-            errors += 1  # would need more connections than allowed: counted, not hidden
+            failed(f"unsent: all {max_connections} connections busy")  # counted, not hidden
             return
         try:
             writer.write(prefix + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
             status = await _read_response(reader)
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            errors += 1
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            opened -= 1
+            failed(exc.__class__.__name__)
             writer.close()
             return
         latencies.append(time.perf_counter() - scheduled)
         if status >= 300:
-            errors += 1
+            failed(f"status {status}")
         idle.append((reader, writer))
 
     loop_start = time.perf_counter() + 0.05
@@ -213,8 +224,9 @@ async def _open_loop(target: Target, rate: float, seconds: float, max_connection
         p50_ms=statistics.median(ordered) * 1000,
         p99_ms=ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000,
         max_ms=ordered[-1] * 1000,
-        errors=errors,
+        errors=sum(kinds.values()),
         connections=opened,
+        error_kinds=kinds,
     )
 
 
