@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,29 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from tests.conftest import Platform
-
 pytestmark = pytest.mark.integration
 
 BODY = {"series_ids": ["ATL"], "horizon": 2}
-
-
-@pytest.fixture(scope="module")
-def client(
-    platform_env: Platform, trained_demo: dict[str, Any], admin_credentials: tuple[str, str]
-) -> Iterator[TestClient]:
-    from astralytiq.settings import get_settings
-    from serving.app import create_app
-
-    with TestClient(create_app(get_settings())) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def admin(client: TestClient, admin_credentials: tuple[str, str]) -> dict[str, str]:
-    username, password = admin_credentials
-    token = client.post("/v1/auth/token", data={"username": username, "password": password}).json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
 
 
 def new_key(client: TestClient, admin: dict[str, str], **body: Any) -> dict[str, Any]:
@@ -239,3 +218,29 @@ def test_keys_cli_creates_lists_and_revokes(client: TestClient, admin: dict[str,
     assert missing.exit_code == 1 and "no API key with id or prefix 'nope'" in missing.output
     events = client.get("/v1/admin/audit", params={"action": "api_key.create"}, headers=admin).json()
     assert events[0]["actor_kind"] == "cli" and events[0]["detail"]["name"] == "etl-job"
+
+
+def test_users_cli_disables_enables_and_changes_roles(client: TestClient, admin: dict[str, str]) -> None:
+    from astralytiq.cli import app
+
+    runner = CliRunner()
+    created = runner.invoke(
+        app, ["users", "create", "cli-user", "--role", "viewer", "--password-stdin"], input="cli-password-1\n"
+    )
+    assert created.exit_code == 0, created.output
+    assert runner.invoke(app, ["users", "set-role", "cli-user", "engineer"]).exit_code == 0
+    assert runner.invoke(app, ["users", "disable", "cli-user"]).exit_code == 0
+    refused = client.post("/v1/auth/token", data={"username": "cli-user", "password": "cli-password-1"})
+    assert refused.status_code == 401
+    assert runner.invoke(app, ["users", "enable", "cli-user"]).exit_code == 0
+    token = client.post("/v1/auth/token", data={"username": "cli-user", "password": "cli-password-1"}).json()
+    assert token["role"] == "engineer"
+    bad = runner.invoke(app, ["users", "set-role", "cli-user", "root"])
+    assert bad.exit_code == 1 and "role must be one of admin, engineer, viewer" in bad.output
+    missing = runner.invoke(app, ["users", "disable", "nobody"])
+    assert missing.exit_code == 1 and "no user named 'nobody'" in missing.output
+    actions = [
+        e["action"]
+        for e in client.get("/v1/admin/audit", params={"target": "cli-user"}, headers=admin).json()
+    ]
+    assert actions == ["user.enable", "user.disable", "user.role", "user.create"]

@@ -8,28 +8,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import Platform
-
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def client(
-    platform_env: Platform, trained_demo: dict[str, Any], admin_credentials: tuple[str, str]
-) -> Iterator[TestClient]:
-    from astralytiq.settings import get_settings
-    from serving.app import create_app
-
-    with TestClient(create_app(get_settings())) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def headers(client: TestClient, admin_credentials: tuple[str, str]) -> dict[str, str]:
-    username, password = admin_credentials
-    response = client.post("/v1/auth/token", data={"username": username, "password": password})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+def headers(admin: dict[str, str]) -> dict[str, str]:
+    return admin
 
 
 def test_forecast_returns_points_and_intervals_per_series_and_date(
