@@ -63,9 +63,6 @@ class AccessCache:
         # its answer instead of each starting their own (a burst would exhaust the pool).
         self._checking: dict[str, asyncio.Future[_Entry]] = {}
 
-    def _fresh(self, entry: _Entry) -> bool:
-        return time.monotonic() - entry.checked_at < self.recheck_seconds
-
     @staticmethod
     def _bounded(table: dict[str, _Entry]) -> None:
         if len(table) >= MAX_ENTRIES:
@@ -73,14 +70,25 @@ class AccessCache:
 
     async def _check(self, table: dict[str, _Entry], name: str, load: Callable[[], _Entry]) -> _Entry:
         entry = table.get(name)
-        if entry is not None and self._fresh(entry):
-            return entry
-        task = self._checking.get(name)
-        if task is None:
-            task = asyncio.ensure_future(self._reload(table, name, load))
-            self._checking[name] = task
+        if entry is not None:
+            age = time.monotonic() - entry.checked_at
+            if age < self.recheck_seconds:
+                # Past half its life, the answer is rechecked in the background, so under steady
+                # traffic no request waits for the database (or its once-a-minute write).
+                if age >= self.recheck_seconds / 2 and name not in self._checking:
+                    self._start(table, name, load)
+                return entry
+        task = self._checking.get(name) or self._start(table, name, load)
         # Shielded: a caller that goes away does not cancel the check the others wait for.
         return await asyncio.shield(task)
+
+    def _start(
+        self, table: dict[str, _Entry], name: str, load: Callable[[], _Entry]
+    ) -> asyncio.Future[_Entry]:
+        task = asyncio.ensure_future(self._reload(table, name, load))
+        task.add_done_callback(_log_failure)
+        self._checking[name] = task
+        return task
 
     async def _reload(self, table: dict[str, _Entry], name: str, load: Callable[[], _Entry]) -> _Entry:
         try:
@@ -145,6 +153,12 @@ class AccessCache:
 
     def forget_user(self, username: str) -> None:
         self._users.pop(f"user:{username}", None)
+
+
+def _log_failure(task: asyncio.Future[_Entry]) -> None:
+    # A background recheck has no caller to raise to; its failure is logged (and retrieved).
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("access check failed: %s", task.exception())
 
 
 def _aware(value: datetime | None) -> datetime | None:

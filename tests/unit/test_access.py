@@ -148,3 +148,22 @@ def test_while_the_database_is_away_known_callers_still_pass(sessions, tmp_path:
     finally:
         sessions.kw["bind"].dispose()
         (tmp_path / "gone.db").rename(tmp_path / "app.db")
+
+
+def test_past_half_its_life_an_answer_is_rechecked_in_the_background(sessions) -> None:  # type: ignore[no-untyped-def]
+    key = issue(sessions)
+    access = AccessCache(sessions, recheck_seconds=0.6)
+
+    async def scenario() -> list[object]:
+        seen = [await access.api_key(key)]
+        with sessions() as session:
+            api_keys.revoke(session, ACTOR, api_keys.prefix_of(key) or "")
+            session.commit()
+        await asyncio.sleep(0.35)  # past half of 0.6 s: still trusted, but a recheck starts
+        seen.append(await access.api_key(key))
+        await asyncio.sleep(0.2)  # the recheck has finished well within the 0.6 s
+        seen.append(await access.api_key(key))
+        return seen
+
+    first, during, after = asyncio.run(scenario())
+    assert first is not None and during is not None and after is None
