@@ -155,7 +155,7 @@ def test_past_half_its_life_an_answer_is_rechecked_in_the_background(sessions) -
     access = AccessCache(sessions, recheck_seconds=0.6)
 
     async def scenario() -> list[object]:
-        seen = [await access.api_key(key)]
+        seen: list[object] = [await access.api_key(key)]
         with sessions() as session:
             api_keys.revoke(session, ACTOR, api_keys.prefix_of(key) or "")
             session.commit()
