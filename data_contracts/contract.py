@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from data_contracts.spec import SpecError, _format_errors, read_yaml
+from data_contracts.spec import DatasetSpec, SpecError, _format_errors, read_yaml
 from models.frame import DS, SERIES_ID
 
 CONTRACTS_DIR = Path(__file__).parent / "contracts"
@@ -92,3 +92,8 @@ def load_contract(name_or_path: str | Path, contracts_dir: Path = CONTRACTS_DIR)
         return Contract.model_validate(read_yaml(path))
     except ValidationError as exc:
         raise SpecError(f"{path}: {_format_errors(exc)}") from None
+
+
+def load_contract_for(spec: DatasetSpec, contracts_dir: Path = CONTRACTS_DIR) -> Contract:
+    """The contract a dataset spec names (a name in ``contracts_dir`` or a path beside the spec)."""
+    return load_contract(spec.contract_path(contracts_dir), contracts_dir)

@@ -15,7 +15,7 @@ from serving import errors
 from serving.middleware import ObservabilityMiddleware
 from serving.model_store import ModelStore
 from serving.registry import RegistryClient
-from serving.routes import auth, forecast, health, models, monitoring
+from serving.routes import auth, contracts, forecast, health, models, monitoring
 
 log = logging.getLogger("astralytiq.serving")
 
@@ -56,4 +56,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes)
     for router in (auth.router, models.router, forecast.router, monitoring.router, health.router):
         app.include_router(router)
+    app.include_router(contracts.router)
     return app
