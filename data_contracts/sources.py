@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -87,30 +88,55 @@ def _require_columns(spec: DatasetSpec, present: list[str]) -> None:
         )
 
 
+NULLS = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
+
+
 def _read_csv(spec: DatasetSpec, path: Path, limits: ReadLimits) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     header = read_header(path, limits)
     _require_columns(spec, header)
-    wanted = set(_wanted(spec))
+    wanted = _wanted(spec)
+    # Arrow's reader refuses a row with too many or too few fields, where pandas with
+    # ``usecols`` would silently drop or pad them. Everything is read as text here and typed
+    # below, so a bad value is reported with its row, never guessed.
+    options = {
+        "read_options": pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 20),
+        "convert_options": pacsv.ConvertOptions(
+            include_columns=wanted,
+            column_types=dict.fromkeys(wanted, pa.string()),
+            null_values=NULLS,
+            strings_can_be_null=True,
+        ),
+    }
     try:
         with open_capped(path, limits) as stream:
-            return pd.read_csv(
-                stream,
-                encoding="utf-8",
-                usecols=lambda c: c.strip() in wanted,
-                # Keys stay text ("007" is not 7); numbers are inferred, and a column holding
-                # any text comes back as text so its bad values can be reported.
-                dtype={spec.columns.series_id: str, spec.columns.ds: str},
-                skipinitialspace=True,
-            ).rename(columns=str.strip)
-    except DecompressedTooLarge:
-        raise
-    except UnicodeDecodeError:
-        raise locate_bad_encoding(path, limits, header) from None
-    except pd.errors.EmptyDataError:
-        raise SourceRefused(f"{path.name} holds no rows", rule="header row") from None
-    except (pd.errors.ParserError, ValueError) as exc:
+            table = pacsv.open_csv(stream, **options).read_all()
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc):
+            raise locate_bad_encoding(path, limits, header) from None
         reason = " ".join(str(exc).split())[:300]
         raise SourceRefused(f"{path.name} cannot be parsed as CSV ({reason})", rule="CSV format") from None
+    return _typed(table, spec)
+
+
+def _typed(table: Any, spec: DatasetSpec) -> pd.DataFrame:
+    """Text columns to pandas: keys stay text, numbers go through Arrow's fast cast when clean."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns: dict[str, Any] = {}
+    for name in table.column_names:
+        text = pc.utf8_trim_whitespace(table[name])
+        if name in (spec.columns.series_id, spec.columns.ds):
+            columns[name] = text.to_pandas()
+            continue
+        try:
+            columns[name] = pc.cast(text, pa.float64()).to_pandas()
+        except pa.ArrowInvalid:
+            columns[name] = text.to_pandas()  # holds text: parsed (and reported) row by row below
+    return pd.DataFrame(columns)
 
 
 def _read_parquet(spec: DatasetSpec, path: Path, limits: ReadLimits) -> pd.DataFrame:
@@ -128,15 +154,18 @@ def _read_parquet(spec: DatasetSpec, path: Path, limits: ReadLimits) -> pd.DataF
             rule="column cap",
         )
     _require_columns(spec, names)
-    # The footer knows each column chunk's uncompressed size: refuse a bomb before decoding it.
+    # The footer knows the row count and each column chunk's size: refuse a bomb before
+    # decoding it. Dictionary and run-length encoding make the stored size a poor guide, so
+    # count at least eight bytes per value (a float, a timestamp or a pointer to a string).
     wanted = set(_wanted(spec))
     metadata = parquet.metadata
-    expanded = sum(
+    encoded = sum(
         metadata.row_group(g).column(c).total_uncompressed_size
         for g in range(metadata.num_row_groups)
         for c in range(metadata.num_columns)
         if metadata.row_group(g).column(c).path_in_schema in wanted
     )
+    expanded = max(encoded, 8 * metadata.num_rows * len(wanted))
     if expanded > limits.max_decompressed_bytes:
         raise DecompressedTooLarge(
             f"{path.name}: its columns expand to {expanded:,} bytes, over the cap of "
@@ -240,7 +269,7 @@ def read_dataset(spec: DatasetSpec, limits: ReadLimits | None = None) -> SourceR
         columns[fresh] = column
 
     frame[SERIES_ID] = frame[SERIES_ID].astype(str).where(frame[SERIES_ID].notna(), None).str.strip()
-    parsed_ds = pd.to_datetime(frame[DS], errors="coerce", utc=True).dt.tz_localize(None)
+    parsed_ds = _parse_dates(frame[DS])
     flag(parsed_ds.isna() & frame[DS].notna(), DS, "a date")
     frame[DS] = parsed_ds
     for column in (Y, *spec.covariates):
@@ -252,6 +281,15 @@ def read_dataset(spec: DatasetSpec, limits: ReadLimits | None = None) -> SourceR
         **{ROW: original.index[bad], REASON: reasons[bad], RULE: rules[bad], COLUMN: columns[bad]}
     )
     return SourceRows(frame[~bad].rename_axis(ROW), unparsed.reset_index(drop=True))
+
+
+def _parse_dates(values: pd.Series) -> pd.Series:
+    """Timestamps as naive UTC: ISO 8601 in any of its forms, else the format pandas infers."""
+    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
+    rest = parsed.isna() & values.notna()
+    if rest.any():
+        parsed[rest] = pd.to_datetime(values[rest], errors="coerce", utc=True)
+    return parsed.dt.tz_localize(None)
 
 
 def load_dataset(spec: DatasetSpec, limits: ReadLimits | None = None) -> pd.DataFrame:

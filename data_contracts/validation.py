@@ -208,10 +208,19 @@ def _table_rule(contract: Contract) -> Rule:
     )
 
 
+def _show(value: Any) -> str:
+    """An example value as a person writes it: ``ATL 2024-01-04`` rather than a dict of Timestamps."""
+    if isinstance(value, dict):
+        return " ".join(_show(v) for v in value.values())
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    return str(value)
+
+
 def _explain(rule: Rule, result: dict[str, Any], contract: Contract, freq: str) -> str:
     count = result.get("unexpected_count")
     examples = result.get("partial_unexpected_list") or []
-    example = f" (e.g. {examples[0]})" if examples else ""
+    example = f" (e.g. {_show(examples[0])})" if examples else ""
     column, s = rule.column, contract.series
     match rule.name:
         case "column exists":
@@ -219,7 +228,9 @@ def _explain(rule: Rule, result: dict[str, Any], contract: Contract, freq: str) 
         case "column type":
             return f"column {column!r}: holds {result.get('observed_value', 'other')} values, the contract says {contract.columns[column].type}"
         case "missing-value budget":
-            return f"column {column!r}: {count} missing value(s), over the budget of {contract.columns[column].max_missing_share:.1%}"
+            budget = contract.columns[column].max_missing_share
+            allowed = f"over the budget of {budget:.1%}" if budget else "the contract allows none"
+            return f"column {column!r}: {count} missing value(s), {allowed}"
         case "value range":
             return f"column {column!r}: {count} value(s) outside {_bounds(contract.columns[column])} or not finite{example}"
         case "unique timestamps per series":
