@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from data_contracts.contract import Contract
@@ -79,6 +80,10 @@ def _row_reason(row: pd.Series, failures: list[RuleResult]) -> str:
     parts = []
     for failure in failures:
         value = row.get(failure.column)
+        if isinstance(value, pd.Timestamp):
+            value = value.isoformat()
+        elif isinstance(value, np.generic):
+            value = value.item()
         parts.append(f"column {failure.column!r}: {value!r} breaks {failure.rule} ({failure.expectation})")
     return "; ".join(parts)
 
@@ -116,9 +121,8 @@ def enforce_contract(
         elif not checked.bad_rows and rows.unparsed.empty:
             report = checked.report
         else:
-            quarantined = pd.concat(
-                [rows.unparsed, _set_aside(rows.frame, checked.bad_rows)], ignore_index=True
-            )
+            parts = [rows.unparsed, _set_aside(rows.frame, checked.bad_rows)]
+            quarantined = pd.concat([p for p in parts if len(p)], ignore_index=True)
             kept = rows.frame.drop(index=list(checked.bad_rows))
             rechecked, _ = check(
                 kept, contract, freq, docs_root, run_name="after quarantine", checkpoint=checkpoint

@@ -1,9 +1,9 @@
 """Run a contract as a Great Expectations checkpoint and explain every failure in one line.
 
 Per-series time rules (strictly increasing, frequency grid, regular steps, minimum history) have
-no single GX expectation, so they are computed here as helper columns (``_step``: periods since
-the latest earlier row of the same series; ``_on_grid``; ``_series_rows``) that ordinary
-expectations then check.
+no single GX expectation, so they are computed here as helper columns (``_after``: the row comes
+after every earlier row of its series; ``_step``: periods since the latest earlier one;
+``_on_grid``; ``_series_rows``) that ordinary expectations then check.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-import numpy as np
 import pandas as pd
 
 from data_contracts.contract import ColumnRule, Contract
@@ -25,6 +24,7 @@ from models.frame import DS, SERIES_ID
 __all__ = ["ContractReport", "ContractViolation", "RuleResult", "run_contract"]
 
 STEP = "_step"
+AFTER = "_after"
 ON_GRID = "_on_grid"
 SERIES_ROWS = "_series_rows"
 _FINITE = 1e300  # bounds that catch +-inf where the contract gives no range
@@ -72,14 +72,23 @@ def on_grid(ds: pd.Series, freq: str) -> pd.Series:
     return result
 
 
+def _since_latest_earlier(values: pd.Series, series: pd.Series) -> pd.Series:
+    """Each value minus the largest earlier value of its series, in file order (NaN for the first)."""
+    latest = values.groupby(series).cummax().groupby(series).shift()
+    return values - latest
+
+
 def with_time_columns(df: pd.DataFrame, freq: str) -> pd.DataFrame:
     frame = df.copy()
-    # Periods since the latest earlier timestamp of the same series, in file order: 0 is a
-    # duplicate, negative is out of order, >1 a gap.
+    series, missing = frame[SERIES_ID], frame[DS].isna()
+    # 1 where a row's timestamp is after every earlier one of its series; 0 for a duplicate or
+    # a row out of order; NaN where ds is missing (the missing-value rule reports those).
+    nanos = pd.Series(frame[DS].array.asi8, index=frame.index, dtype="float64").mask(missing)
+    after = _since_latest_earlier(nanos, series)
+    frame[AFTER] = (after.isna() | (after > 0)).astype(float).mask(missing)
+    # Periods since the latest earlier period of the series: 1 is a regular step, >1 a gap.
     ordinals = pd.Series(frame[DS].dt.to_period(freq).array.asi8, index=frame.index, dtype="float64")
-    ordinals[frame[DS].isna()] = np.nan
-    latest = ordinals.groupby(frame[SERIES_ID]).cummax().groupby(frame[SERIES_ID]).shift()
-    frame[STEP] = ordinals - latest
+    frame[STEP] = _since_latest_earlier(ordinals.mask(missing), series)
     frame[ON_GRID] = on_grid(frame[DS], freq)
     frame[SERIES_ROWS] = frame.groupby(SERIES_ID, dropna=False)[DS].transform("size")
     return frame
@@ -153,7 +162,7 @@ def _rules(contract: Contract, columns: list[str], freq: str, time_rules: bool) 
             Rule(
                 "strictly increasing timestamps",
                 DS,
-                E.ExpectColumnValuesToBeBetween(column=STEP, min_value=1),
+                E.ExpectColumnValuesToBeInSet(column=AFTER, value_set=[1.0]),
                 "each row after the earlier rows of its series",
                 row_level=True,
             )
@@ -346,7 +355,9 @@ def check(
         )
         results.append(outcome)
         if row_indexes and rule.row_level and not success:
-            for index in detail.get("unexpected_index_list") or []:
+            for item in detail.get("unexpected_index_list") or []:
+                # A named index comes back as {column: value, index name: index}.
+                index = item[frame.index.name] if isinstance(item, dict) else item
                 bad_rows.setdefault(index, []).append(outcome)
     report = ContractReport(
         dataset=contract.dataset,
