@@ -139,3 +139,30 @@ def test_corrupt_gzip_is_refused(tmp_path: Path) -> None:
     (tmp_path / "d.csv.gz").write_bytes(b"\x1f\x8b\x08\x00" + b"not really gzip" * 10)
     with pytest.raises(DataSourceError, match=r"\[rule: (gzip format|header row)\]"):
         load_dataset(_spec(tmp_path, "{kind: csv, path: d.csv.gz}"))
+
+
+def test_platform_caps_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from astralytiq.settings import Settings
+
+    monkeypatch.setenv("ASTRALYTIQ_SOURCE_MAX_BYTES", "5MB")
+    assert int(Settings().source_max_bytes) == 5_000_000
+    assert int(Settings().source_max_decompressed_bytes) == 1024**3
+    monkeypatch.setenv("ASTRALYTIQ_SOURCE_MAX_BYTES", "a lot")
+    with pytest.raises(ValidationError, match="source_max_bytes"):
+        Settings()
+
+
+def test_refused_files_are_not_retried_but_lost_connections_are() -> None:
+    from types import SimpleNamespace
+
+    from data_contracts.guards import SourceRefused
+    from flows.tasks import _worth_retrying
+
+    def state(error: Exception) -> SimpleNamespace:
+        return SimpleNamespace(data=error)
+
+    assert not _worth_retrying(None, None, state(SourceRefused("too big", rule="size cap")))
+    assert _worth_retrying(None, None, state(SourceRefused("refused", rule="SQL connection")))
+    assert _worth_retrying(None, None, state(OSError("network file system hiccup")))
