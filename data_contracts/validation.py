@@ -1,9 +1,9 @@
 """Run a contract as a Great Expectations checkpoint and explain every failure in one line.
 
 Per-series time rules (strictly increasing, frequency grid, regular steps, minimum history) have
-no single GX expectation, so they are computed here as helper columns (``_after``: the row comes
-after every earlier row of its series; ``_step``: periods since the latest earlier one;
-``_on_grid``; ``_series_rows``) that ordinary expectations then check.
+no single GX expectation, so they are computed here as helper columns (whether a row comes after
+every earlier row of its series, the periods since the latest earlier one, whether it sits on the
+frequency grid, the length of its series) that ordinary expectations then check.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from models.frame import DS, SERIES_ID
 
 __all__ = ["ContractReport", "ContractViolation", "RuleResult", "run_contract"]
 
-STEP = "_step"
-AFTER = "_after"
-ON_GRID = "_on_grid"
-SERIES_ROWS = "_series_rows"
+# Helper columns, named so the Data Docs read plainly ("_after_previous_row values must be 1.0").
+STEP = "_periods_since_previous_row"
+AFTER = "_after_previous_row"
+ON_GRID = "_on_frequency_grid"
+SERIES_ROWS = "_rows_in_series"
 _FINITE = 1e300  # bounds that catch +-inf where the contract gives no range
 _TYPES = {
     "number": ["float64", "int64", "float32", "int32", "Float64", "Int64"],
@@ -385,7 +386,10 @@ def keep_docs(docs_root: Path, docs_dir: Path) -> str | None:
         docs_root,
         docs_dir,
         ignore=lambda folder, names: [
-            n for n in names if n in ("fonts", "images") and folder.endswith("static")
+            n
+            for n in names
+            if (folder.endswith("static") and n == "fonts")
+            or (folder.endswith("images") and n != "favicon.ico")
         ],
     )
     pages = sorted((docs_dir / "validations").rglob("*.html"), key=lambda p: p.parent.name)
