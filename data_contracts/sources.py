@@ -52,10 +52,6 @@ class SourceRows:
     frame: pd.DataFrame
     unparsed: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    @property
-    def total(self) -> int:
-        return len(self.frame) + len(self.unparsed)
-
 
 def limits_for(spec: DatasetSpec, defaults: ReadLimits | None = None) -> ReadLimits:
     """The spec's own caps where it sets them, the platform defaults elsewhere."""

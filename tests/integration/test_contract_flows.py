@@ -94,7 +94,7 @@ def test_failed_monitoring_contract_stores_no_drift(
     from data_contracts.validation import ContractViolation
     from flows.monitor import monitor_flow
 
-    bad = pd.read_csv(DEMO)
+    bad = pd.read_csv(DEMO).astype({"y": float})
     bad.loc[bad.index[-1], "y"] = float("inf")
 
     def drift_rows() -> int:
