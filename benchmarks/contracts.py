@@ -138,6 +138,7 @@ def main() -> None:
     results: dict[str, object] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "note": "same expectations on the same frame; only the GX set-up and Data Docs differ",
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],  # shared machine: context for noise
         "cases": [],
     }
     for copies in (1, 20):
