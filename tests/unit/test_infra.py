@@ -319,6 +319,20 @@ def test_kubernetes_probes_and_memory_match_the_targets(
     assert pod["securityContext"]["runAsUser"] == 10001
 
 
+def test_kubernetes_worker_is_probed_on_its_runner_health() -> None:
+    """The worker has no service port; its Prefect runner's /health (503 once polling stops) is
+    what the kubelet probes, on the port the ConfigMap gives the runner."""
+    container = deployments()["astralytiq-worker"]["spec"]["template"]["spec"]["containers"][0]
+    (config,) = [d["data"] for d in k8s_documents() if d["kind"] == "ConfigMap"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    for probe in ("startupProbe", "livenessProbe"):
+        http = container[probe]["httpGet"]
+        assert http["path"] == services(COMPOSE)["worker"].health, probe
+        assert ports[http["port"]] == COMPOSE.ports["worker"] == int(config["worker-health-port"]), probe
+    # The kubelet reaches the pod's address, not its loopback.
+    assert config["worker-health-host"] == "0.0.0.0" and config["worker-health-enable"] == "true"
+
+
 def test_kubernetes_api_autoscales_on_cpu() -> None:
     (hpa,) = [d for d in k8s_documents() if d["kind"] == "HorizontalPodAutoscaler"]
     assert hpa["apiVersion"] == "autoscaling/v2"
