@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from data_contracts.spec import SpecError, available_datasets, load_spec
 
 if TYPE_CHECKING:
+    from prefect import Flow
     from prefect.deployments.runner import RunnerDeployment
 
 
@@ -29,10 +30,18 @@ class DeploymentPlan:
 def plan_deployments(datasets_dir: Path) -> DeploymentPlan:
     """A train and a monitor deployment per valid spec; an invalid spec is skipped, not fatal,
     so one broken YAML file does not stop the schedules of every other dataset."""
+    from prefect.deployments.runner import RunnerDeployment
     from prefect.types.entrypoint import EntrypointType
 
     from flows.monitor import monitor_flow
     from flows.train import train_flow
+
+    def deployment(flow: Flow[..., Any], **options: Any) -> RunnerDeployment:
+        # By module path, not file path: the flow-run subprocess imports the installed package,
+        # whatever the worker's working directory is (in the images it is not the source tree).
+        made = flow.to_deployment(entrypoint_type=EntrypointType.MODULE_PATH, **options)
+        assert isinstance(made, RunnerDeployment)  # called outside an event loop: never a coroutine
+        return made
 
     deployments: list[RunnerDeployment] = []
     skipped: dict[str, str] = {}
@@ -42,25 +51,12 @@ def plan_deployments(datasets_dir: Path) -> DeploymentPlan:
         except SpecError as exc:
             skipped[name] = str(exc)
             continue
-        # By module path, not file path: the flow-run subprocess imports the installed package,
-        # whatever the worker's working directory is (in the images it is not the source tree).
+        # The file's stem is what the flows resolve a dataset by (<datasets_dir>/<name>.yaml).
+        parameters = {"dataset": name}
         deployments.append(
-            train_flow.to_deployment(
-                name=spec.name,
-                parameters={"dataset": spec.name},
-                cron=spec.schedule,
-                tags=["astralytiq", "train"],
-                entrypoint_type=EntrypointType.MODULE_PATH,
-            )
+            deployment(train_flow, name=name, parameters=parameters, cron=spec.schedule, tags=["train"])
         )
-        deployments.append(
-            monitor_flow.to_deployment(
-                name=spec.name,
-                parameters={"dataset": spec.name},
-                tags=["astralytiq", "monitor"],
-                entrypoint_type=EntrypointType.MODULE_PATH,
-            )
-        )
+        deployments.append(deployment(monitor_flow, name=name, parameters=parameters, tags=["monitor"]))
     return DeploymentPlan(deployments, skipped)
 
 

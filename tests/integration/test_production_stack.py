@@ -74,7 +74,6 @@ class Running:
     stack: Stack
     topology: Topology
     table: dict[str, Any]
-    workdir: Path
 
 
 def write_reduced_dataset(folder: Path) -> None:
@@ -117,7 +116,7 @@ def production_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
     create_databases(topology, ADMIN_URL)
     try:
         with run_stack(topology, workdir / "logs", list(table), bin_dirs, echo=lambda _: None) as stack:
-            yield Running(stack, topology, table, workdir)
+            yield Running(stack, topology, table)
     finally:
         drop_databases(topology, ADMIN_URL)
 
@@ -213,8 +212,11 @@ def test_train_through_the_worker_on_postgres_then_serve(production_stack: Runni
     head = ScriptDirectory(str(migrations.__path__[0])).get_current_head()
     assert scalar(topology, "app", "SELECT version_num FROM alembic_version") == head
     assert any(path.is_file() for path in Path(topology.artifacts_dir).rglob("*"))
-    sqlite_files = [p for p in running.workdir.rglob("*") if p.suffix in (".db", ".sqlite")]
-    assert sqlite_files == [], "a component fell back to SQLite"
+    # The services' working directory and PREFECT_HOME: where a SQLite fallback would land.
+    fallbacks = [
+        p for p in Path(topology.data_dir).rglob("*") if p.suffix in (".db", ".sqlite") or p.name == "mlruns"
+    ]
+    assert fallbacks == [], "a component fell back to a local store"
 
     # The API was already running: its alias watcher picks up the new champion.
     deadline = time.monotonic() + 90

@@ -135,6 +135,8 @@ def test_compose_secrets_have_no_defaults() -> None:
         uses = re.findall(r"\$\{" + name + r"([^}]*)\}", text)
         assert uses and all(u.startswith(":?") for u in uses), f"{name} must be required: ${{{name}:?...}}"
     assert "ASTRALYTIQ_ADMIN_PASSWORD" not in text  # the admin is created by a command, not a default
+    # No variable anywhere in the file falls back to a default (${VAR:-x} or ${VAR-x}).
+    assert not re.findall(r"\$\{\w+:?-[^}]*\}", text)
 
 
 def test_compose_runs_every_component() -> None:
@@ -214,6 +216,16 @@ def test_images_run_as_non_root_with_health_checks_and_compose_commands() -> Non
     assert "USER root" not in DOCKERFILE.read_text()
     assert stages["runtime"].startswith("${PYTHON_IMAGE} AS runtime")
     assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim", DOCKERFILE.read_text(), flags=re.MULTILINE)
+
+
+def test_images_copy_every_package_of_the_wheel() -> None:
+    """The image builds the project from the folders it copies: a package the wheel declares but
+    the Dockerfile leaves out would fail only at `docker build`, which cannot run here."""
+    import tomllib
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]
+    copied = re.findall(r"^COPY (\w+) \./\1$", dockerfile_stages()["source"], flags=re.MULTILINE)
+    assert sorted(copied) == sorted(declared["wheel"]["packages"])
 
 
 @pytest.mark.parametrize("role", ["api", "portal"])
