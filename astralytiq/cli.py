@@ -284,6 +284,33 @@ def mlflow(port: Annotated[int, typer.Option(help="Port (ASTRALYTIQ_MLFLOW_PORT)
     )
 
 
+@app.command()
+def worker() -> None:
+    """Serve the train and monitor flows of every dataset spec as Prefect deployments.
+
+    Needs a Prefect server (PREFECT_API_URL). Runs come from each spec's `schedule`, the Prefect
+    UI, or `prefect deployment run train/<dataset>`; Ctrl-C stops the worker.
+    """
+    from astralytiq.prefect_env import configure_prefect
+
+    settings = _settings()
+    if not (os.environ.get("PREFECT_API_URL") or settings.prefect_api_url):
+        fail(
+            "the worker needs a Prefect server: set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api); "
+            "`astralytiq up` runs flows without one"
+        )
+    configure_prefect(settings)
+    from astralytiq.db import upgrade_database
+    from data_contracts.spec import SpecError
+    from flows.deployments import serve_datasets
+
+    upgrade_database(settings.app_database_url)  # the monitor flow stores drift there
+    try:
+        serve_datasets(settings.datasets_dir, typer.echo)
+    except SpecError as exc:
+        fail(str(exc))
+
+
 @users_app.command("create")
 def users_create(
     username: Annotated[str, typer.Argument(help="Login name: letters, digits, '.', '_' or '-'.")],
