@@ -133,29 +133,73 @@ def monitor(dataset: DatasetArg) -> None:
 
 
 @app.command()
-def validate(dataset: DatasetArg) -> None:
-    """Check a dataset against its data contract now and print a summary (exit 1 if it fails)."""
+def validate(
+    dataset: DatasetArg,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the GX Data Docs and report.json; default: the reports folder."),
+    ] = None,
+    quarantine: Annotated[
+        bool | None,
+        typer.Option(
+            "--quarantine/--strict",
+            help="Override the contract's mode: set failing rows aside, or refuse on any failure.",
+        ),
+    ] = None,
+) -> None:
+    """Check a dataset against its data contract now and print a table of every rule.
+
+    Loads the source the spec names (with its size caps), runs the contract as a Great
+    Expectations checkpoint and writes the Data Docs. Exits 0 when the data passes, 1 when the
+    contract fails or the source is refused (the reason names the column and the rule).
+    """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    from data_contracts.contract import load_contract
-    from data_contracts.sources import DataSourceError, load_dataset
+    from datetime import UTC
+
+    from data_contracts.contract import load_contract_for
+    from data_contracts.guards import ReadLimits
+    from data_contracts.quarantine import enforce_contract
+    from data_contracts.sources import DataSourceError, read_dataset
     from data_contracts.spec import SpecError, load_spec
-    from data_contracts.validation import run_contract
 
     settings = _settings()
     try:
         spec = load_spec(dataset, settings.datasets_dir)
-        report = run_contract(
-            load_dataset(spec),
-            load_contract(spec.contract),
-            spec.frequency,
-            settings.reports_dir / "contracts" / spec.name,
+        contract = load_contract_for(spec)
+        if quarantine is not None:
+            contract = contract.model_copy(update={"quarantine": quarantine})
+        limits = ReadLimits(
+            max_bytes=int(settings.source_max_bytes),
+            max_decompressed_bytes=int(settings.source_max_decompressed_bytes),
         )
+        rows = read_dataset(spec, limits)
     except (SpecError, DataSourceError) as exc:
         fail(str(exc))
-    typer.echo(report.summary())
-    if report.docs_dir:
-        typer.echo(f"report: {report.docs_dir / 'index.html'}")
+    docs_dir = report_dir or settings.reports_dir / "contracts" / spec.name
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    quarantine_path = settings.reports_dir / "quarantine" / spec.name / f"validate-{stamp}.csv"
+    report = enforce_contract(rows, contract, spec.frequency, docs_dir, quarantine_path).report
+    _print_report(report)
     raise typer.Exit(0 if report.success else 1)
+
+
+def _print_report(report) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table(title=f"Data contract {report.dataset!r}: {report.rows:,} rows, {report.series:,} series")
+    for name in ("rule", "column", "expects", "result"):
+        table.add_column(name, overflow="fold")
+    for result in report.results:
+        verdict = "[green]pass[/]" if result.success else f"[red]FAIL[/] {result.message}"
+        table.add_row(result.rule, result.column, result.expectation, verdict)
+    console.print(table)
+    if report.quarantined:
+        console.print(f"{report.quarantined} row(s) set aside: {report.quarantine_file}")
+    console.print(report.summary().splitlines()[0], style="green" if report.success else "red")
+    if report.docs_dir and report.validation_page:
+        console.print(f"report: {report.docs_dir / report.validation_page}")
 
 
 @app.command()
@@ -249,6 +293,33 @@ def mlflow(port: Annotated[int, typer.Option(help="Port (ASTRALYTIQ_MLFLOW_PORT)
             str(port or settings.mlflow_port),
         ],
     )
+
+
+@app.command()
+def worker() -> None:
+    """Serve the train and monitor flows of every dataset spec as Prefect deployments.
+
+    Needs a Prefect server (PREFECT_API_URL). Runs come from each spec's `schedule`, the Prefect
+    UI, or `prefect deployment run train/<dataset>`; Ctrl-C stops the worker.
+    """
+    from astralytiq.prefect_env import configure_prefect
+
+    settings = _settings()
+    if not (os.environ.get("PREFECT_API_URL") or settings.prefect_api_url):
+        fail(
+            "the worker needs a Prefect server: set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api); "
+            "`astralytiq up` runs flows without one"
+        )
+    configure_prefect(settings)
+    from astralytiq.db import upgrade_database
+    from data_contracts.spec import SpecError
+    from flows.deployments import serve_datasets
+
+    upgrade_database(settings.app_database_url)  # the monitor flow stores drift there
+    try:
+        serve_datasets(settings.datasets_dir, typer.echo)
+    except SpecError as exc:
+        fail(str(exc))
 
 
 @users_app.command("create")

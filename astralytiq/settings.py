@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ByteSize, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Secrets that appear in docs and examples; refusing them outside development keeps a copied
@@ -82,6 +82,13 @@ class Settings(BaseSettings):
         le=300,
         description="How long the API trusts its last database check of an API key or user; a "
         "key revoked through another process is refused after at most this long (0: every request).",
+    )
+    source_max_bytes: ByteSize = Field(
+        ByteSize(200 * 1024**2), description="Largest dataset file read (a spec's source.max_bytes wins)."
+    )
+    source_max_decompressed_bytes: ByteSize = Field(
+        ByteSize(1024**3),
+        description="Most bytes a dataset may expand to in memory (source.max_decompressed_bytes wins).",
     )
 
     @field_validator("data_dir", "datasets_dir")

@@ -5,21 +5,34 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from data_contracts.spec import SpecError, _format_errors, read_yaml
+from data_contracts.spec import DatasetSpec, SpecError, _format_errors, read_yaml
+from models.frame import DS, SERIES_ID
 
 CONTRACTS_DIR = Path(__file__).parent / "contracts"
 
 
 class ColumnRule(BaseModel):
+    """Rules of one column: its type, whether it must exist, its range and missing-value budget."""
+
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["string", "number", "datetime"]
     required: bool = True
     min: float | None = None
     max: float | None = None
-    max_missing_share: float = Field(0.0, ge=0, le=1)
+    max_missing_share: float = Field(
+        0.0, ge=0, le=1, description="Share of rows allowed to be empty; 0 means every row needs a value."
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ColumnRule:
+        if (self.min is not None or self.max is not None) and self.type != "number":
+            raise ValueError(f"min/max apply to number columns, not {self.type}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
 
 
 class SeriesRule(BaseModel):
@@ -27,10 +40,14 @@ class SeriesRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strictly_increasing: bool = True
-    regular_frequency: bool = True
+    strictly_increasing: bool = Field(
+        True, description="Each row's timestamp comes after every earlier row of its series."
+    )
+    regular_frequency: bool = Field(
+        True, description="Timestamps sit on the spec's frequency grid and step one period at a time."
+    )
     max_gap_share: float = Field(0.0, ge=0, le=1, description="Share of steps allowed to skip periods.")
-    min_history: int = Field(1, ge=1)
+    min_history: int = Field(1, ge=1, description="Fewest observations a series may have.")
 
 
 class LimitRule(BaseModel):
@@ -48,15 +65,35 @@ class Contract(BaseModel):
     columns: dict[str, ColumnRule]
     series: SeriesRule = Field(default_factory=SeriesRule)
     limits: LimitRule = Field(default_factory=LimitRule)
-    quarantine: bool = Field(False, description="Set failing rows aside instead of stopping.")
+    quarantine: bool = Field(
+        False,
+        description="Set rows that break a row-level rule aside (with the reason) instead of "
+        "stopping; the run goes on only if the remaining rows pass.",
+    )
+
+    @model_validator(mode="after")
+    def _key_columns(self) -> Contract:
+        expected = {SERIES_ID: "string", DS: "datetime"}
+        for name, kind in expected.items():
+            rule = self.columns.get(name)
+            if rule is not None and rule.type != kind:
+                raise ValueError(f"column {name!r} is the {kind} key of every row; declare it as type {kind}")
+        return self
 
 
-def load_contract(name: str, contracts_dir: Path = CONTRACTS_DIR) -> Contract:
-    path = contracts_dir / f"{name}.yaml"
+def load_contract(name_or_path: str | Path, contracts_dir: Path = CONTRACTS_DIR) -> Contract:
+    """A contract by name (``<contracts_dir>/<name>.yaml``) or by file path."""
+    candidate = Path(name_or_path)
+    path = candidate if candidate.suffix in (".yaml", ".yml") else contracts_dir / f"{name_or_path}.yaml"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in contracts_dir.glob("*.yaml"))) or "none"
-        raise SpecError(f"no contract {path}; known contracts: {known}")
+        raise SpecError(f"no contract {path}; known contracts in {contracts_dir}: {known}")
     try:
         return Contract.model_validate(read_yaml(path))
     except ValidationError as exc:
         raise SpecError(f"{path}: {_format_errors(exc)}") from None
+
+
+def load_contract_for(spec: DatasetSpec, contracts_dir: Path = CONTRACTS_DIR) -> Contract:
+    """The contract a dataset spec names (a name in ``contracts_dir`` or a path beside the spec)."""
+    return load_contract(spec.contract_path(contracts_dir), contracts_dir)

@@ -7,9 +7,18 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ByteSize,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+FILE_SUFFIXES = {"csv": (".csv", ".csv.gz", ".txt", ".txt.gz"), "parquet": (".parquet", ".pq")}
 
 
 class SpecError(ValueError):
@@ -17,17 +26,35 @@ class SpecError(ValueError):
 
 
 class SourceSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Where the rows come from, and the caps that keep a bad file from exhausting memory."""
 
     kind: Literal["csv", "parquet", "sql"]
-    path: str | None = Field(None, description="File path, relative to the spec file.")
+    path: str | None = Field(
+        None, description="File path, relative to the spec file; a .csv.gz is read through gzip."
+    )
     url: str | None = Field(None, description="SQLAlchemy URL, for kind: sql.")
     table: str | None = Field(None, description="Table name, for kind: sql.")
+    schema_name: str | None = Field(None, alias="schema", description="Database schema of the table.")
+    # Caps that protect the machine: checked before the data is read into memory. Unset caps
+    # take the platform defaults (ASTRALYTIQ_SOURCE_MAX_BYTES, ..._MAX_DECOMPRESSED_BYTES).
+    max_bytes: ByteSize | None = Field(None, description="Largest file on disk, e.g. 200MB.")
+    max_decompressed_bytes: ByteSize | None = Field(
+        None, description="Most bytes read after decompression (CSV) or held in memory (Parquet, SQL)."
+    )
+    max_columns: int = Field(1000, ge=3, le=100_000, description="Most columns the source may have.")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     @model_validator(mode="after")
     def _complete(self) -> SourceSpec:
-        if self.kind in ("csv", "parquet") and not self.path:
-            raise ValueError(f"source kind {self.kind!r} needs 'path'")
+        if self.kind in ("csv", "parquet"):
+            if not self.path:
+                raise ValueError(f"source kind {self.kind!r} needs 'path'")
+            if not self.path.lower().endswith(FILE_SUFFIXES[self.kind]):
+                raise ValueError(
+                    f"path {self.path!r} does not look like a {self.kind} file; "
+                    f"expected one of {', '.join(FILE_SUFFIXES[self.kind])}"
+                )
         if self.kind == "sql" and not (self.url and self.table):
             raise ValueError("source kind 'sql' needs both 'url' and 'table'")
         return self
@@ -85,8 +112,12 @@ class DatasetSpec(BaseModel):
     horizon: int = Field(ge=1, le=1000)
     nonnegative: bool = Field(True, description="Demand-like data: forecasts never go below zero.")
     model_name: str = Field("", description="Registered model name; default: the dataset name.")
-    contract: str = Field("", description="Contract file in data_contracts/contracts; default: the name.")
-    schedule: str | None = Field(None, description="Cron schedule of the training flow.")
+    contract: str = Field(
+        "",
+        description="Contract name in data_contracts/contracts, or a .yaml path relative to the spec; "
+        "default: the dataset name.",
+    )
+    schedule: str | None = Field(None, description="Cron schedule of the training flow, e.g. '0 6 * * 1'.")
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
     spec_path: Path | None = Field(None, exclude=True)
@@ -102,6 +133,24 @@ class DatasetSpec(BaseModel):
             raise ValueError(f"{value!r} is not a pandas frequency (e.g. D, W-SUN, MS)") from None
         return value
 
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from datetime import datetime
+
+        from cronsim import CronSim, CronSimError
+
+        try:
+            CronSim(value, datetime(2000, 1, 1))
+        except CronSimError as exc:
+            raise ValueError(
+                f"{value!r} is not a cron schedule ({exc}); use five fields, "
+                "minute hour day-of-month month day-of-week, e.g. '0 6 * * 1'"
+            ) from None
+        return value
+
     @model_validator(mode="after")
     def _defaults(self) -> DatasetSpec:
         self.model_name = self.model_name or self.name
@@ -111,6 +160,12 @@ class DatasetSpec(BaseModel):
     def resolve_path(self, relative: str) -> Path:
         base = self.spec_path.parent if self.spec_path else Path.cwd()
         return (base / relative).resolve()
+
+    def contract_path(self, contracts_dir: Path) -> Path:
+        """The contract file: a path relative to the spec, or a name in ``contracts_dir``."""
+        if self.contract.endswith((".yaml", ".yml")):
+            return self.resolve_path(self.contract)
+        return contracts_dir / f"{self.contract}.yaml"
 
 
 def _format_errors(exc: ValidationError) -> str:

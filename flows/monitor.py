@@ -56,8 +56,8 @@ def monitor_flow(dataset: str) -> dict[str, Any]:
     settings = get_settings()
     registry.check_tracking_server(settings.mlflow_tracking_uri)
     spec = load_spec_task(dataset)
-    df = load_data(spec)
-    check_contract(df, spec, settings.reports_dir / "contracts" / spec.name, stage="monitoring")
+    rows = load_data(spec)
+    df = check_contract(rows, spec, settings.reports_dir / "contracts" / spec.name, stage="monitoring")
     version, bundle = load_champion(spec.model_name)
     try:
         result = drift_task(df, spec, bundle)

@@ -71,7 +71,7 @@ def register_model(
         },
         data_fingerprint=data_fingerprint,
         contract_docs=docs_dir,
-        tags={"dataset": spec.name},
+        tags={"dataset": spec.name, "contract": "passed", "contract_stage": "training"},
     )
 
 
@@ -82,10 +82,10 @@ def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> dict
     registry.check_tracking_server(settings.mlflow_tracking_uri)
     spec = load_spec_task(dataset)
     until = until or spec.training.until
-    df = load_data(spec, until)
+    rows = load_data(spec, until)
     with tempfile.TemporaryDirectory(prefix="contract-") as tmp:
         docs_dir = Path(tmp) / "data_docs"
-        check_contract(df, spec, docs_dir, stage="training")
+        df = check_contract(rows, spec, docs_dir, stage="training")
         result = backtest_and_select(df, spec, n_jobs or settings.train_jobs)
         version = register_model(result, spec, fingerprint(df), docs_dir)
     counts = result.selection["model"].value_counts().to_dict()

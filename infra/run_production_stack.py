@@ -11,14 +11,15 @@ machine's PostgreSQL (databases created here, with a prefix) instead of the ``po
     ASTRALYTIQ_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))') \\
       .venv/bin/python infra/run_production_stack.py --workdir /tmp/astralytiq-stack
 
-Then `. /tmp/astralytiq-stack/worker.env && astralytiq train nyc_flights` trains through it, as
-`docker compose run --rm worker astralytiq train nyc_flights` does.
+Then `. /tmp/astralytiq-stack/worker.env && prefect deployment run train/nyc_flights --watch` has
+the worker train through it, as `docker compose run --rm worker prefect deployment run ...` does.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -65,7 +66,8 @@ class Topology:
 COMPOSE = Topology(
     bind_host="0.0.0.0",
     hosts={"mlflow": "mlflow", "prefect": "prefect", "api": "api", "portal": "portal"},
-    ports={"mlflow": 5000, "prefect": 4200, "api": 8000, "portal": 8501, "prometheus": 9090},
+    # The worker's port is its Prefect runner's health endpoint, for health checks only.
+    ports={"mlflow": 5000, "prefect": 4200, "worker": 8080, "api": 8000, "portal": 8501, "prometheus": 9090},
     postgres="astralytiq:${POSTGRES_PASSWORD}@postgres:5432",
     databases={"app": "astralytiq", "mlflow": "mlflow", "prefect": "prefect"},
     secret_key="${ASTRALYTIQ_SECRET_KEY}",
@@ -137,8 +139,13 @@ def services(t: Topology) -> dict[str, Service]:
                 "ASTRALYTIQ_DATASETS_DIR": t.datasets_dir,
                 "PREFECT_API_URL": t.url("prefect", "/api"),
                 **prefect_env,
+                # The runner's webserver answers /health while the worker polls for runs.
+                "PREFECT_RUNNER_SERVER_ENABLE": "true",
+                "PREFECT_RUNNER_SERVER_HOST": t.bind_host,
+                "PREFECT_RUNNER_SERVER_PORT": str(t.ports["worker"]),
             },
             depends_on=("postgres", "mlflow", "prefect"),
+            health="/health",
         ),
         "portal": Service(
             command=("astralytiq", "portal", "--host", t.bind_host, "--port", str(t.ports["portal"])),
@@ -351,12 +358,6 @@ def start_order(table: dict[str, Service], selected: Iterable[str]) -> list[list
     return waves
 
 
-def worker_available(bin_dir: Path) -> bool:
-    """`astralytiq worker` serves the flow deployments; older checkouts do not have it."""
-    result = subprocess.run([str(bin_dir / "astralytiq"), "worker", "--help"], capture_output=True)
-    return result.returncode == 0
-
-
 @contextmanager
 def run_stack(
     topology: Topology,
@@ -414,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     if not secret_key:  # as in compose: no default secret
         parser.error("set ASTRALYTIQ_SECRET_KEY (32+ random bytes), as docker-compose.yml requires")
     workdir = args.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
     ports = {name: getattr(args, f"{name}_port") for name in COMPOSE.ports}
     topology = native_topology(workdir, ports, args.postgres, args.db_prefix, secret_key)
     table = services(topology)
@@ -427,14 +429,13 @@ def main(argv: list[str] | None = None) -> int:
         for role in ("api", "portal"):
             print(f"building the {role} image's environment (uv, from uv.lock)")
             bin_dirs[role] = build_role_environment(role, workdir / f"{role}-env", uv)
-    if "worker" in selected and not worker_available(Path(sys.executable).parent):
-        print("`astralytiq worker` is not in this checkout; starting the stack without the worker")
-        selected.remove("worker")
     create_databases(topology, f"postgresql+psycopg://{args.postgres}/postgres")
     # One-off commands (`astralytiq train ...`) run with the worker's environment, as
     # `docker compose run --rm worker ...` does.
     worker_env = workdir / "worker.env"
-    worker_env.write_text("".join(f"export {k}='{v}'\n" for k, v in table["worker"].environment.items()))
+    worker_env.write_text(
+        "".join(f"export {k}={shlex.quote(v)}\n" for k, v in table["worker"].environment.items())
+    )
     worker_env.chmod(0o600)
 
     def interrupt(signum: int, frame: object) -> None:
@@ -446,7 +447,10 @@ def main(argv: list[str] | None = None) -> int:
             for name in stack.processes:
                 where = f"http://127.0.0.1:{topology.ports[name]}" if name in topology.ports else "(no port)"
                 print(f"  {name:<11} {where}")
-            print(f"logs in {workdir / 'logs'}; train with: . {worker_env} && astralytiq train nyc_flights")
+            print(
+                f"logs in {workdir / 'logs'}; train with: "
+                f". {worker_env} && prefect deployment run train/nyc_flights --watch"
+            )
             print("Ctrl-C stops everything.")
             while not any(p.poll() is not None for p in stack.processes.values()):
                 time.sleep(1)

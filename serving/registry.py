@@ -168,21 +168,30 @@ class RegistryClient:
             "/api/2.0/mlflow/registered-models/alias", {"name": name, "alias": alias, "version": version}
         )
 
+    def download_artifact(self, artifact_uri: str, relative: str) -> bytes:
+        """A file under an artifact URI (a run's or a model version's), through the server's
+        artifact proxy or from a local artifact folder; NotFound when it is not there."""
+        parsed = urlparse(artifact_uri)
+        if parsed.scheme == "mlflow-artifacts":
+            return self._call(
+                "GET", f"/api/2.0/mlflow-artifacts/artifacts/{parsed.path.lstrip('/')}/{relative}", None, None
+            )
+        if parsed.scheme in ("", "file"):
+            file = Path(unquote(parsed.path)) / relative
+            if not file.is_file():
+                raise NotFound(f"{artifact_uri}/{relative}")
+            return file.read_bytes()
+        raise RegistryError(
+            f"artifact store {parsed.scheme!r} is not proxied; run the MLflow server with artifact "
+            "serving (the default, `--serve-artifacts`) so the API can fetch artifacts through it"
+        )
+
     def download_bundle(self, name: str, version: str) -> bytes:
-        """The bundle file of a model version, through the server's artifact proxy."""
+        """The bundle file of a model version."""
         uri = self._get("/api/2.0/mlflow/model-versions/get-download-uri", name=name, version=version)[
             "artifact_uri"
         ]
-        parsed = urlparse(uri)
-        if parsed.scheme == "mlflow-artifacts":
-            path = f"/api/2.0/mlflow-artifacts/artifacts/{parsed.path.lstrip('/')}/{BUNDLE_FILE}"
-            try:
-                return self._call("GET", path, None, None)
-            except NotFound:
-                raise NotFound(f"{uri} has no {BUNDLE_FILE}; is it an AstralytiQ model?") from None
-        if parsed.scheme in ("", "file"):
-            return (Path(unquote(parsed.path)) / BUNDLE_FILE).read_bytes()
-        raise RegistryError(
-            f"artifact store {parsed.scheme!r} is not proxied; run the MLflow server with artifact "
-            "serving (the default, `--serve-artifacts`) so the API can fetch models through it"
-        )
+        try:
+            return self.download_artifact(uri, BUNDLE_FILE)
+        except NotFound:
+            raise NotFound(f"{uri} has no {BUNDLE_FILE}; is it an AstralytiQ model?") from None

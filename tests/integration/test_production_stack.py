@@ -1,16 +1,17 @@
 """The production path on this machine: docker-compose.yml's services as real processes.
 
 infra/run_production_stack.py starts them with compose's commands and environment (a unit test
-holds the two equal): an MLflow server and a Prefect server on PostgreSQL, the API and the portal
-from their images' slim package sets, Prometheus, and the worker when the checkout has it. A
-training run goes through the Prefect server (PREFECT_API_URL) and MLflow, and the API serves the
-new champion. Nothing is mocked; each test database is created here and dropped afterwards.
+holds the two equal): an MLflow server and a Prefect server on PostgreSQL, the worker serving
+the flow deployments, the API and the portal from their images' slim package sets, Prometheus.
+A training run is triggered on the Prefect server, executed by the worker, registered in MLflow,
+and the already running API serves the new champion. Nothing is mocked; each test database is
+created here and dropped afterwards.
 """
 
 from __future__ import annotations
 
 import csv
-import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -23,9 +24,13 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
+from astralytiq import migrations
 from infra.run_production_stack import (
+    COMPOSE,
     Stack,
     Topology,
     build_role_environment,
@@ -35,7 +40,6 @@ from infra.run_production_stack import (
     native_topology,
     run_stack,
     services,
-    worker_available,
 )
 from tests.support import BIN, REPO, free_port
 
@@ -44,7 +48,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 POSTGRES = "postgres@127.0.0.1:5432"
 ADMIN_URL = f"postgresql+psycopg://{POSTGRES}/postgres"
 # A reduced demo: 4 real series and two cheap candidates keep the training to seconds; the code
-# path (contract, backtest, selection, MLflow registration, champion gate) is the full one.
+# path (contract, backtest, selection, MLflow registration, champion gate) is the full one. Its
+# schedule (yearly, so no scheduled run starts during the test) must reach the Prefect scheduler.
 SPEC = """\
 name: stack_demo
 description: Four series of the NYC flights demo, for the production-path test.
@@ -55,6 +60,7 @@ season_length: 7
 horizon: 14
 model_name: stack_demo
 contract: nyc_flights
+schedule: "0 6 1 1 *"
 training:
   candidates: [seasonal_naive, theta]
   backtest_windows: 2
@@ -68,7 +74,6 @@ class Running:
     stack: Stack
     topology: Topology
     table: dict[str, Any]
-    worker_started: bool
 
 
 def write_reduced_dataset(folder: Path) -> None:
@@ -98,7 +103,7 @@ def production_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
     if shutil.which("prometheus") is None:
         pytest.fail("prometheus is missing: run `bash scripts/install_system_deps.sh`")
     workdir = tmp_path_factory.mktemp("stack")
-    ports = {name: free_port() for name in ("mlflow", "prefect", "api", "portal", "prometheus")}
+    ports = {name: free_port() for name in COMPOSE.ports}
     prefix = f"astralytiq_stack_{uuid.uuid4().hex[:8]}"
     topology = native_topology(workdir, ports, POSTGRES, prefix, secrets.token_urlsafe(48))
     topology = replace(topology, datasets_dir=str(workdir / "datasets"))
@@ -108,16 +113,10 @@ def production_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
         role: build_role_environment(role, workdir / f"{role}-env", uv()) for role in ("api", "portal")
     }
     table = services(topology)
-    selected = list(table)
-    # `astralytiq worker` (serving the flow deployments) comes with the orchestration work; until
-    # this checkout has it, the rest of the stack runs without it.
-    worker_started = worker_available(BIN)
-    if not worker_started:
-        selected.remove("worker")
     create_databases(topology, ADMIN_URL)
     try:
-        with run_stack(topology, workdir / "logs", selected, bin_dirs, echo=lambda _: None) as stack:
-            yield Running(stack, topology, table, worker_started)
+        with run_stack(topology, workdir / "logs", list(table), bin_dirs, echo=lambda _: None) as stack:
+            yield Running(stack, topology, table)
     finally:
         drop_databases(topology, ADMIN_URL)
 
@@ -147,26 +146,77 @@ def scalar(topology: Topology, component: str, query: str) -> Any:
         engine.dispose()
 
 
-def test_train_through_prefect_and_mlflow_on_postgres_then_serve(production_stack: Running) -> None:
+def resident_mib(running: Running, service: str) -> float:
+    """Resident memory of a service's process (the serve and portal commands exec in place)."""
+    status = Path(f"/proc/{running.stack.processes[service].pid}/status").read_text()
+    (kib,) = re.findall(r"^VmRSS:\s+(\d+) kB", status, flags=re.MULTILINE)
+    return int(kib) / 1024
+
+
+def k8s_memory_request_mib(manifest: str) -> float:
+    (deployment,) = [
+        d
+        for d in yaml.safe_load_all((REPO / "infra" / "k8s" / manifest).read_text())
+        if d["kind"] == "Deployment"
+    ]
+    memory = deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["memory"]
+    assert memory.endswith("Mi"), memory
+    return float(memory.removesuffix("Mi"))
+
+
+def prefect_api(running: Running, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    url = f"http://127.0.0.1:{running.topology.ports['prefect']}/api{path}"
+    response = httpx.request(method, url, json=body, timeout=10)
+    assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
+    return response.json()
+
+
+def test_train_through_the_worker_on_postgres_then_serve(production_stack: Running) -> None:
     running, topology = production_stack, production_stack.topology
     api = f"http://127.0.0.1:{topology.ports['api']}"
 
-    # The one-off commands of the compose README: an admin, then a training run on the worker image.
+    # The one-off commands of the compose README: an admin, then a run of the worker's training
+    # deployment, followed to its end (`--watch` exits non-zero unless the run completes).
     run_as(running, "api", ["astralytiq", "users", "create", "admin", "--role", "admin", "--password-stdin"],
            stdin="a-long-admin-password\n")  # fmt: skip
-    trained = run_as(running, "worker", ["astralytiq", "train", "stack_demo", "--jobs", "2"])
-    assert "stack_demo v1: now champion" in trained
+    triggered = run_as(running, "worker", ["prefect", "deployment", "run", "train/stack_demo", "--watch"])
+    match = re.search(r"UUID: ([0-9a-f-]{36})", triggered)
+    assert match, triggered
+    flow_run_id = match.group(1)
 
-    # Every store is PostgreSQL: the flow run in Prefect's database, the version in MLflow's, the
-    # admin in the app's; the model files in the MLflow server's artifact folder.
+    # The Prefect server's API knows the run: completed, from the deployment the worker serves,
+    # with the flow's own log lines; and the worker ran it (its process wrote the run's output).
+    deployment = prefect_api(running, "GET", "/deployments/name/train/stack_demo")
+    flow_run = prefect_api(running, "GET", f"/flow_runs/{flow_run_id}")
+    assert flow_run["deployment_id"] == deployment["id"]
+    assert flow_run["state"]["type"] == "COMPLETED", flow_run["state"]
+    logs = prefect_api(running, "POST", "/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run_id]}}})
+    messages = [log["message"] for log in logs]
+    assert f"Beginning flow run '{flow_run['name']}' for flow 'train'" in messages, messages
+    worker_log = (running.stack.log_dir / "worker.log").read_text()
+    assert flow_run_id in worker_log or f"'{flow_run['name']}'" in worker_log, worker_log[-3000:]
+
+    # Every store is PostgreSQL: the run in Prefect's database, the version and its alias in
+    # MLflow's, the admin in the app's (migrated to head); model files in the MLflow server's
+    # artifact folder, served through the server (mlflow-artifacts:), and no SQLite file anywhere.
     assert scalar(topology, "prefect",
-                  "SELECT count(*) FROM flow_run JOIN flow ON flow.id = flow_run.flow_id "
-                  "WHERE flow.name = 'train' AND flow_run.state_type = 'COMPLETED'") == 1  # fmt: skip
-    assert (
-        scalar(topology, "mlflow", "SELECT max(version) FROM model_versions WHERE name = 'stack_demo'") == 1
-    )
+                  f"SELECT state_type FROM flow_run WHERE id = '{flow_run_id}'") == "COMPLETED"  # fmt: skip
+    assert scalar(topology, "mlflow",
+                  "SELECT version FROM registered_model_aliases "
+                  "WHERE name = 'stack_demo' AND alias = 'champion'") == 1  # fmt: skip
+    assert scalar(topology, "mlflow",
+                  "SELECT count(*) FROM runs JOIN experiments USING (experiment_id) "
+                  "WHERE experiments.name = 'stack_demo' AND runs.status = 'FINISHED' "
+                  "AND runs.artifact_uri LIKE 'mlflow-artifacts:%'") == 1  # fmt: skip
     assert scalar(topology, "app", "SELECT role FROM users WHERE username = 'admin'") == "admin"
+    head = ScriptDirectory(str(migrations.__path__[0])).get_current_head()
+    assert scalar(topology, "app", "SELECT version_num FROM alembic_version") == head
     assert any(path.is_file() for path in Path(topology.artifacts_dir).rglob("*"))
+    # The services' working directory and PREFECT_HOME: where a SQLite fallback would land.
+    fallbacks = [
+        p for p in Path(topology.data_dir).rglob("*") if p.suffix in (".db", ".sqlite") or p.name == "mlruns"
+    ]
+    assert fallbacks == [], "a component fell back to a local store"
 
     # The API was already running: its alias watcher picks up the new champion.
     deadline = time.monotonic() + 90
@@ -198,6 +248,36 @@ def test_train_through_prefect_and_mlflow_on_postgres_then_serve(production_stac
         for interval in point["intervals"]:
             assert interval["lower"] <= point["yhat"] <= interval["upper"]
 
+    # The Kubernetes memory request is what the scheduler reserves per pod: the API, having
+    # served a forecast of its champion, fits in it (figures in infra/k8s/api.yaml).
+    rss, request = resident_mib(running, "api"), k8s_memory_request_mib("api.yaml")
+    print(f"api RSS {rss:.0f} MiB, Kubernetes request {request:.0f} MiB")
+    assert rss <= request
+
+
+def test_the_prefect_server_schedules_the_worker_deployments(production_stack: Running) -> None:
+    """The spec's cron schedule reaches the Prefect server, whose scheduler creates the runs
+    the worker will pick up (it did not with SQLAlchemy 2.1: see pyproject.toml)."""
+    deployment = prefect_api(production_stack, "GET", "/deployments/name/train/stack_demo")
+    assert [s["schedule"]["cron"] for s in deployment["schedules"]] == ["0 6 1 1 *"]
+    query = {
+        "flow_runs": {
+            "deployment_id": {"any_": [deployment["id"]]},
+            "state": {"type": {"any_": ["SCHEDULED"]}},
+        }
+    }
+    scheduled: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 90  # the scheduler's loop visits new deployments within seconds
+    while time.monotonic() < deadline and not scheduled:
+        scheduled = [
+            r
+            for r in prefect_api(production_stack, "POST", "/flow_runs/filter", query)
+            if r["auto_scheduled"]
+        ]
+        time.sleep(1)
+    assert scheduled, (production_stack.stack.log_dir / "prefect.log").read_text()[-3000:]
+    assert all(run["expected_start_time"][5:16] == "01-01T06:00" for run in scheduled)
+
 
 def test_prometheus_scrapes_the_api(production_stack: Running) -> None:
     prometheus = f"http://127.0.0.1:{production_stack.topology.ports['prometheus']}"
@@ -219,13 +299,13 @@ def test_portal_and_worker_run(production_stack: Running) -> None:
     portal = f"http://127.0.0.1:{production_stack.topology.ports['portal']}"
     assert httpx.get(f"{portal}/_stcore/health", timeout=5).text == "ok"
     assert httpx.get(portal, timeout=5).status_code == 200
+    worker = f"http://127.0.0.1:{production_stack.topology.ports['worker']}"
+    assert httpx.get(f"{worker}/health", timeout=5).json() == {"message": "OK"}
     processes = production_stack.stack.processes
+    assert set(processes) == set(production_stack.table)
     assert all(process.poll() is None for process in processes.values()), {
         name: process.returncode for name, process in processes.items()
     }
-    if production_stack.worker_started:
-        assert "worker" in processes
-    else:
-        # Not a skip of the whole test: the rest of it ran. Say plainly what did not.
-        print("`astralytiq worker` is not in this checkout: the worker service was not started")
-    assert os.path.isdir(production_stack.topology.data_dir)
+    rss, request = resident_mib(production_stack, "portal"), k8s_memory_request_mib("portal.yaml")
+    print(f"portal RSS {rss:.0f} MiB, Kubernetes request {request:.0f} MiB")
+    assert rss <= request

