@@ -13,7 +13,9 @@ from models.engine import TrainingConfig, train_series
 from models.frame import iter_series
 from models.registration import code_version, idempotency_key
 
-CONFIG = TrainingConfig(freq="D", horizon=7, season_length=7, candidates=("seasonal_naive",), backtest_windows=2)
+CONFIG = TrainingConfig(
+    freq="D", horizon=7, season_length=7, candidates=("seasonal_naive",), backtest_windows=2
+)
 
 
 def frame(n_series: int = 3, length: int = 70) -> pd.DataFrame:
@@ -28,16 +30,19 @@ def test_key_changes_with_data_window_config_and_code() -> None:
     key = idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", CONFIG, "1.0+x")
     assert key == idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", CONFIG, "1.0+x")
     other_config = TrainingConfig(freq="D", horizon=14, season_length=7, candidates=("seasonal_naive",))
-    assert len(
-        {
-            key,
-            idempotency_key("demo", "abd", "2024-01-01", "2024-03-01", CONFIG, "1.0+x"),
-            idempotency_key("demo", "abc", "2024-01-01", "2024-03-02", CONFIG, "1.0+x"),
-            idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", other_config, "1.0+x"),
-            idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", CONFIG, "1.0+y"),
-            idempotency_key("other", "abc", "2024-01-01", "2024-03-01", CONFIG, "1.0+x"),
-        }
-    ) == 6
+    assert (
+        len(
+            {
+                key,
+                idempotency_key("demo", "abd", "2024-01-01", "2024-03-01", CONFIG, "1.0+x"),
+                idempotency_key("demo", "abc", "2024-01-01", "2024-03-02", CONFIG, "1.0+x"),
+                idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", other_config, "1.0+x"),
+                idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", CONFIG, "1.0+y"),
+                idempotency_key("other", "abc", "2024-01-01", "2024-03-01", CONFIG, "1.0+x"),
+            }
+        )
+        == 6
+    )
 
 
 def test_code_version_names_the_release_and_the_engine_source() -> None:
