@@ -16,6 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NONE
 from prefect.futures import as_completed
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from astralytiq.settings import Settings, get_settings
 from data_contracts.spec import DatasetSpec
@@ -44,12 +45,22 @@ def training_config(spec: DatasetSpec) -> engine.TrainingConfig:
     )
 
 
-def dask_runner(settings: Settings, workers: int) -> DaskTaskRunner:
-    """A remote scheduler when ASTRALYTIQ_DASK_ADDRESS is set, else a local cluster of processes."""
+def series_runner(settings: Settings, workers: int) -> TaskRunner[Any]:
+    """Where per-series training runs: the Dask scheduler at ASTRALYTIQ_DASK_ADDRESS; else a local
+    Dask cluster of ``workers`` processes; a single worker trains in this process (a cluster of one
+    would only add its start-up). The flow submits to each the same way."""
+    if settings.dask_address:
+        return dask_runner(address=settings.dask_address)
+    if workers > 1:
+        return dask_runner(workers=workers)
+    return ThreadPoolTaskRunner(max_workers=1)
+
+
+def dask_runner(address: str = "", workers: int = 1) -> DaskTaskRunner:
     from prefect_dask import DaskTaskRunner
 
-    if settings.dask_address:
-        return DaskTaskRunner(address=settings.dask_address)
+    if address:
+        return DaskTaskRunner(address=address)
     # One thread per worker process: the statsmodels fits hold the GIL.
     return DaskTaskRunner(
         cluster_kwargs={
@@ -66,6 +77,16 @@ def plan_chunks(series: list[Series], workers: int) -> list[list[Series]]:
     return [series[i : i + size] for i in range(0, len(series), size)]
 
 
+def describe(runner: TaskRunner[Any]) -> str:
+    address = getattr(runner, "address", None)
+    if address:
+        return f"the Dask cluster at {address}"
+    kwargs = getattr(runner, "cluster_kwargs", None)
+    if kwargs is not None:
+        return f"a local Dask cluster of {kwargs.get('n_workers')} worker process(es)"
+    return "this process"
+
+
 @task(name="train-series", cache_policy=NONE, persist_result=False)
 def train_chunk(series: list[Series], config: engine.TrainingConfig) -> list[engine.SeriesOutcome]:
     """Backtest, select and fit a few series (``engine.train_series`` on each) on one Dask worker."""
@@ -73,7 +94,11 @@ def train_chunk(series: list[Series], config: engine.TrainingConfig) -> list[eng
 
 
 def train_on_cluster(
-    df: pd.DataFrame, config: engine.TrainingConfig, checkpoints: SeriesCheckpoints, workers: int
+    df: pd.DataFrame,
+    config: engine.TrainingConfig,
+    checkpoints: SeriesCheckpoints,
+    runner: TaskRunner[Any],
+    workers: int,
 ) -> tuple[list[engine.SeriesOutcome], int]:
     """Every series' outcome (and how many came from an earlier attempt's checkpoints)."""
     logger = get_run_logger()
@@ -90,11 +115,9 @@ def train_on_cluster(
         progress=100.0 * resumed / len(series), description=f"series trained of {len(series)}"
     )
     assert isinstance(progress_id, UUID)  # the sync call inside a sync flow returns the id
-    settings = get_settings()
-    where = settings.dask_address or f"a local Dask cluster of {workers} worker(s)"
     chunks = plan_chunks(todo, workers)
-    logger.info("training %d series in %d tasks on %s", len(todo), len(chunks), where)
-    with dask_runner(settings, workers) as runner:
+    logger.info("training %d series in %d tasks on %s", len(todo), len(chunks), describe(runner))
+    with runner:
         futures = [runner.submit(train_chunk, {"series": chunk, "config": config}) for chunk in chunks]
         for future in as_completed(futures):
             finished = future.result()
@@ -150,7 +173,9 @@ def _champion_scores(
     """Backtest scores, on this run's windows, of champion choices this run did not try."""
     tried = set(zip(scores[SERIES_ID], scores["model"], strict=True)) if len(scores) else set()
     missing = {sid: model for sid, model in wanted.items() if (sid, model) not in tried}
-    rows = []
+    rows: list[dict[str, Any]] = []
+    if not missing:
+        return pd.DataFrame(rows)
     for item in iter_series(df[df[SERIES_ID].isin(list(missing))], config.freq):
         try:
             alone = replace(config, candidates=(missing[item.series_id],))
@@ -254,7 +279,8 @@ def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> dict
                 "resumed": 0,
             }
         checkpoints = SeriesCheckpoints(settings.data_dir / "checkpoints" / "train", key)
-        outcomes, resumed = train_on_cluster(df, config, checkpoints, workers)
+        runner = series_runner(settings, workers)
+        outcomes, resumed = train_on_cluster(df, config, checkpoints, runner, workers)
         result = engine.assemble(outcomes, config, spec.model_name, df)
         registered = register_model(result, spec, key, data_fingerprint, docs_dir)
         decision = gate(result, registered, df, config, spec.training.promotion_margin)
