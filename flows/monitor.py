@@ -13,6 +13,7 @@ from prefect.cache_policies import NONE
 from astralytiq.db import session_scope
 from astralytiq.settings import get_settings
 from data_contracts.spec import DatasetSpec
+from flows.retrain import maybe_retrain
 from flows.tasks import check_contract, load_data, load_spec_task
 from models import registry
 from models.bundle import ForecastBundle
@@ -76,10 +77,12 @@ def monitor_flow(dataset: str) -> dict[str, Any]:
             f"- drifted: {', '.join(drifted) or 'none'}\n"
         ),
     )
+    retrain = maybe_retrain(dataset, spec, result.drift_share)
     return {
         "model_name": spec.model_name,
         "version": version,
         "status": "drift" if result.dataset_drift else "ok",
         "drift_share": result.drift_share,
         "report_id": report_id,
+        "retrain": retrain,
     }

@@ -17,7 +17,7 @@ from serving.access import AccessCache
 from serving.middleware import ObservabilityMiddleware
 from serving.model_store import ModelStore
 from serving.registry import RegistryClient
-from serving.routes import admin, auth, champion, contracts, forecast, health, models, monitoring
+from serving.routes import admin, auth, champion, contracts, forecast, health, models, monitoring, pipelines
 
 log = logging.getLogger("astralytiq.serving")
 
@@ -78,4 +78,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     app.include_router(contracts.router)
+    app.include_router(pipelines.router)
     return app

@@ -41,10 +41,12 @@ training:
   backtest_windows: 3
   until: 2013-12-03
   promotion_margin: {margin}
+monitoring:
+  drift_threshold: {threshold}
 """
 
 
-def write_dataset(folder: Path, name: str, margin: float = 0.01) -> Path:
+def write_dataset(folder: Path, name: str, margin: float = 0.01, threshold: float = 0.5) -> Path:
     with open(REPO / "datasets" / "demo" / "nyc_flights_daily.csv", newline="") as source:
         reader = csv.DictReader(source)
         rows = [row for row in reader if row["series_id"] in SERIES]
@@ -55,7 +57,7 @@ def write_dataset(folder: Path, name: str, margin: float = 0.01) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     spec = folder / f"{name}.yaml"
-    spec.write_text(SPEC.format(name=name, margin=margin))
+    spec.write_text(SPEC.format(name=name, margin=margin, threshold=threshold))
     return spec
 
 
@@ -114,7 +116,8 @@ def recovered(
     from flows.train import train_flow
 
     folder = tmp_path_factory.mktemp("resilience")
-    spec = write_dataset(folder, "resilience_demo", margin=0.9)
+    # Any drift at all (threshold 0) retrains: the monitoring test below needs it.
+    spec = write_dataset(folder, "resilience_demo", margin=0.9, threshold=0.0)
     checkpoints = platform_env.data_dir / "checkpoints" / "train"
     finished = kill_mid_training(spec, checkpoints, folder / "killed-run.log")
     after_kill = versions(platform_env.tracking_uri, "resilience_demo")
@@ -194,3 +197,24 @@ def test_a_version_that_does_not_beat_the_champion_by_the_margin_is_challenger(
     assert version.tags["gate"] == second["reason"]
     assert version.tags["gate_champion_version"] == first["version"]
     assert client.get_run(second["run_id"]).data.tags["promoted"] == "False"
+
+
+def test_drift_above_the_threshold_retrains_through_the_gate(
+    platform_env: Platform, recovered: Recovered
+) -> None:
+    """No Prefect deployment here (the test harness has none): the training runs as a subflow.
+    December's weather drifts from the year's, so the share is above the threshold of 0."""
+    from flows.monitor import monitor_flow
+
+    result = monitor_flow(dataset=str(recovered.spec))
+    assert result["drift_share"] > 0
+    retrain = result["retrain"]
+    assert retrain is not None and retrain["how"] == "subflow"
+    # Same data window as the champion's training: the key finds v1, nothing new is registered.
+    assert retrain["version"] == recovered.first["version"] and retrain["alias"] == "champion"
+    keyed = [
+        v
+        for v in versions(platform_env.tracking_uri, "resilience_demo")
+        if v.tags.get("idempotency_key") == recovered.first["idempotency_key"]
+    ]
+    assert len(keyed) == 1
