@@ -208,12 +208,13 @@ def test_drift_found_by_the_monitor_deployment_triggers_the_train_deployment(
     viewer = login(api, "viewer", "viewer-password-1")
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        runs = api.get("/v1/pipelines/runs", headers=viewer).json()
+        runs = api.get("/v1/pipelines/runs", headers=viewer).json()  # newest first
+        monitor_at = next(i for i, r in enumerate(runs) if r["flow"] == "monitor")
+        monitor = runs[monitor_at]
         latest_train = next(r for r in runs if r["flow"] == "train")
-        monitor = next(r for r in runs if r["flow"] == "monitor")
-        if latest_train["started_at"] and latest_train["started_at"] > monitor["started_at"]:
-            if latest_train["state"] in {"COMPLETED", "FAILED", "CRASHED"}:
-                break
+        retrain_started = runs.index(latest_train) < monitor_at  # a train run newer than the monitor
+        if retrain_started and latest_train["state"] in {"COMPLETED", "FAILED", "CRASHED"}:
+            break
         time.sleep(1)
     assert latest_train["state"] == "COMPLETED" and latest_train["dataset"] == DATASET, runs
     assert monitor["state"] == "COMPLETED"
