@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+LATE_LOGS_SECONDS = 3.0
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
 TRAIN, MONITOR = "train", "monitor"  # the flow names of flows/train.py and flows/monitor.py
 
@@ -194,11 +195,18 @@ def follow(
                 seen.add(line.id)
                 last_log = line.timestamp
                 yield line
+        if run.state in TERMINAL:
+            # The run's last log lines reach the server in the next batch (every 2 s by default).
+            time.sleep(LATE_LOGS_SECONDS)
+            for line in api.logs(flow_run_id, after=last_log):
+                if line.id not in seen:
+                    seen.add(line.id)
+                    yield line
+            yield run
+            return
         if run.state_name != last_state:
             last_state = run.state_name
             yield run
-        if run.state in TERMINAL:
-            return
         if run.state in {"SCHEDULED", "PENDING"} and waited >= quiet_after and not hinted:
             hinted = True
             yield "still waiting for a worker: is `astralytiq worker` running against this server?"
