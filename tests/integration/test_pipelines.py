@@ -36,7 +36,9 @@ def prefect_stack(platform_env: Platform, tmp_path_factory: pytest.TempPathFacto
     root = tmp_path_factory.mktemp("prefect-server")
     datasets = root / "datasets"
     datasets.mkdir()
-    write_dataset(datasets, DATASET, threshold=0.0)  # any drift retrains: see the last test
+    # Two series and one candidate: the runs here are about orchestration, not forecasting.
+    # Any drift retrains (threshold 0): see the last test.
+    write_dataset(datasets, DATASET, threshold=0.0, series=("ATL", "BOS"), candidates="seasonal_naive")
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     server_env = {

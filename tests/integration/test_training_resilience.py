@@ -37,7 +37,7 @@ horizon: 14
 model_name: {name}
 contract: nyc_flights
 training:
-  candidates: [seasonal_naive, ets]
+  candidates: [{candidates}]
   backtest_windows: 3
   until: 2013-12-03
   promotion_margin: {margin}
@@ -46,10 +46,18 @@ monitoring:
 """
 
 
-def write_dataset(folder: Path, name: str, margin: float = 0.01, threshold: float = 0.5) -> Path:
+def write_dataset(
+    folder: Path,
+    name: str,
+    margin: float = 0.01,
+    threshold: float = 0.5,
+    series: tuple[str, ...] = SERIES,
+    candidates: str = "seasonal_naive, ets",
+) -> Path:
+    """Some series of the demo data as a dataset of its own: a CSV and its spec."""
     with open(REPO / "datasets" / "demo" / "nyc_flights_daily.csv", newline="") as source:
         reader = csv.DictReader(source)
-        rows = [row for row in reader if row["series_id"] in SERIES]
+        rows = [row for row in reader if row["series_id"] in series]
         fields = reader.fieldnames
     assert fields
     with open(folder / f"{name}.csv", "w", newline="") as target:
@@ -57,7 +65,7 @@ def write_dataset(folder: Path, name: str, margin: float = 0.01, threshold: floa
         writer.writeheader()
         writer.writerows(rows)
     spec = folder / f"{name}.yaml"
-    spec.write_text(SPEC.format(name=name, margin=margin, threshold=threshold))
+    spec.write_text(SPEC.format(name=name, margin=margin, threshold=threshold, candidates=candidates))
     return spec
 
 
