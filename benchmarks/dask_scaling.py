@@ -30,6 +30,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# One BLAS thread per process, as Dask's nanny gives each worker: the serial peer must not be
+# slowed (or sped up) by a thread pool the workers do not have.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 import pandas as pd  # noqa: E402
 
