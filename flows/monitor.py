@@ -71,6 +71,9 @@ def accuracy_task(df: pd.DataFrame, spec: DatasetSpec, bundle: ForecastBundle) -
     except NoNewActuals as exc:
         get_run_logger().info("live accuracy: %s", exc)
         return None
+    except ValueError as exc:  # degenerate data (e.g. one-point histories): drift still gets checked
+        get_run_logger().warning("live accuracy not computed: %s", exc)
+        return None
     get_run_logger().info(
         "live accuracy %s..%s: MASE %.3f, WAPE %.1f%%, coverage %s (%d series, %d points)",
         result.window_start,

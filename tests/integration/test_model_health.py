@@ -246,13 +246,10 @@ def test_simulate_drift_walks_the_loop_and_says_which_stage_did_not_happen(
     output = result.output
     assert "[x] drift detected: drifted share" in output, output
     assert "[x] alert condition true: ModelDriftDetected firing" in output, output
-    stages = re.findall(r"^\[( |x)\] ([a-z ]+):", output, flags=re.MULTILINE)
-    assert [name for _, name in stages] == [
-        "drift detected",
-        "alert condition true",
-        "retrain triggered",
-        "new champion served",
-    ]
+    # Prefect's own log lines share the captured output, so stages are found anywhere in a line.
+    names = ("drift detected", "alert condition true", "retrain triggered", "new champion served")
+    stages = re.findall(r"\[( |x)\] (" + "|".join(names) + "):", output)
+    assert [name for _, name in stages] == list(names), output
     missed = [name for mark, name in stages if mark == " "]
     if missed:  # e.g. no retrain step in the monitor flow: said plainly, and the exit code says so
         assert result.exit_code == 1
