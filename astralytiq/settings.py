@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     alias_poll_seconds: float = Field(
         10.0, gt=0, description="How often the API checks whether the champion alias moved."
     )
+    health_refresh_seconds: float = Field(
+        15.0,
+        gt=0,
+        le=3600,
+        description="How often the API re-reads model health (drift, accuracy) for /metrics.",
+    )
     max_request_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted API body.")
     forecast_cache_mb: float = Field(
         8.0,
