@@ -7,12 +7,14 @@ from collections.abc import Callable
 from models.base import LocalForecaster
 from models.baselines import Naive, SeasonalNaive
 from models.ets import DampedETS
+from models.naive2 import Naive2
 from models.prophet_model import ProphetForecaster
 from models.theta import Theta
 
 CANDIDATES: dict[str, Callable[[int], LocalForecaster]] = {
     SeasonalNaive.name: SeasonalNaive,
     Naive.name: Naive,
+    Naive2.name: Naive2,
     DampedETS.name: DampedETS,
     Theta.name: Theta,
     ProphetForecaster.name: ProphetForecaster,
