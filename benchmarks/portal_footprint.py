@@ -266,7 +266,8 @@ def markdown(report: dict[str, Any]) -> str:
         "# Portal footprint",
         "",
         f"{report['when']}, {report['machine']['cpus']} CPUs, Streamlit {report['streamlit']}; "
-        "RSS of each server's process tree, sampled every 0.2 s; one headless Chromium session.",
+        "RSS of each server's process tree, sampled every 0.2 s; one headless Chromium session; "
+        "MB here is 2^20 bytes.",
         "",
         "| app | what the session did | idle MB | peak MB | steady MB |",
         "| --- | --- | ---: | ---: | ---: |",
