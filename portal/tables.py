@@ -26,6 +26,23 @@ def percent(digits: int = 0) -> Format:
     return lambda v: f"{v:.{digits}%}"
 
 
+class Html(str):
+    """Cell content that is already HTML (built here from escaped parts)."""
+
+
+_TONE = {
+    "completed": "ok", "passed": "ok", "running": "busy", "pending": "busy", "scheduled": "busy",
+    "failed": "bad", "crashed": "bad", "cancelled": "muted", "cancelling": "muted",
+}  # fmt: skip
+
+
+def badge(value: Any) -> str:
+    """A state as a coloured pill: COMPLETED and passed green, FAILED red, RUNNING blue."""
+    text = str(value)
+    tone = _TONE.get(text.lower(), "muted")
+    return Html(f'<span class="aq-badge aq-{tone}">{html.escape(text)}</span>')
+
+
 def timestamp(v: Any) -> str:
     return str(v)[:16].replace("T", " ")
 
@@ -38,7 +55,8 @@ def _cell(value: Any, fmt: Format | None) -> str:
     if isinstance(value, list):
         return html.escape(", ".join(map(str, value))) or '<span class="aq-none">–</span>'
     if fmt is not None:
-        return html.escape(fmt(value))
+        shown = fmt(value)
+        return shown if isinstance(shown, Html) else html.escape(shown)
     if isinstance(value, float):
         return f"{value:,.3f}"
     return html.escape(str(value))

@@ -67,6 +67,14 @@ table.aq-table td {{
 }}
 table.aq-table tr:hover td {{ background: {ACCENT_SOFTER}; }}
 .aq-none {{ color: #cbd5e1; }}
+.aq-badge {{
+  display: inline-block; padding: 0.05rem 0.55rem; border-radius: 999px; font-size: 0.78rem;
+  font-weight: 600; letter-spacing: 0.02em;
+}}
+.aq-ok {{ background: rgba(5, 150, 105, 0.14); color: {OK}; }}
+.aq-bad {{ background: rgba(220, 38, 38, 0.12); color: #b91c1c; }}
+.aq-busy {{ background: {ACCENT_SOFTER}; color: {ACCENT}; }}
+.aq-muted {{ background: rgba(100, 116, 139, 0.12); color: {MUTED}; }}
 .aq-caption {{ color: {MUTED}; font-size: 0.92rem; margin-top: -0.6rem; margin-bottom: 1rem; }}
 .aq-brand {{
   font-weight: 700; font-size: 1.15rem;

@@ -122,7 +122,11 @@ def build_app(state: StandIn) -> FastAPI:
         return {"flow_run_id": run_id, "dataset": body.dataset, "state": "SCHEDULED"}
 
     async def forward(path: str, request: Request) -> Response:
-        headers = {k: v for k, v in request.headers.items() if k.lower() in ("authorization", "content-type")}
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() in ("authorization", "x-api-key", "content-type")
+        }
         answer = upstream.request(
             request.method,
             f"/{path}",

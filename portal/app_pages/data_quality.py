@@ -34,11 +34,13 @@ tables.table(
     "checks",
     reports,
     columns=["started_at", "dataset", "status", "stage", "rules", "failures", "model_version"],
-    formats={"started_at": tables.timestamp},
+    formats={"started_at": tables.timestamp, "status": tables.badge},
     labels={"started_at": "checked", "model_version": "model version"},
 )
 
-labels = {r["run_id"]: f"{r['dataset']} · {r['status']} · {r['started_at'][:16]}" for r in reports}
+labels = {
+    r["run_id"]: f"{r['dataset']} · {r['status']} · {tables.timestamp(r['started_at'])}" for r in reports
+}
 run_id = st.selectbox("Report", list(labels), format_func=labels.__getitem__)
 detail = call(lambda: api.contract_report(run_id), "The contract report")
 if detail is None:
@@ -53,8 +55,9 @@ if detail["summary"]:
 if detail["results"]:
     tables.table(
         "rules",
-        [{"": "✅" if r["success"] else "❌", **r} for r in detail["results"]],
-        columns=["", "rule", "column", "expectation", "unexpected", "message"],
+        [{"verdict": "passed" if r["success"] else "failed", **r} for r in detail["results"]],
+        columns=["verdict", "rule", "column", "expectation", "unexpected", "message"],
+        formats={"verdict": tables.badge},
     )
 
 if (docs_url := detail["docs_url"]) is not None:

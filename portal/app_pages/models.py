@@ -17,10 +17,17 @@ models = call(api.models) or []
 if not models:
     st.info("No models registered yet.", icon=":material/hourglass_empty:")
     st.stop()
-name = st.selectbox("Model", sorted(m["name"] for m in models))
+summaries = {m["name"]: m for m in models}
+name = st.selectbox("Model", sorted(summaries))
 detail = call(lambda: api.model(name))
 if detail is None:
     st.stop()
+# The model list carries the registry's aliases; a version's own alias list can come back empty
+# (MLflow's version search does not return aliases), so the list's word is taken for both.
+aliases = summaries[name]["aliases"] or detail["aliases"]
+detail["champion_version"] = aliases.get("champion") or detail["champion_version"]
+for v in detail["versions"]:
+    v["aliases"] = sorted({*v["aliases"], *(a for a, version in aliases.items() if version == v["version"])})
 
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Champion", f"v{detail['champion_version']}" if detail["champion_version"] else "none")
@@ -49,14 +56,13 @@ if len(versions) >= 2:
     left, right = st.columns(2)
     first = left.selectbox("Version", labels, index=1, format_func=lambda v: f"v{v}", key="cmp_a")
     second = right.selectbox("against", labels, index=0, format_func=lambda v: f"v{v}", key="cmp_b")
+    comparison = charts.comparison_rows(by_version[first], by_version[second])
     if first == second:
         st.caption("Pick two different versions.")
+    elif not comparison:
+        st.caption("Neither version has backtest metrics to compare.")
     else:
-        tables.table(
-            "comparison",
-            charts.comparison_rows(by_version[first], by_version[second]),
-            formats={"difference": lambda v: f"{v:+.3f}"},
-        )
+        tables.table("comparison", comparison, formats={"difference": lambda v: f"{v:+.3f}"})
 
 st.subheader("Champion")
 if not session.can("engineer"):

@@ -8,8 +8,6 @@ from portal import tables, theme
 from portal.guard import call
 from portal.state import client, require
 
-STATE_MARK = {"COMPLETED": "✅", "FAILED": "❌", "CRASHED": "💥", "RUNNING": "⏳", "CANCELLED": "⏹"}
-
 session = require("viewer")
 theme.header("Pipelines", "Training and monitoring flow runs, newest first.")
 api = client()
@@ -22,12 +20,13 @@ if runs is not None and not runs:
 elif runs:
     counts = Counter(r["state"] for r in runs).most_common(4)
     for column, (state, count) in zip(st.columns(len(counts)), counts, strict=True):
-        column.metric(f"{STATE_MARK.get(state.upper(), '•')} {state.title()}", count)
+        column.metric(state.title(), count)
     tables.table(
         "runs",
-        [{"": STATE_MARK.get(r["state"].upper(), "•"), **r} for r in runs],
-        columns=["", "name", "flow", "dataset", "state", "started_at", "ended_at", "duration_seconds"],
+        runs,
+        columns=["name", "flow", "dataset", "state", "started_at", "ended_at", "duration_seconds"],
         formats={
+            "state": tables.badge,
             "started_at": tables.timestamp,
             "ended_at": tables.timestamp,
             "duration_seconds": tables.number(1),

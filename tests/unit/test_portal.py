@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
+import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -48,24 +49,33 @@ def portal_model(platform_env: Platform, trained_demo: dict[str, Any]) -> dict[s
         "x2": register(uri, SWAP_MODEL, variant(demo, SWAP_MODEL, 2.0).to_json()),
     }
     set_champion(uri, SWAP_MODEL, made["x1"])
+    # Backtest scores as training logs them, so the two versions can be compared: x1 is better.
+    from mlflow import MlflowClient
+
+    mlflow_client = MlflowClient(uri)
+    for version, mase, coverage in ((made["x1"], 0.91, 0.95), (made["x2"], 1.07, 0.88)):
+        run_id = str(mlflow_client.get_model_version(SWAP_MODEL, version).run_id)
+        mlflow_client.log_metric(run_id, "backtest_mase", mase)
+        mlflow_client.log_metric(run_id, "backtest_coverage_95", coverage)
     return made
 
 
 @pytest.fixture(scope="module")
 def standin(api_server: str, portal_model: dict[str, str]) -> Iterator[StandIn]:
     wait_http(f"{api_server}/readyz", 30)
-    runs = [
-        finished_run("monitor", "nyc_flights", "COMPLETED", 20, 31.5),
-        finished_run("train", "nyc_flights", "FAILED", 90, 12.0),
-        finished_run("train", "nyc_flights", "COMPLETED", 180, 240.2),
-    ]
-    with serve(StandIn(api_server, runs=runs)) as state:
+    with serve(StandIn(api_server)) as state:
         yield state
 
 
 @pytest.fixture(autouse=True)
 def standin_defaults(standin: StandIn) -> None:
+    """Every test starts from the same stand-in: routes present, Prefect up, three runs."""
     standin.new_routes, standin.prefect_up = True, True
+    standin.runs[:] = [
+        finished_run("monitor", "nyc_flights", "COMPLETED", 20, 31.5),
+        finished_run("train", "nyc_flights", "FAILED", 90, 12.0),
+        finished_run("train", "nyc_flights", "COMPLETED", 180, 240.2),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +273,10 @@ def test_models_page_lists_versions_and_compares_two(
     assert "Compare two versions" in texts(at.subheader)
     comparison = table(at, "comparison")
     assert {"metric", f"v{portal_model['x1']}", f"v{portal_model['x2']}", "better"} <= set(comparison[0])
-    assert "MASE" in {row["metric"] for row in comparison}
+    by_metric = {row["metric"]: row for row in comparison}
+    assert set(by_metric) == {"MASE", "coverage 95%"}
+    assert by_metric["MASE"]["better"] == f"v{portal_model['x1']}"
+    assert by_metric["coverage 95%"]["better"] == f"v{portal_model['x1']}"
 
 
 def test_an_engineer_promotes_and_rolls_back_from_the_models_page(
@@ -290,6 +303,7 @@ def test_an_engineer_promotes_and_rolls_back_from_the_models_page(
     assert champion_of(platform_env.tracking_uri, SWAP_MODEL) == portal_model["x1"]
 
     # A reason is required: nothing moves without one.
+    at.text_input(key="promote_reason").input("   ")
     next(b for b in at.button if b.label == "Promote").click().run()
     assert "Say why" in texts(at.warning)
     assert champion_of(platform_env.tracking_uri, SWAP_MODEL) == portal_model["x1"]
@@ -349,9 +363,13 @@ def test_data_quality_shows_the_training_runs_contract(
     standin: StandIn, sessions: dict[str, Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     at = open_page(portal(standin.url, monkeypatch, sessions["viewer"]), "data_quality")
-    assert next(m for m in at.metric if m.label == "nyc_flights").value == "passed"
+    checks = ApiClient(standin.url, sessions["viewer"].token).contract_reports()
+    training_check = next(c for c in checks if c["dataset"] == "nyc_flights" and c["status"] == "passed")
+    assert training_check["dataset"] in {r["dataset"] for r in table(at, "checks")}
+    next(s for s in at.selectbox if s.label == "Report").select(training_check["run_id"]).run()
+    assert next(m for m in at.metric if m.label == "Verdict").value == "passed"
     rules = table(at, "rules")
-    assert len(rules) > 3 and {r[""] for r in rules} == {"✅"}
+    assert len(rules) > 3 and {r["verdict"] for r in rules} == {"passed"}
 
 
 def test_an_admin_adds_a_user_and_issues_and_revokes_a_key(
@@ -369,12 +387,17 @@ def test_an_admin_adds_a_user_and_issues_and_revokes_a_key(
     next(b for b in at.button if b.label == "Issue").click().run()
     key = at.code[0].value
     assert key and "shown only once" in texts(at.warning)
-    assert ApiClient(standin.url, key).series("nyc_flights")  # the key works
+    works = httpx.get(f"{standin.url}/v1/models/nyc_flights/series", headers={"X-API-Key": key})
+    assert works.status_code == 200, works.text
 
     revoke_box = next(s for s in at.selectbox if s.label == "Key")
-    revoke_box.select(next(o for o in revoke_box.options if o.startswith("portal-billing")))
+    revoke_box.select_index(
+        next(i for i, o in enumerate(revoke_box.options) if o.startswith("portal-billing"))
+    )
     next(b for b in at.button if b.label == "Revoke").click().run()
     assert "is revoked" in texts(at.success)
+    refused = httpx.get(f"{standin.url}/v1/models/nyc_flights/series", headers={"X-API-Key": key})
+    assert refused.status_code == 401
 
 
 # --- when things go wrong ------------------------------------------------------------------
