@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from astralytiq.db import DriftReport
-from serving.deps import SessionDep, SettingsDep, Viewer
+from serving.deps import SessionDep, SettingsDep, Viewer, check_model_scope
 from serving.schemas import DriftFeatureOut, DriftHistoryOut, DriftReportOut
 
 router = APIRouter(prefix="/v1/models", tags=["monitoring"])
@@ -34,6 +34,7 @@ def _out(row: DriftReport) -> DriftReportOut:
 @router.get("/{name}/drift", response_model=DriftHistoryOut)
 def drift_history(name: str, session: SessionDep, principal: Viewer, limit: int = 30) -> DriftHistoryOut:
     """The latest drift result of a model and up to ``limit`` earlier ones, newest first."""
+    check_model_scope(principal, name)
     limit = max(1, min(limit, 500))
     rows = session.scalars(
         select(DriftReport).where(DriftReport.model_name == name).order_by(DriftReport.id.desc()).limit(limit)
@@ -47,6 +48,7 @@ def drift_report_html(
     name: str, report_id: int, session: SessionDep, settings: SettingsDep, principal: Viewer
 ) -> HTMLResponse:
     """The full Evidently report of one drift check."""
+    check_model_scope(principal, name)
     row = session.get(DriftReport, report_id)
     if row is None or row.model_name != name:
         raise HTTPException(
