@@ -82,6 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         monitoring.router,
         health.router,
     ):
-        app.include_router(router)
-    app.include_router(contracts.router)
+        app.include_router(
+            router,
+            responses=errors.BODY_LIMIT_RESPONSES if router is health.router else errors.COMMON_RESPONSES,
+        )
+    app.include_router(contracts.router, responses=errors.COMMON_RESPONSES)
     return app

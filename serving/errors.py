@@ -10,10 +10,35 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 log = logging.getLogger("astralytiq.serving")
+
+
+class ErrorDetail(BaseModel):
+    """Every refusal: a sentence saying what was wrong, or (422) one entry per invalid field."""
+
+    detail: str | list[dict[str, Any]]
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"model": ErrorDetail, "description": description}
+
+
+# Answers any /v1 route can give besides its own: documented once, so clients (and schemathesis)
+# know every status they may meet. A route's own description of a code wins over these.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("The body could not be read as JSON (bad UTF-8, too deeply nested)"),
+    401: _documented("Not authenticated: no, an invalid or an expired token or API key"),
+    403: _documented("Authenticated, but the role or the key's models do not allow this"),
+    404: _documented("No such model, version, key, user or report"),
+    413: _documented("Body over ASTRALYTIQ_MAX_REQUEST_BYTES"),
+    422: _documented("Invalid request: the detail names each field at fault, or says what was wrong"),
+    503: _documented("The app database or the model registry is unavailable; retry after Retry-After"),
+}
+BODY_LIMIT_RESPONSES: dict[int | str, dict[str, Any]] = {413: COMMON_RESPONSES[413]}
 
 
 def _safe(value: Any) -> Any:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from astralytiq.db import DriftReport
 from serving.deps import SessionDep, SettingsDep, Viewer, check_model_scope
+from serving.errors import COMMON_RESPONSES, ErrorDetail
 from serving.schemas import DriftFeatureOut, DriftHistoryOut, DriftReportOut
 
 router = APIRouter(prefix="/v1/models", tags=["monitoring"])
@@ -43,7 +44,18 @@ def drift_history(name: str, session: SessionDep, principal: Viewer, limit: int 
     return DriftHistoryOut(model_name=name, latest=history[0] if history else None, history=history)
 
 
-@router.get("/{name}/drift/{report_id}/html", response_class=HTMLResponse)
+@router.get(
+    "/{name}/drift/{report_id}/html",
+    response_class=HTMLResponse,
+    # Refusals are JSON like everywhere else, only the report itself is HTML.
+    responses={
+        code: {
+            **COMMON_RESPONSES[code],
+            "content": {"application/json": {"schema": ErrorDetail.model_json_schema()}},
+        }
+        for code in (401, 403, 404, 422, 503)
+    },
+)
 def drift_report_html(
     name: str, report_id: int, session: SessionDep, settings: SettingsDep, principal: Viewer
 ) -> HTMLResponse:
