@@ -11,6 +11,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -88,6 +89,18 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
     return await http_exception_handler(request, exc)
 
 
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # Locked past the busy timeout (SQLite) or not answering (PostgreSQL): nothing was written
+    # (the session rolls back), so the client may simply try again.
+    reason = "busy (locked by another writer)" if "locked" in str(exc) else "unavailable"
+    log.warning("app database %s on %s %s: %s", reason, request.method, request.url.path, str(exc)[:200])
+    return JSONResponse(
+        status_code=503,
+        content={"detail": f"the app database is {reason}; nothing was changed, retry shortly"},
+        headers={"Retry-After": "1"},
+    )
+
+
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # A bug, not bad input: log it whole, answer without internals.
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -97,4 +110,5 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(Exception, unexpected_error)
