@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from astralytiq.db import AccuracyReport, DriftReport
-from serving.deps import SessionDep, SettingsDep, Viewer
+from serving.deps import SessionDep, SettingsDep, Viewer, check_model_scope
+from serving.errors import COMMON_RESPONSES, ErrorDetail
 from serving.schemas import (
     AccuracyHistoryOut,
     AccuracyPointOut,
@@ -42,6 +43,7 @@ def _out(row: DriftReport) -> DriftReportOut:
 @router.get("/{name}/drift", response_model=DriftHistoryOut)
 def drift_history(name: str, session: SessionDep, principal: Viewer, limit: int = 30) -> DriftHistoryOut:
     """The latest drift result of a model and up to ``limit`` earlier ones, newest first."""
+    check_model_scope(principal, name)
     limit = max(1, min(limit, 500))
     rows = session.scalars(
         select(DriftReport).where(DriftReport.model_name == name).order_by(DriftReport.id.desc()).limit(limit)
@@ -50,11 +52,23 @@ def drift_history(name: str, session: SessionDep, principal: Viewer, limit: int 
     return DriftHistoryOut(model_name=name, latest=history[0] if history else None, history=history)
 
 
-@router.get("/{name}/drift/{report_id}/html", response_class=HTMLResponse)
+@router.get(
+    "/{name}/drift/{report_id}/html",
+    response_class=HTMLResponse,
+    # Refusals are JSON like everywhere else, only the report itself is HTML.
+    responses={
+        code: {
+            **COMMON_RESPONSES[code],
+            "content": {"application/json": {"schema": ErrorDetail.model_json_schema()}},
+        }
+        for code in (401, 403, 404, 422, 503)
+    },
+)
 def drift_report_html(
     name: str, report_id: int, session: SessionDep, settings: SettingsDep, principal: Viewer
 ) -> HTMLResponse:
     """The full Evidently report of one drift check."""
+    check_model_scope(principal, name)
     row = session.get(DriftReport, report_id)
     if row is None or row.model_name != name:
         raise HTTPException(
@@ -77,6 +91,7 @@ def accuracy_history(
 ) -> AccuracyHistoryOut:
     """Live accuracy of the champion's forecasts against arrived actuals: the newest ``limit``
     evaluations, oldest first (MASE, WAPE in percent, interval coverage per level)."""
+    check_model_scope(principal, name)
     limit = max(1, min(limit, 1000))
     rows = session.scalars(
         select(AccuracyReport)
