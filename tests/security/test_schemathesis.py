@@ -46,7 +46,7 @@ MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGAT
 def _fuzz(operation: Any, mode: Any, headers: dict[str, str]) -> str | None:
     """The first failure of one operation in one generation mode, as text (None: all passed)."""
 
-    @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     @given(case=operation.as_strategy(mode))
     def run(case: Any) -> None:
         if case.path.endswith(("/promote", "/rollback")):
