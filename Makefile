@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help up install install-dev system-deps test lint audit format typecheck unit integration e2e bench bench-serving screenshots clean
+.PHONY: help up install install-dev system-deps test lint audit format typecheck unit integration e2e bench bench-serving bench-portal screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ e2e: install-dev system-deps ## the whole platform and the portal in headless Ch
 
 bench-serving: install-dev system-deps ## serving speed and memory: this API against `mlflow models serve`
 	$(BIN)/python -m benchmarks.serving
+
+bench-portal: install-dev system-deps ## portal memory with one logged-in browser session, against bare Streamlit apps
+	$(BIN)/python -m benchmarks.portal_footprint
 
 screenshots: install-dev system-deps ## refresh docs/*.png from the running portal
 	ASTRALYTIQ_SCREENSHOTS=docs $(BIN)/pytest tests/e2e -k browser

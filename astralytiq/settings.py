@@ -65,8 +65,19 @@ class Settings(BaseSettings):
     admin_password: str = Field("", description="Password of the seeded admin; empty: generated.")
 
     train_jobs: int = Field(0, ge=0, description="Worker processes for training; 0: one per core.")
+    dask_address: str = Field(
+        "",
+        description="Dask scheduler that per-series training runs on (tcp://host:8786); "
+        "empty: a local cluster of train_jobs worker processes, started per training run.",
+    )
     alias_poll_seconds: float = Field(
         10.0, gt=0, description="How often the API checks whether the champion alias moved."
+    )
+    health_refresh_seconds: float = Field(
+        15.0,
+        gt=0,
+        le=3600,
+        description="How often the API re-reads model health (drift, accuracy) for /metrics.",
     )
     max_request_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted API body.")
     forecast_cache_mb: float = Field(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -292,6 +292,25 @@ class DriftHistoryOut(BaseModel):
     model_name: str
     latest: DriftReportOut | None
     history: list[DriftReportOut]
+
+
+class AccuracyPointOut(BaseModel):
+    evaluated_at: datetime
+    model_version: str
+    window_start: date
+    window_end: date
+    mase: float | None = Field(description="Mean over series of MASE; null only if not finite.")
+    wape: float | None = Field(
+        description="WAPE in percent, pooled over every point; null only if not finite."
+    )
+    coverage: dict[str, float] = Field(description='Interval level ("80") -> share of actuals inside, 0-1.')
+    n_series: int
+    n_points: int
+
+
+class AccuracyHistoryOut(BaseModel):
+    model: str
+    points: list[AccuracyPointOut]
 
 
 class Problem(BaseModel):

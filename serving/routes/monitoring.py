@@ -1,17 +1,25 @@
-"""Model health: the drift history of a model and its Evidently reports."""
+"""Model health: the drift history of a model, its Evidently reports, and its live accuracy."""
 
 from __future__ import annotations
 
+import math
+from datetime import UTC
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from astralytiq.db import DriftReport
+from astralytiq.db import AccuracyReport, DriftReport
 from serving.deps import SessionDep, SettingsDep, Viewer, check_model_scope
 from serving.errors import COMMON_RESPONSES, ErrorDetail
-from serving.schemas import DriftFeatureOut, DriftHistoryOut, DriftReportOut
+from serving.schemas import (
+    AccuracyHistoryOut,
+    AccuracyPointOut,
+    DriftFeatureOut,
+    DriftHistoryOut,
+    DriftReportOut,
+)
 
 router = APIRouter(prefix="/v1/models", tags=["monitoring"])
 
@@ -71,3 +79,40 @@ def drift_report_html(
     if not path.resolve().is_relative_to(reports) or not path.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="the report file is no longer kept")
     return HTMLResponse(path.read_text(encoding="utf-8"))
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+@router.get("/{name}/accuracy", response_model=AccuracyHistoryOut)
+def accuracy_history(
+    name: str, session: SessionDep, principal: Viewer, limit: int = 100
+) -> AccuracyHistoryOut:
+    """Live accuracy of the champion's forecasts against arrived actuals: the newest ``limit``
+    evaluations, oldest first (MASE, WAPE in percent, interval coverage per level)."""
+    check_model_scope(principal, name)
+    limit = max(1, min(limit, 1000))
+    rows = session.scalars(
+        select(AccuracyReport)
+        .where(AccuracyReport.model_name == name)
+        .order_by(AccuracyReport.id.desc())
+        .limit(limit)
+    ).all()
+    points = [
+        AccuracyPointOut(
+            evaluated_at=row.evaluated_at
+            if row.evaluated_at.tzinfo
+            else row.evaluated_at.replace(tzinfo=UTC),
+            model_version=row.model_version,
+            window_start=row.window_start.date(),
+            window_end=row.window_end.date(),
+            mase=_finite(row.mase),
+            wape=_finite(row.wape),
+            coverage=row.coverage,
+            n_series=row.n_series,
+            n_points=row.n_points,
+        )
+        for row in reversed(rows)
+    ]
+    return AccuracyHistoryOut(model=name, points=points)
