@@ -25,7 +25,11 @@ FUZZ_MODEL = "fuzz_model"
 
 
 @pytest.fixture(scope="module")
-def fuzzed_api(platform_env: Platform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
+def fuzzed_api(
+    platform_env: Platform, prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiProcess]:
+    from prefect.settings import PREFECT_API_URL
+
     first = register(platform_env.tracking_uri, FUZZ_MODEL, bundle(FUZZ_MODEL, mean=10.0).to_json())
     register(platform_env.tracking_uri, FUZZ_MODEL, bundle(FUZZ_MODEL, mean=20.0).to_json())
     set_champion(platform_env.tracking_uri, FUZZ_MODEL, first)
@@ -35,6 +39,9 @@ def fuzzed_api(platform_env: Platform, tmp_path_factory: pytest.TempPathFactory)
     extra = {
         "ASTRALYTIQ_LOGIN_MAX_FAILURES_PER_ACCOUNT": "100000",
         "ASTRALYTIQ_LOGIN_MAX_FAILURES_PER_CLIENT": "100000",
+        # The pipelines routes talk to Prefect: the session's test server.
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "ASTRALYTIQ_PREFECT_API_URL": str(PREFECT_API_URL.value()),
     }
     with api_process(platform_env, data_dir, extra) as api:
         yield api
