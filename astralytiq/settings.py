@@ -103,6 +103,13 @@ class Settings(BaseSettings):
     login_failure_window_seconds: float = Field(
         300.0, gt=0, le=86_400, description="How long a failed login counts against the limits above."
     )
+    shutdown_drain_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="On SIGTERM, how long the API answers new requests 503 (and /readyz fails) while "
+        "requests in flight finish, before it stops; 0: stop at once.",
+    )
     source_max_bytes: ByteSize = Field(
         ByteSize(200 * 1024**2), description="Largest dataset file read (a spec's source.max_bytes wins)."
     )

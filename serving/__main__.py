@@ -11,12 +11,16 @@ import argparse
 import logging
 import subprocess
 import sys
+import threading
+from types import FrameType
+from typing import Any
 
 from pydantic import ValidationError
 
 from astralytiq.settings import get_settings
 from serving import warm_start
 
+GRACEFUL_SHUTDOWN_SECONDS = 10  # after the drain: how long requests still running may take
 MIGRATE = "import sys; from astralytiq.db import upgrade_database; upgrade_database(sys.argv[1])"
 
 
@@ -50,17 +54,46 @@ def main(argv: list[str] | None = None) -> None:
     ensure_schema(settings.app_database_url)
     import uvicorn  # with the app it imports: the part of start-up the warm start overlaps
 
-    uvicorn.run(
-        "serving.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-        access_log=args.access_log,
-        ws="none",  # no WebSocket routes: do not load a WebSocket library
-        timeout_graceful_shutdown=10,
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "log_level": "info",
+        "access_log": args.access_log,
+        "ws": "none",  # no WebSocket routes: do not load a WebSocket library
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+    }
+    if args.workers > 1:  # uvicorn's supervisor stops the workers (no drain period)
+        uvicorn.run("serving.app:create_app", workers=args.workers, **options)
+        return
+    server = _draining_server(uvicorn, settings.shutdown_drain_seconds)(
+        uvicorn.Config("serving.app:create_app", **options)
     )
+    server.run()
+
+
+def _draining_server(uvicorn: Any, drain_seconds: float) -> Any:
+    """uvicorn's server with a drain period before its graceful shutdown.
+
+    uvicorn, told to stop, closes its listener and every connection that has no request under
+    way, dropping requests a client has sent but the server has not read yet. Draining first
+    answers those with 503 (Connection: close, Retry-After), then stops."""
+    from serving.middleware import SHUTTING_DOWN
+
+    class DrainingServer(uvicorn.Server):  # type: ignore[misc,name-defined]
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if SHUTTING_DOWN.is_set() or drain_seconds <= 0:
+                super().handle_exit(sig, frame)  # a second signal: stop now
+                return
+            SHUTTING_DOWN.set()
+            logging.getLogger("astralytiq.serving").info(
+                "stopping: draining for %.1fs (new requests get 503), then shutting down", drain_seconds
+            )
+            timer = threading.Timer(drain_seconds, super().handle_exit, (sig, frame))
+            timer.daemon = True
+            timer.start()
+
+    return DrainingServer
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ has been read, whatever its declared (or missing) Content-Length: no memory spik
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -14,12 +15,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving import metrics
 
+# Set when the process has been told to stop (SIGTERM): for a short drain period new requests
+# are answered 503 (and /readyz fails, so a load balancer stops routing here) while requests
+# already in flight finish; then the server itself shuts down. See serving/__main__.py.
+SHUTTING_DOWN = threading.Event()
+LIVENESS_PATHS = ("/healthz", "/metrics")
+
 
 class BodyTooLarge(Exception):
     pass
 
 
-async def _send_json(send: Send, status: int, detail: str) -> None:
+async def _send_json(
+    send: Send, status: int, detail: str, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = json.dumps({"detail": detail}).encode()
     await send(
         {
@@ -30,6 +39,7 @@ async def _send_json(send: Send, status: int, detail: str) -> None:
                 (b"content-length", str(len(body)).encode()),
                 # The rest of the body is never read, so this connection cannot carry another request.
                 (b"connection", b"close"),
+                *(extra or []),
             ],
         }
     )
@@ -55,6 +65,15 @@ class ObservabilityMiddleware:
             return
         started = time.perf_counter()
         limit = self.max_body_bytes
+        if SHUTTING_DOWN.is_set() and scope["path"] not in LIVENESS_PATHS:
+            await _send_json(
+                send,
+                503,
+                "this API process is shutting down; retry (another instance will answer)",
+                [(b"retry-after", b"1")],
+            )
+            self._record(scope, 503, started)
+            return
 
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > limit):

@@ -37,6 +37,24 @@ def _utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
+def _iso_text(value: Any) -> Any:
+    # OpenAPI says date-time: an ISO 8601 string. Pydantic alone would also take a bare number
+    # (as a Unix time), so "since=1.5" would mean 1970.
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+    elif isinstance(value, datetime):
+        return value
+    raise PydanticCustomError(
+        "datetime_type", "Input should be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z"
+    )
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_text)]
+
+
 def _json_integer(value: Any) -> Any:
     # JSON Schema's integer includes 3.0, so a float with no fraction is one; true and "3" are not
     # (the request models are otherwise strict).

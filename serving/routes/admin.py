@@ -17,6 +17,7 @@ from serving.schemas import (
     ApiKeyIssued,
     ApiKeyOut,
     AuditEventOut,
+    IsoDatetime,
     UserCreate,
     UserOut,
     UserUpdate,
@@ -148,7 +149,7 @@ def audit_log(
         str | None, Query(max_length=256, description="A model name, username or api_key:<id>.")
     ] = None,
     actor: Annotated[str | None, Query(max_length=64)] = None,
-    since: datetime | None = None,
+    since: IsoDatetime | None = None,
     before_id: Annotated[int | None, Query(ge=1, description="Page back: events older than this id.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEventOut]:

@@ -8,6 +8,7 @@ import statistics
 import time
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from serving.login_throttle import LoginThrottle
@@ -116,3 +117,22 @@ def test_unknown_user_and_wrong_password_are_indistinguishable(
 
     known, nobody = median("viewer"), median("no-such-person")
     assert 0.33 < known / nobody < 3, (known, nobody)
+
+
+def test_the_window_slides_and_memory_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from serving import login_throttle
+
+    now = [1000.0]
+    throttle = LoginThrottle(2, 1_000_000, 60, clock=lambda: now[0])
+    throttle.failed("ana", "10.0.0.1")
+    now[0] += 30
+    throttle.failed("ana", "10.0.0.1")
+    refusal = throttle.check("ana", "10.0.0.2")
+    assert refusal is not None and refusal.retry_after == 30  # until the first failure is 60 s old
+    now[0] += 30.5
+    assert throttle.check("ana", "10.0.0.2") is None  # one failure left in the window
+    # A flood of distinct usernames cannot grow the table past its bound.
+    monkeypatch.setattr(login_throttle, "MAX_TRACKED", 100)
+    for n in range(1000):
+        throttle.failed(f"user-{n}", "10.0.0.3")
+    assert len(throttle._failures) <= 101  # type: ignore[attr-defined]

@@ -59,7 +59,7 @@ def test_a_password_is_checked_whole_never_its_first_72_bytes(
     assert api.post("/v1/auth/token", data={"username": username, "password": exact[:-1]}).status_code == 401
 
 
-@settings(SLOW_HYPOTHESIS, max_examples=12)  # two bcrypt checks an example
+@settings(SLOW_HYPOTHESIS, max_examples=8)  # two bcrypt checks an example
 @given(password=passwords)
 def test_no_password_makes_login_fail_with_a_500(
     api: TestClient, throttle: Callable[..., LoginThrottle], password: str
