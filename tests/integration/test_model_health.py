@@ -230,14 +230,30 @@ def trio_spec(folder: Path, candidates: list[str]) -> Path:
     spec = yaml.safe_load((REPO / "datasets" / "nyc_flights.yaml").read_text())
     spec.update(name=TRIO, model_name=TRIO, contract=str(folder / "trio_contract.yaml"))
     spec["source"]["path"] = str(folder / "trio.csv")
-    spec["training"]["candidates"] = candidates
+    spec["training"].update(candidates=candidates, backtest_windows=1)  # one window: seconds, not minutes
     path = folder / f"{TRIO}.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
 
 
+@pytest.fixture
+def train_in_process() -> Iterator[None]:
+    """Three series train in this process in seconds; a Dask cluster's cold start takes a minute."""
+    from astralytiq.settings import get_settings
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ASTRALYTIQ_TRAIN_JOBS", "1")
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
+
+
 def test_simulate_drift_closes_the_loop_and_says_which_stage_did_not_happen(
-    prometheus: PrometheusServer, monitored: Monitored, platform_env: Platform, tmp_path: Path
+    prometheus: PrometheusServer,
+    monitored: Monitored,
+    platform_env: Platform,
+    tmp_path: Path,
+    train_in_process: None,
 ) -> None:
     """Champion: seasonal naive on three series. The spec then adds Theta (an engineer's change),
     the newest actuals are doubled, and simulate-drift watches: drift, the alert firing in the
@@ -251,7 +267,7 @@ def test_simulate_drift_closes_the_loop_and_says_which_stage_did_not_happen(
     from astralytiq.settings import get_settings
     from flows.train import train_flow
 
-    first = train_flow(dataset=str(trio_spec(tmp_path, ["seasonal_naive"])))
+    first = train_flow(dataset=str(trio_spec(tmp_path, ["seasonal_naive"])), n_jobs=1)
     spec_path = trio_spec(tmp_path, ["seasonal_naive", "theta"])
     digest = hashlib.sha256((tmp_path / "trio.csv").read_bytes()).hexdigest()
     result = CliRunner().invoke(
