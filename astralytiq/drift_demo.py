@@ -74,6 +74,17 @@ def _served_version(api_url: str, model: str) -> str | None:
     return models.get(model)
 
 
+def describe_retrain(retrain: Any) -> str:
+    """The monitor flow's retrain outcome (flows.retrain.maybe_retrain) in one line."""
+    if not isinstance(retrain, dict):
+        return str(retrain)
+    if retrain.get("how") == "subflow":
+        return f"trained v{retrain.get('version')} here: {retrain.get('alias')} ({retrain.get('reason')})"
+    if retrain.get("how") == "deployment":
+        return f"training deployment run {retrain.get('flow_run_id')} started; waiting for its verdict"
+    return ", ".join(f"{key}={value}" for key, value in retrain.items())
+
+
 def run_drift_loop(
     settings: Settings,
     dataset: str,
@@ -139,16 +150,15 @@ def run_drift_loop(
         )
 
     retrain = result.get("retrain")
-    triggered = bool(retrain) and not (isinstance(retrain, dict) and retrain.get("triggered") is False)
+    triggered = bool(retrain)
     report.mark(
         "retrain triggered",
         triggered,
         say,
-        f"{retrain}"
-        if triggered
-        else "NOT triggered by the monitor flow"
-        + (f" ({retrain})" if retrain else " (it has no retrain step, or drift was not found)")
-        + f"; close the loop by hand: astralytiq train {simulated.spec_path}",
+        describe_retrain(retrain)
+        if retrain
+        else "NOT triggered by the monitor flow (drift at or under the threshold, or no retrain step); "
+        f"close the loop by hand: astralytiq train {simulated.spec_path}",
     )
 
     after = before

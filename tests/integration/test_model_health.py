@@ -10,6 +10,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -214,10 +215,49 @@ def test_prometheus_evaluates_the_drift_alert_on_the_scraped_gauge(
         assert drift[0]["labels"]["model"] == MODEL and drift[0]["state"] == "firing"
 
 
-def test_simulate_drift_walks_the_loop_and_says_which_stage_did_not_happen(
-    prometheus: PrometheusServer, monitored: Monitored, platform_env: Platform
+TRIO = "flights_trio"
+
+
+def trio_spec(folder: Path, candidates: list[str]) -> Path:
+    """Three demo series as a dataset of their own: a retrain in seconds, and the demo's champion
+    (which other tests rely on) is left alone."""
+    import pandas as pd
+
+    demo = pd.read_csv(REPO / "datasets" / "demo" / "nyc_flights_daily.csv")
+    demo[demo["series_id"].isin(["ATL", "BOS", "ORD"])].to_csv(folder / "trio.csv", index=False)
+    contract = (REPO / "data_contracts" / "contracts" / "nyc_flights.yaml").read_text()
+    (folder / "trio_contract.yaml").write_text(contract.replace("dataset: nyc_flights", f"dataset: {TRIO}"))
+    spec = yaml.safe_load((REPO / "datasets" / "nyc_flights.yaml").read_text())
+    spec.update(name=TRIO, model_name=TRIO, contract=str(folder / "trio_contract.yaml"))
+    spec["source"]["path"] = str(folder / "trio.csv")
+    spec["training"].update(candidates=candidates, backtest_windows=1)  # one window: seconds, not minutes
+    path = folder / f"{TRIO}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def train_in_process() -> Iterator[None]:
+    """Three series train in this process in seconds; a Dask cluster's cold start takes a minute."""
+    from astralytiq.settings import get_settings
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ASTRALYTIQ_TRAIN_JOBS", "1")
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
+
+
+def test_simulate_drift_closes_the_loop_and_says_which_stage_did_not_happen(
+    prometheus: PrometheusServer,
+    monitored: Monitored,
+    platform_env: Platform,
+    tmp_path: Path,
+    train_in_process: None,
 ) -> None:
-    """Last in this module: it stores a newer (shifted) drift result for the demo model."""
+    """Champion: seasonal naive on three series. The spec then adds Theta (an engineer's change),
+    the newest actuals are doubled, and simulate-drift watches: drift, the alert firing in the
+    real Prometheus, the retrain the monitor flow triggers, and the gate's verdict served."""
     import hashlib
 
     from typer.testing import CliRunner
@@ -225,16 +265,18 @@ def test_simulate_drift_walks_the_loop_and_says_which_stage_did_not_happen(
     from astralytiq.cli import app
     from astralytiq.db import DriftReport, session_scope
     from astralytiq.settings import get_settings
+    from flows.train import train_flow
 
-    committed = REPO / "datasets" / "demo" / "nyc_flights_daily.csv"
-    digest = hashlib.sha256(committed.read_bytes()).hexdigest()
+    first = train_flow(dataset=str(trio_spec(tmp_path, ["seasonal_naive"])), n_jobs=1)
+    spec_path = trio_spec(tmp_path, ["seasonal_naive", "theta"])
+    digest = hashlib.sha256((tmp_path / "trio.csv").read_bytes()).hexdigest()
     result = CliRunner().invoke(
         app,
         [
             "simulate-drift",
-            MODEL,
+            str(spec_path),
             "--factor",
-            "1.6",
+            "2",
             "--api-url",
             prometheus.api_url,
             "--prometheus-url",
@@ -244,33 +286,40 @@ def test_simulate_drift_walks_the_loop_and_says_which_stage_did_not_happen(
         ],
     )
     output = result.output
+    assert f"champion before the shift is v{first['version']}" in output, output
     assert "[x] drift detected: drifted share" in output, output
     assert "[x] alert condition true: ModelDriftDetected firing" in output, output
     # Prefect's own log lines share the captured output, so stages are found anywhere in a line.
     names = ("drift detected", "alert condition true", "retrain triggered", "new champion served")
-    stages = re.findall(r"\[( |x)\] (" + "|".join(names) + "):", output)
-    assert [name for _, name in stages] == list(names), output
-    missed = [name for mark, name in stages if mark == " "]
-    if missed:  # e.g. no retrain step in the monitor flow: said plainly, and the exit code says so
+    stages = {name: mark for mark, name in re.findall(r"\[( |x)\] (" + "|".join(names) + "):", output)}
+    assert sorted(stages) == sorted(names), output
+    missed = [name for name in names if stages[name] == " "]
+    if missed:  # said plainly, and the exit code says so
         assert result.exit_code == 1
         assert f"the loop stopped short: {', '.join(missed)} did not happen" in output
     else:
-        assert result.exit_code == 0 and "the loop closed" in output
-    # The committed data is untouched; the shifted copy and its spec sit in the data folder.
-    assert hashlib.sha256(committed.read_bytes()).hexdigest() == digest
-    simulated = platform_env.data_dir / "simulated" / MODEL
-    assert (simulated / f"{MODEL}.yaml").is_file() and (simulated / "nyc_flights_daily_shifted.csv").is_file()
-    # The shifted run is what Prometheus now reports.
+        assert result.exit_code == 0 and "the loop closed" in output, output
+    if stages["retrain triggered"] == "x":
+        # The gate decided; a promotion must be what the API serves now, a refusal must say why.
+        promoted = re.search(r"trained v(\d+) here: champion", output)
+        if promoted:
+            assert stages["new champion served"] == "x", output
+            served = httpx.get(f"{prometheus.api_url}/readyz").json()["models"][TRIO]
+            assert served == promoted.group(1)
+        else:
+            assert stages["new champion served"] == " " and "challenger" in output, output
+    # The source data is untouched; the shifted copy and its spec sit in the data folder.
+    assert hashlib.sha256((tmp_path / "trio.csv").read_bytes()).hexdigest() == digest
+    simulated = platform_env.data_dir / "simulated" / TRIO
+    assert (simulated / f"{TRIO}.yaml").is_file() and (simulated / "trio_shifted.csv").is_file()
+    # The shifted run is what Prometheus reports.
     with session_scope(get_settings().app_database_url) as session:
         newest = session.scalars(
-            select(DriftReport)
-            .where(DriftReport.model_name == MODEL)
-            .order_by(DriftReport.id.desc())
-            .limit(1)
+            select(DriftReport).where(DriftReport.model_name == TRIO).order_by(DriftReport.id.desc()).limit(1)
         ).one()
         share = newest.drift_share
-    assert share > monitored.drift_share
+    assert share >= 0.5
     deadline = time.monotonic() + 15
-    while query(prometheus, f'astralytiq_drift_share{{model="{MODEL}"}}') != pytest.approx(share):
+    while query(prometheus, f'astralytiq_drift_share{{model="{TRIO}"}}') != pytest.approx(share):
         assert time.monotonic() < deadline, "Prometheus never saw the shifted run's drift share"
         time.sleep(0.5)
