@@ -142,6 +142,57 @@ def monitor(dataset: DatasetArg) -> None:
             typer.echo(f"drift above the threshold: retrained, v{retrain['version']} is {retrain['alias']}")
 
 
+@app.command("simulate-drift")
+def simulate_drift(
+    dataset: DatasetArg,
+    factor: Annotated[
+        float, typer.Option(min=0.01, help="Multiply the newest actuals (target and covariates) by this.")
+    ] = 1.6,
+    api_url: Annotated[
+        str,
+        typer.Option(
+            help="The running API whose /metrics and /readyz are watched (default: ASTRALYTIQ_API_URL)."
+        ),
+    ] = "",
+    prometheus_url: Annotated[
+        str, typer.Option(help="A Prometheus loading infra/prometheus/alerts.yml: wait for its drift alert.")
+    ] = "",
+    wait: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait for a triggered retrain to move the champion.")
+    ] = 600.0,
+) -> None:
+    """Shift DATASET's newest actuals and watch the loop: drift detected, alert condition true,
+    retrain triggered, new champion served. The committed data is not touched: the shifted copy
+    and a spec reading it go to <data dir>/simulated/<dataset>/. Exits 1 if a stage did not happen."""
+    from astralytiq.prefect_env import configure_prefect
+
+    settings = _settings()
+    configure_prefect(settings)
+    from astralytiq.db import upgrade_database
+    from astralytiq.drift_demo import run_drift_loop
+    from data_contracts.spec import SpecError
+    from data_contracts.validation import ContractViolation
+    from models.registry import TrackingUnavailable
+
+    upgrade_database(settings.app_database_url)
+    try:
+        report = run_drift_loop(
+            settings,
+            dataset,
+            factor,
+            typer.echo,
+            api_url=api_url or settings.resolved_api_url,
+            prometheus_url=prometheus_url or None,
+            wait_seconds=wait,
+        )
+    except (SpecError, ContractViolation, TrackingUnavailable, ValueError) as exc:
+        fail(str(exc))
+    missing = [stage for stage, happened in report.stages.items() if not happened]
+    if missing:
+        fail(f"the loop stopped short: {', '.join(missing)} did not happen")
+    typer.echo("the loop closed: drift detected, alert raised, retrained, new champion served")
+
+
 @app.command()
 def validate(
     dataset: DatasetArg,

@@ -1,16 +1,42 @@
-"""The portal's only way to the platform: a typed client of the prediction API."""
+"""The portal's only way to the platform: a typed client of the prediction API.
+
+Every failure becomes one of four exceptions whose message is fit to show a person; pages never
+see httpx. Routes added by later versions of the API answer 404 "Not Found" on an older server:
+that becomes ``RouteMissing`` so a page can say the feature is not available there.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
+from urllib.parse import quote
 
 import httpx
+
+from portal.api_types import (
+    AccuracyHistory,
+    ApiKey,
+    ApiKeyIssued,
+    ChampionChange,
+    ContractReport,
+    ContractRun,
+    DriftHistory,
+    Forecast,
+    ModelDetail,
+    ModelSummary,
+    PipelineRun,
+    TrainingStarted,
+    User,
+)
 
 
 class ApiUnavailable(RuntimeError):
     """The API cannot be reached or failed; the message is fit to show a person."""
+
+
+class ApiUnreachable(ApiUnavailable):
+    """Nothing answers at the API's address (refused, timed out, name not found)."""
 
 
 class SessionExpired(RuntimeError):
@@ -20,6 +46,18 @@ class SessionExpired(RuntimeError):
 class ApiRejected(RuntimeError):
     """The API refused the request (4xx); the message is its explanation."""
 
+    def __init__(self, message: str, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class RouteMissing(ApiRejected):
+    """This API has no such route (an older server than the portal); the message is the route."""
+
+
+# FastAPI's answer for a path no route matches; a route's own 404 names what is missing.
+_NO_ROUTE = "Not Found"
+
 
 @dataclass(frozen=True)
 class Session:
@@ -28,6 +66,30 @@ class Session:
     role: str
     expires_at: datetime
 
+    def can(self, role: str) -> bool:
+        """Whether this person holds ``role`` or a higher one (viewer < engineer < admin)."""
+        return ROLE_RANK.get(self.role, 0) >= ROLE_RANK[role]
+
+
+ROLE_RANK = {"viewer": 1, "engineer": 2, "admin": 3}
+
+
+def _detail(response: httpx.Response) -> str:
+    if response.headers.get("content-type", "").startswith("application/json"):
+        try:
+            detail = response.json().get("detail")
+        except (ValueError, AttributeError):
+            return response.text.strip()
+        if isinstance(detail, list):  # a 422 from validation: name the fields
+            return "; ".join(f"{'.'.join(map(str, d.get('loc', [])[1:]))}: {d.get('msg')}" for d in detail)
+        return str(detail)
+    return response.text.strip()
+
+
+def _seg(value: str) -> str:
+    """A path segment: a model name or username is never read as more path."""
+    return quote(value, safe="")
+
 
 class ApiClient:
     def __init__(self, base_url: str, token: str | None = None, timeout: float = 15.0) -> None:
@@ -35,67 +97,128 @@ class ApiClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def close(self) -> None:
+        self._http.close()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = self._http.request(method, path, **kwargs)
+            return self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise ApiUnavailable(
+            raise ApiUnreachable(
                 f"The API at {self.base_url} is not reachable ({exc.__class__.__name__})."
             ) from None
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, path, **kwargs)
         if response.status_code == 401:
             raise SessionExpired("Your session has expired or is invalid. Please log in again.")
         if response.status_code >= 500:
-            raise ApiUnavailable(f"The API failed ({response.status_code}). Try again in a moment.")
+            detail = _detail(response) if response.status_code == 503 else ""
+            reason = f": {detail}" if detail else f" ({response.status_code}). Try again in a moment."
+            raise ApiUnavailable(f"The API could not answer{reason}")
+        if response.status_code == 404 and _detail(response) == _NO_ROUTE:
+            raise RouteMissing(f"{method} {path.split('?')[0]}", 404)
         if response.status_code >= 400:
-            detail = (
-                response.json().get("detail")
-                if response.headers.get("content-type", "").startswith("application/json")
-                else response.text
-            )
-            raise ApiRejected(detail if isinstance(detail, str) else str(detail))
+            raise ApiRejected(_detail(response), response.status_code)
         if response.headers.get("content-type", "").startswith("application/json"):
             return response.json()
         return response.text
 
+    # --- who is asking -------------------------------------------------------------------
     def login(self, username: str, password: str) -> Session:
-        try:
-            response = self._http.post("/v1/auth/token", data={"username": username, "password": password})
-        except httpx.HTTPError as exc:
-            raise ApiUnavailable(
-                f"The API at {self.base_url} is not reachable ({exc.__class__.__name__})."
-            ) from None
+        response = self._send("POST", "/v1/auth/token", data={"username": username, "password": password})
         if response.status_code == 401:
-            raise ApiRejected("Incorrect username or password.")
+            raise ApiRejected("Incorrect username or password.", 401)
         if response.status_code >= 400:
-            raise ApiUnavailable(f"Login failed ({response.status_code}).")
+            raise ApiUnavailable(f"Login failed ({response.status_code}): {_detail(response)}")
         body = response.json()
         return Session(
             body["access_token"], username, body["role"], datetime.fromisoformat(body["expires_at"])
         )
 
-    def models(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/v1/models")  # type: ignore[no-any-return]
-
-    def model(self, name: str) -> dict[str, Any]:
-        return self._call("GET", f"/v1/models/{name}")  # type: ignore[no-any-return]
-
-    def series(self, model: str) -> list[str]:
-        return self._call("GET", f"/v1/models/{model}/series")  # type: ignore[no-any-return]
-
-    def forecast(
-        self, model: str, series_ids: list[str], horizon: int, levels: list[float]
-    ) -> dict[str, Any]:
-        body = {"series_ids": series_ids, "horizon": horizon, "levels": levels, "include_history": True}
-        return self._call("POST", f"/v1/models/{model}/forecast", json=body)  # type: ignore[no-any-return]
-
-    def drift(self, model: str) -> dict[str, Any]:
-        return self._call("GET", f"/v1/models/{model}/drift")  # type: ignore[no-any-return]
-
-    def drift_report_html(self, model: str, report_id: int) -> str:
-        return self._call("GET", f"/v1/models/{model}/drift/{report_id}/html")  # type: ignore[no-any-return]
-
     def ready(self) -> dict[str, Any]:
         try:
-            return self._http.get("/readyz").json()  # type: ignore[no-any-return]
+            return cast(dict[str, Any], self._http.get("/readyz").json())
         except (httpx.HTTPError, ValueError):
             return {"status": "unreachable"}
+
+    # --- models and forecasts ------------------------------------------------------------
+    def models(self) -> list[ModelSummary]:
+        return cast(list[ModelSummary], self._call("GET", "/v1/models"))
+
+    def model(self, name: str) -> ModelDetail:
+        return cast(ModelDetail, self._call("GET", f"/v1/models/{_seg(name)}"))
+
+    def series(self, model: str) -> list[str]:
+        return cast(list[str], self._call("GET", f"/v1/models/{_seg(model)}/series"))
+
+    def forecast(self, model: str, series_ids: list[str], horizon: int, levels: list[float]) -> Forecast:
+        body = {"series_ids": series_ids, "horizon": horizon, "levels": levels, "include_history": True}
+        return cast(Forecast, self._call("POST", f"/v1/models/{_seg(model)}/forecast", json=body))
+
+    def promote(self, model: str, version: str, reason: str) -> ChampionChange:
+        body = {"version": version, "reason": reason}
+        return cast(ChampionChange, self._call("POST", f"/v1/models/{_seg(model)}/promote", json=body))
+
+    def rollback(self, model: str, reason: str, version: str | None = None) -> ChampionChange:
+        body = {"version": version, "reason": reason}
+        return cast(ChampionChange, self._call("POST", f"/v1/models/{_seg(model)}/rollback", json=body))
+
+    # --- health --------------------------------------------------------------------------
+    def drift(self, model: str) -> DriftHistory:
+        return cast(DriftHistory, self._call("GET", f"/v1/models/{_seg(model)}/drift"))
+
+    def drift_report_html(self, model: str, report_id: int) -> str:
+        return cast(str, self._call("GET", f"/v1/models/{_seg(model)}/drift/{report_id}/html"))
+
+    def accuracy(self, model: str) -> AccuracyHistory:
+        """Live accuracy of served forecasts (issue 7's route; RouteMissing on older servers)."""
+        return cast(AccuracyHistory, self._call("GET", f"/v1/models/{_seg(model)}/accuracy"))
+
+    def metrics_text(self) -> str:
+        """The API's own Prometheus exposition (/metrics): latency and request counters."""
+        return cast(str, self._call("GET", "/metrics"))
+
+    # --- pipelines (issue 6's routes; RouteMissing on older servers) ---------------------
+    def pipeline_runs(self, limit: int = 20) -> list[PipelineRun]:
+        return cast(list[PipelineRun], self._call("GET", "/v1/pipelines/runs", params={"limit": limit}))
+
+    def train(self, dataset: str) -> TrainingStarted:
+        return cast(TrainingStarted, self._call("POST", "/v1/pipelines/train", json={"dataset": dataset}))
+
+    # --- data contracts ------------------------------------------------------------------
+    def contract_reports(self, limit: int = 50) -> list[ContractRun]:
+        return cast(list[ContractRun], self._call("GET", "/v1/contracts/reports", params={"limit": limit}))
+
+    def contract_report(self, run_id: str) -> ContractReport:
+        return cast(ContractReport, self._call("GET", f"/v1/contracts/reports/{_seg(run_id)}"))
+
+    def contract_docs_html(self, docs_url: str) -> str:
+        """A Data Docs page the API links from a report (``docs_url``, a path on this API)."""
+        if not docs_url.startswith("/v1/contracts/reports/"):
+            raise ApiRejected(f"not a Data Docs link of this API: {docs_url}")
+        return cast(str, self._call("GET", docs_url))
+
+    # --- administration ------------------------------------------------------------------
+    def users(self) -> list[User]:
+        return cast(list[User], self._call("GET", "/v1/admin/users"))
+
+    def create_user(self, username: str, password: str, role: str) -> User:
+        body = {"username": username, "password": password, "role": role}
+        return cast(User, self._call("POST", "/v1/admin/users", json=body))
+
+    def update_user(self, username: str, role: str | None = None, active: bool | None = None) -> User:
+        body = {k: v for k, v in (("role", role), ("active", active)) if v is not None}
+        return cast(User, self._call("PATCH", f"/v1/admin/users/{_seg(username)}", json=body))
+
+    def api_keys(self) -> list[ApiKey]:
+        return cast(list[ApiKey], self._call("GET", "/v1/admin/api-keys"))
+
+    def issue_api_key(
+        self, name: str, role: str, models: list[str], expires_in_days: int | None
+    ) -> ApiKeyIssued:
+        body = {"name": name, "role": role, "models": models, "expires_in_days": expires_in_days}
+        return cast(ApiKeyIssued, self._call("POST", "/v1/admin/api-keys", json=body))
+
+    def revoke_api_key(self, key_id: int) -> ApiKey:
+        return cast(ApiKey, self._call("DELETE", f"/v1/admin/api-keys/{key_id}"))

@@ -14,21 +14,27 @@ if session is None:
 else:
     with st.sidebar:
         st.markdown('<div class="aq-brand">AstralytiQ</div>', unsafe_allow_html=True)
-        st.caption(f"Signed in as **{session.username}** ({session.role})")
-        if st.button("Log out", icon=":material/logout:", use_container_width=True):
+        st.caption(
+            f"Signed in as **{session.username}** ({session.role}) · "
+            f"session ends {session.expires_at:%H:%M} UTC"
+        )
+        if st.button("Log out", icon=":material/logout:", width="stretch"):
             log_out("You have logged out.")
             st.rerun()
-    page = st.navigation(
-        {
-            "Forecasting": [
-                st.Page(
-                    "app_pages/forecasts.py", title="Forecasts", icon=":material/show_chart:", default=True
-                ),
-                st.Page("app_pages/models.py", title="Models", icon=":material/model_training:"),
-            ],
-            "Monitoring": [
-                st.Page("app_pages/health.py", title="Model health", icon=":material/monitor_heart:")
-            ],
-        }
-    )
+    sections = {
+        "Forecasting": [
+            st.Page("app_pages/forecasts.py", title="Forecasts", icon=":material/show_chart:", default=True),
+            st.Page("app_pages/models.py", title="Models", icon=":material/model_training:"),
+        ],
+        "Operations": [
+            st.Page("app_pages/health.py", title="Model health", icon=":material/monitor_heart:"),
+            st.Page("app_pages/pipelines.py", title="Pipelines", icon=":material/account_tree:"),
+            st.Page("app_pages/data_quality.py", title="Data quality", icon=":material/rule:"),
+        ],
+    }
+    if session.can("admin"):  # the API refuses the others anyway; the menu just does not offer it
+        sections["Administration"] = [
+            st.Page("app_pages/admin.py", title="Users and keys", icon=":material/admin_panel_settings:")
+        ]
+    page = st.navigation(sections)
 page.run()

@@ -1,19 +1,30 @@
-"""Plotly figures of the portal, built from API payloads."""
+"""Plotly figures and tables of the portal, built from API payloads."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-import pandas as pd
 import plotly.graph_objects as go
 
+from portal.api_types import AccuracyPoint, SelectionRow, SeriesForecast, Version
 from portal.theme import ACCENT, INK, MUTED, OK, WARN
+
+# Backtest metrics shown for a version, in order, with "lower is better" except coverage.
+VERSION_METRICS = {
+    "backtest_mase": "MASE",
+    "backtest_smape": "sMAPE",
+    "backtest_wape": "WAPE",
+    "backtest_rmsse": "RMSSE",
+    "backtest_coverage_80": "coverage 80%",
+    "backtest_coverage_95": "coverage 95%",
+}
 
 _BAND_ALPHA = {0: 0.10, 1: 0.20, 2: 0.28, 3: 0.34, 4: 0.40}
 
 
-def forecast_frame(item: dict[str, Any]) -> pd.DataFrame:
+def forecast_rows(item: SeriesForecast) -> list[dict[str, Any]]:
     rows = []
     for point in item["points"]:
         row = {"series_id": item["series_id"], "ds": point["ds"], "yhat": point["yhat"]}
@@ -21,7 +32,7 @@ def forecast_frame(item: dict[str, Any]) -> pd.DataFrame:
             row[f"lower_{interval['level']:g}"] = interval["lower"]
             row[f"upper_{interval['level']:g}"] = interval["upper"]
         rows.append(row)
-    return pd.DataFrame(rows)
+    return rows
 
 
 def _layout(fig: go.Figure, height: int = 420) -> go.Figure:
@@ -39,7 +50,7 @@ def _layout(fig: go.Figure, height: int = 420) -> go.Figure:
     return fig
 
 
-def forecast_chart(item: dict[str, Any], levels: Sequence[float]) -> go.Figure:
+def forecast_chart(item: SeriesForecast, levels: Sequence[float]) -> go.Figure:
     fig = go.Figure()
     history = item.get("history") or []
     if history:
@@ -79,7 +90,7 @@ def forecast_chart(item: dict[str, Any], levels: Sequence[float]) -> go.Figure:
     return _layout(fig)
 
 
-def drift_features_chart(features: list[dict[str, Any]]) -> go.Figure:
+def drift_features_chart(features: Sequence[Any]) -> go.Figure:
     ordered = sorted(features, key=lambda f: f["score"])
     fig = go.Figure(
         go.Bar(
@@ -94,7 +105,7 @@ def drift_features_chart(features: list[dict[str, Any]]) -> go.Figure:
     return _layout(fig, height=max(300, 22 * len(ordered)))
 
 
-def drift_history_chart(history: list[dict[str, Any]], threshold: float | None = None) -> go.Figure:
+def drift_history_chart(history: Sequence[Any], threshold: float | None = None) -> go.Figure:
     ordered = sorted(history, key=lambda r: r["created_at"])
     fig = go.Figure(
         go.Scatter(
@@ -109,3 +120,114 @@ def drift_history_chart(history: list[dict[str, Any]], threshold: float | None =
         fig.add_hline(y=threshold, line_dash="dot", line_color=WARN)
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return _layout(fig, height=260)
+
+
+def versions_rows(versions: Sequence[Version]) -> list[dict[str, Any]]:
+    rows = []
+    for v in versions:
+        row: dict[str, Any] = {
+            "version": f"v{v['version']}",
+            "aliases": ", ".join(v["aliases"]),
+            "created": v["created_at"][:16].replace("T", " "),
+        }
+        row.update({label: v["metrics"].get(key) for key, label in VERSION_METRICS.items()})
+        row["gate"] = v["gate"] or ""
+        rows.append(row)
+    return rows
+
+
+def comparison_rows(first: Version, second: Version) -> list[dict[str, Any]]:
+    """Backtest metrics of two versions side by side, and which one the metric favours."""
+    rows = []
+    for key, label in VERSION_METRICS.items():
+        a, b = first["metrics"].get(key), second["metrics"].get(key)
+        if a is None and b is None:
+            continue
+        better = ""
+        if a is not None and b is not None and a != b:
+            if key.startswith("backtest_coverage_"):
+                nominal = float(key.rsplit("_", 1)[1]) / 100  # closer to the nominal level is better
+                wins = abs(a - nominal) < abs(b - nominal)
+            else:
+                wins = a < b
+            better = f"v{first['version']}" if wins else f"v{second['version']}"
+        rows.append(
+            {
+                "metric": label,
+                f"v{first['version']}": a,
+                f"v{second['version']}": b,
+                "difference": (a - b) if a is not None and b is not None else None,
+                "better": better,
+            }
+        )
+    return rows
+
+
+def backtest_chart(versions: Sequence[Version]) -> go.Figure:
+    """Each candidate forecaster's backtest MASE in the newest version: why the selection chose."""
+    newest = versions[0] if versions else None
+    candidates = sorted(
+        (
+            (key.removeprefix("candidate_").removesuffix("_mase"), value)
+            for key, value in (newest["metrics"] if newest else {}).items()
+            if key.startswith("candidate_") and key.endswith("_mase")
+        ),
+        key=lambda kv: kv[1],
+    )
+    fig = go.Figure(
+        go.Bar(
+            x=[name for name, _ in candidates],
+            y=[value for _, value in candidates],
+            marker={"color": ACCENT},
+            hovertemplate="%{x}: MASE %{y:.3f}<extra></extra>",
+        )
+    )
+    if newest:
+        fig.update_layout(title=f"Backtest MASE per candidate, v{newest['version']} (lower is better)")
+    return _layout(fig, height=300)
+
+
+def selection_chart(selection: Sequence[SelectionRow]) -> go.Figure:
+    counts = Counter(row["model"] for row in selection).most_common()
+    fig = go.Figure(
+        go.Bar(
+            x=[model for model, _ in counts],
+            y=[n for _, n in counts],
+            marker={"color": ACCENT},
+            hovertemplate="%{x}: %{y} series<extra></extra>",
+        )
+    )
+    return _layout(fig, height=300)
+
+
+def accuracy_chart(points: Sequence[AccuracyPoint]) -> go.Figure:
+    """Live MASE and WAPE of served forecasts over time, version changes visible on hover."""
+    ordered = sorted(points, key=lambda p: p["evaluated_at"])
+    x = [p["evaluated_at"] for p in ordered]
+    versions = [f"v{p['model_version']}" for p in ordered]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[p["mase"] for p in ordered],
+            name="MASE",
+            mode="lines+markers",
+            line={"color": ACCENT},
+            customdata=versions,
+            hovertemplate="MASE %{y:.3f} (%{customdata})<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[p["wape"] for p in ordered],
+            name="WAPE",
+            mode="lines+markers",
+            line={"color": WARN},
+            yaxis="y2",
+            hovertemplate="WAPE %{y:.1%}<extra></extra>",
+        )
+    )
+    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "tickformat": ".1%", "showgrid": False})
+    fig.add_hline(y=1.0, line_dash="dot", line_color=MUTED, annotation_text="naive (MASE 1)")
+    return _layout(fig, height=300)

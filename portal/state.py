@@ -17,15 +17,35 @@ def api_url() -> str:
 def current_session() -> Session | None:
     session: Session | None = st.session_state.get("session")
     if session is not None and session.expires_at <= datetime.now(UTC):
-        st.session_state.pop("session", None)
-        st.session_state["notice"] = "Your session expired. Please log in again."
+        log_out("Your session expired. Please log in again.")
         return None
     return session
 
 
 def client() -> ApiClient:
+    """The visitor's client, kept across reruns so its connections are reused."""
     session = current_session()
-    return ApiClient(api_url(), session.token if session else None)
+    key = (api_url(), session.token if session else None)
+    cached: tuple[tuple[str, str | None], ApiClient] | None = st.session_state.get("api_client")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    if cached is not None:
+        cached[1].close()
+    fresh = ApiClient(key[0], key[1])
+    st.session_state["api_client"] = (key, fresh)
+    return fresh
+
+
+def require(role: str = "viewer") -> Session:
+    """Stop the page unless someone with at least ``role`` is logged in; say why it stopped."""
+    session = current_session()
+    if session is None:
+        st.info(st.session_state.get("notice") or "Please log in to see this page.", icon=":material/lock:")
+        st.stop()
+    if not session.can(role):
+        st.warning(f"This page needs the {role} role; you are signed in as {session.role}.")
+        st.stop()
+    return session
 
 
 def log_out(reason: str | None = None) -> None:

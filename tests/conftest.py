@@ -101,3 +101,37 @@ def admin_credentials(platform_env: Platform) -> tuple[str, str]:
     create_user(get_settings().app_database_url, "admin", "admin-password-1", "admin")
     create_user(get_settings().app_database_url, "viewer", "viewer-password-1", "viewer")
     return "admin", "admin-password-1"
+
+
+@pytest.fixture(scope="session")
+def engineer_credentials(platform_env: Platform) -> tuple[str, str]:
+    from astralytiq.accounts import create_user
+    from astralytiq.settings import get_settings
+
+    create_user(get_settings().app_database_url, "engineer", "engineer-password-1", "engineer")
+    return "engineer", "engineer-password-1"
+
+
+@pytest.fixture(scope="session")
+def api_server(
+    platform_env: Platform,
+    trained_demo: dict[str, Any],
+    admin_credentials: tuple[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The API as a real process (`astralytiq serve`) on a free port, with a drift check stored
+    so the portal's health page has a report to show. Shared by the portal and browser tests."""
+    from flows.monitor import monitor_flow
+
+    monitor_flow(dataset="nyc_flights")
+    port = free_port()
+    logs = tmp_path_factory.mktemp("api")
+    process = start(
+        [str(BIN / "astralytiq"), "serve", "--port", str(port)], logs / "api.log", platform_env.env
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/readyz", 60, process)
+        yield url
+    finally:
+        stop(process)

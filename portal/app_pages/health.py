@@ -1,51 +1,117 @@
-"""Model health: how far the newest actuals drifted from what the champion was trained on."""
+"""Model health: drift of the newest actuals, live accuracy of served forecasts, and the API's
+latency and throughput."""
+
+import time
 
 import streamlit as st
 import streamlit.components.v1 as components
 
-from portal import charts, theme
+from portal import charts, service_metrics, tables, theme
 from portal.guard import call
-from portal.state import client
+from portal.state import client, require
 
-theme.header("Model health", "Drift of the newest actuals against the champion's training window.")
+require("viewer")
+theme.header("Model health", "Drift, live accuracy, and how fast the API answers.")
 api = client()
 models = call(api.models) or []
 if not models:
     st.info("No models registered yet.", icon=":material/hourglass_empty:")
     st.stop()
 name = st.selectbox("Model", sorted(m["name"] for m in models))
-drift = call(lambda: api.drift(name))
-if drift is None:
-    st.stop()
-latest = drift.get("latest")
-if latest is None:
-    st.info(
-        "No drift check has run for this model yet (`astralytiq monitor <dataset>`).",
-        icon=":material/hourglass_empty:",
-    )
-    st.stop()
+drift_tab, accuracy_tab, service_tab = st.tabs(["Drift", "Live accuracy", "Latency and throughput"])
 
-drifted = [f for f in latest["features"] if f["drifted"]]
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("Drifted share", f"{latest['drift_share']:.0%}")
-c2.metric("Drifted features", f"{len(drifted)} of {len(latest['features'])}")
-c3.metric("Status", "Drift" if latest["dataset_drift"] else "Stable")
-c4.metric("Checked version", f"v{latest['model_version']}")
-st.caption(
-    f"Reference (training window) {latest['reference_start'][:10]} to {latest['reference_end'][:10]}; "
-    f"current {latest['current_start'][:10]} to {latest['current_end'][:10]}."
-)
+with drift_tab:
+    drift = call(lambda: api.drift(name), "Drift monitoring")
+    latest = drift["latest"] if drift else None
+    if drift is not None and latest is None:
+        st.info(
+            "No drift check has run for this model yet (`astralytiq monitor <dataset>`).",
+            icon=":material/hourglass_empty:",
+        )
+    if drift is not None and latest is not None:
+        drifted = [f for f in latest["features"] if f["drifted"]]
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric("Drifted share", f"{latest['drift_share']:.0%}")
+        c2.metric("Drifted features", f"{len(drifted)} of {len(latest['features'])}")
+        c3.metric("Status", "Drift" if latest["dataset_drift"] else "Stable")
+        c4.metric("Checked version", f"v{latest['model_version']}")
+        st.caption(
+            f"Reference (training window) {latest['reference_start'][:10]} to "
+            f"{latest['reference_end'][:10]}; current {latest['current_start'][:10]} to "
+            f"{latest['current_end'][:10]}."
+        )
+        left, right = st.columns([3, 2])
+        with left:
+            st.subheader("Per feature")
+            st.plotly_chart(charts.drift_features_chart(latest["features"]), width="stretch")
+        with right:
+            st.subheader("Over time")
+            st.plotly_chart(charts.drift_history_chart(drift["history"]), width="stretch")
+        # Loaded on demand: an Evidently report is megabytes of HTML the page need not carry.
+        if st.toggle("Show the full Evidently report", key="show_evidently"):
+            report_id = int(latest["id"])
+            html = call(lambda: api.drift_report_html(name, report_id), "The Evidently report")
+            if html:
+                components.html(html, height=900, scrolling=True)
 
-left, right = st.columns([3, 2])
-with left:
-    st.subheader("Per feature")
-    st.plotly_chart(charts.drift_features_chart(latest["features"]), use_container_width=True)
-with right:
-    st.subheader("Over time")
-    st.plotly_chart(charts.drift_history_chart(drift["history"]), use_container_width=True)
+with accuracy_tab:
+    accuracy = call(lambda: api.accuracy(name), "Live accuracy")
+    if accuracy is not None and not accuracy["points"]:
+        st.info(
+            "No served forecast has been scored yet: accuracy appears once actuals arrive for "
+            "dates the model forecast.",
+            icon=":material/hourglass_empty:",
+        )
+    elif accuracy is not None:
+        newest = max(accuracy["points"], key=lambda p: p["evaluated_at"])
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric("Live MASE", f"{newest['mase']:.3f}", help="Below 1 beats a seasonal naive forecast.")
+        c2.metric("Live WAPE", f"{newest['wape']:.1%}")
+        for column, level in ((c3, "80"), (c4, "95")):
+            if level in newest["coverage"]:
+                column.metric(f"{level}% interval coverage", f"{newest['coverage'][level]:.0%}")
+        st.caption(
+            f"Newest evaluation: v{newest['model_version']}, actuals {newest['window_start']} to "
+            f"{newest['window_end']}, {newest['n_series']} series, {newest['n_points']} points."
+        )
+        st.plotly_chart(charts.accuracy_chart(accuracy["points"]), width="stretch")
 
-with st.expander("Full Evidently report"):
-    report_id = int(latest["id"])
-    html = call(lambda: api.drift_report_html(name, report_id))
-    if html:
-        components.html(html, height=900, scrolling=True)
+with service_tab:
+    text = call(api.metrics_text, "The API's metrics")
+    if text is not None:
+        now = time.monotonic()
+        snap = service_metrics.snapshot(text)
+        previous = st.session_state.get("metrics_snapshot")
+        st.session_state["metrics_snapshot"] = (now, snap)
+        recent = service_metrics.rate(previous[1], snap, now - previous[0]) if previous else None
+        uptime = time.time() - snap.started_at if snap.started_at else None
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric("Requests served", f"{snap.total_requests:,.0f}")
+        c2.metric("Forecasts served", f"{snap.forecasts_served:,.0f}", help="Series forecasts, all models.")
+        c3.metric(
+            "Average throughput",
+            f"{snap.total_requests / uptime:.2f} req/s" if uptime else "n/a",
+            help="Since the API process started.",
+        )
+        c4.metric(
+            "Since your last refresh",
+            f"{recent:.2f} req/s" if recent is not None else "refresh to see",
+        )
+        st.button("Refresh", icon=":material/refresh:")
+        if snap.routes:
+            tables.table(
+                "latency",
+                [
+                    {
+                        "route": r.route,
+                        "requests": int(r.requests),
+                        "5xx": int(r.errors),
+                        "p50 ms": r.p50_ms,
+                        "p95 ms": r.p95_ms,
+                        "p99 ms": r.p99_ms,
+                    }
+                    for r in snap.routes
+                ],
+                formats={c: tables.number(1) for c in ("p50 ms", "p95 ms", "p99 ms")},
+            )
+            st.caption("Latency quantiles from the API's histogram buckets since it started.")

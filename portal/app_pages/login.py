@@ -13,7 +13,7 @@ if notice := st.session_state.pop("notice", None):
 with st.form("login", border=True):
     username = st.text_input("Username", autocomplete="username")
     password = st.text_input("Password", type="password", autocomplete="current-password")
-    submitted = st.form_submit_button("Log in", type="primary", use_container_width=True)
+    submitted = st.form_submit_button("Log in", type="primary", width="stretch")
 
 if submitted:
     if not username or not password:

@@ -1,0 +1,202 @@
+"""The shapes of the API's answers as the portal reads them (mirrors serving/schemas.py).
+
+TypedDicts, not classes: the JSON is used as it arrives, and mypy still checks every key a page
+reads. Two groups mirror routes other issues add (accuracy: issue 7, pipelines: issue 6); the
+portal says "not available on this server" when the API it talks to does not have them yet.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+
+class ModelSummary(TypedDict):
+    name: str
+    champion_version: str | None
+    serving_version: str | None
+    aliases: dict[str, str]
+    load_error: str | None
+    series_count: int | None
+    max_horizon: int | None
+    frequency: str | None
+    train_start: str | None
+    train_end: str | None
+
+
+class Version(TypedDict):
+    version: str
+    aliases: list[str]
+    run_id: str
+    created_at: str
+    metrics: dict[str, float]
+    gate: str | None
+
+
+class SelectionRow(TypedDict):
+    series_id: str
+    model: str
+
+
+class ModelDetail(ModelSummary):
+    versions: list[Version]
+    selection: list[SelectionRow]
+
+
+class Interval(TypedDict):
+    level: float
+    lower: float
+    upper: float
+
+
+class ForecastPoint(TypedDict):
+    ds: str
+    yhat: float
+    intervals: list[Interval]
+
+
+class HistoryPoint(TypedDict):
+    ds: str
+    y: float
+
+
+class SeriesForecast(TypedDict):
+    series_id: str
+    selected_model: str
+    points: list[ForecastPoint]
+    history: list[HistoryPoint] | None
+
+
+class Forecast(TypedDict):
+    model: str
+    version: str
+    horizon: int
+    levels: list[float]
+    forecasts: list[SeriesForecast]
+
+
+class ChampionChange(TypedDict):
+    model: str
+    action: str
+    previous_version: str | None
+    champion_version: str
+    serving_version: str
+    load_seconds: float
+
+
+class DriftFeature(TypedDict):
+    feature: str
+    score: float
+    method: str
+    drifted: bool
+
+
+class DriftReport(TypedDict):
+    id: int
+    model_name: str
+    model_version: str
+    created_at: str
+    reference_start: str
+    reference_end: str
+    current_start: str
+    current_end: str
+    drift_share: float
+    dataset_drift: bool
+    features: list[DriftFeature]
+
+
+class DriftHistory(TypedDict):
+    model_name: str
+    latest: DriftReport | None
+    history: list[DriftReport]
+
+
+class AccuracyPoint(TypedDict):
+    """One evaluation of served forecasts against the actuals that arrived (issue 7)."""
+
+    evaluated_at: str
+    model_version: str
+    window_start: str
+    window_end: str
+    mase: float
+    wape: float
+    coverage: dict[str, float]  # interval level ("80", "95") -> share of actuals inside
+    n_series: int
+    n_points: int
+
+
+class AccuracyHistory(TypedDict):
+    model: str
+    points: list[AccuracyPoint]
+
+
+class PipelineRun(TypedDict):
+    """A Prefect flow run as the API lists it (issue 6)."""
+
+    id: str
+    name: str
+    flow: str
+    dataset: str | None
+    state: str
+    started_at: str | None
+    ended_at: str | None
+    duration_seconds: float | None
+
+
+class TrainingStarted(TypedDict):
+    flow_run_id: str
+    dataset: str
+    state: str
+
+
+class ContractRun(TypedDict):
+    run_id: str
+    dataset: str
+    status: str
+    stage: str | None
+    started_at: str
+    rules: int | None
+    failures: int | None
+    model_version: str | None
+
+
+class ContractRule(TypedDict):
+    rule: str
+    column: str
+    success: bool
+    expectation: str
+    message: str
+    unexpected: int
+
+
+class ContractReport(ContractRun):
+    summary: str
+    rows: int | None
+    series: int | None
+    quarantined: int
+    quarantine_counts: dict[str, int]
+    results: list[ContractRule]
+    docs_url: str | None
+
+
+class User(TypedDict):
+    username: str
+    role: str
+    active: bool
+    created_at: str
+
+
+class ApiKey(TypedDict):
+    id: int
+    name: str
+    prefix: str
+    role: str
+    models: list[str]
+    created_at: str
+    last_used_at: str | None
+    expires_at: str | None
+    revoked_at: str | None
+    active: bool
+
+
+class ApiKeyIssued(ApiKey):
+    key: str

@@ -1,0 +1,93 @@
+"""Tables of the portal as light HTML, and CSV downloads, without pandas.
+
+``st.dataframe`` serialises through pyarrow, which imports pandas: about 90 MB of the portal's
+resident memory for tables of a few dozen rows. These tables are static HTML in the glass
+theme (``.aq-table``); each carries ``data-table`` so tests can find and read it.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import streamlit as st
+
+Format = Callable[[Any], str]
+
+
+def number(digits: int = 3) -> Format:
+    return lambda v: f"{v:,.{digits}f}"
+
+
+def percent(digits: int = 0) -> Format:
+    return lambda v: f"{v:.{digits}%}"
+
+
+class Html(str):
+    """Cell content that is already HTML (built here from escaped parts)."""
+
+
+_TONE = {
+    "completed": "ok", "passed": "ok", "running": "busy", "pending": "busy", "scheduled": "busy",
+    "failed": "bad", "crashed": "bad", "cancelled": "muted", "cancelling": "muted",
+}  # fmt: skip
+
+
+def badge(value: Any) -> str:
+    """A state as a coloured pill: COMPLETED and passed green, FAILED red, RUNNING blue."""
+    text = str(value)
+    tone = _TONE.get(text.lower(), "muted")
+    return Html(f'<span class="aq-badge aq-{tone}">{html.escape(text)}</span>')
+
+
+def timestamp(v: Any) -> str:
+    return str(v)[:16].replace("T", " ")
+
+
+def _cell(value: Any, fmt: Format | None) -> str:
+    if value is None or value == "":
+        return '<span class="aq-none">–</span>'
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return html.escape(", ".join(map(str, value))) or '<span class="aq-none">–</span>'
+    if fmt is not None:
+        shown = fmt(value)
+        return shown if isinstance(shown, Html) else html.escape(shown)
+    if isinstance(value, float):
+        return f"{value:,.3f}"
+    return html.escape(str(value))
+
+
+def table(
+    name: str,
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str] | None = None,
+    formats: Mapping[str, Format] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> None:
+    """Show ``rows`` (dicts) as a table of ``columns`` (default: the first row's keys)."""
+    columns = list(columns or (rows[0].keys() if rows else []))
+    formats, labels = formats or {}, labels or {}
+    head = "".join(f"<th>{html.escape(labels.get(c, c))}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_cell(row.get(c), formats.get(c))}</td>" for c in columns) + "</tr>"
+        for row in rows
+    )
+    st.markdown(
+        f'<div class="aq-table-wrap"><table class="aq-table" data-table="{html.escape(name)}">'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>",
+        unsafe_allow_html=True,
+    )
+
+
+def to_csv(rows: Sequence[Mapping[str, Any]]) -> bytes:
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return out.getvalue().encode()
