@@ -2,7 +2,8 @@
 
 One ``train/<dataset>`` deployment (on the spec's cron ``schedule``, if any) and one
 ``monitor/<dataset>`` deployment per spec in the datasets folder; runs are triggered from the
-schedule, the Prefect UI or `prefect deployment run train/<dataset>`.
+schedule, `astralytiq run train <dataset>`, the API (``POST /v1/pipelines/train``), the Prefect
+UI or `prefect deployment run train/<dataset>`.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -124,7 +124,8 @@ class PrefectAPI:
 
     def recent_runs(self, limit: int = 20) -> list[FlowRun]:
         """Runs that started or were due to start by now, most recent first (not future schedules)."""
-        now = datetime.now(UTC).isoformat()
+        # A minute's grace: a run triggered just now is listed even if the server's clock is ahead.
+        now = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
         runs = self._call(
             "POST",
             "/flow_runs/filter",

@@ -88,9 +88,14 @@ def describe(runner: TaskRunner[Any]) -> str:
 
 
 @task(name="train-series", cache_policy=NONE, persist_result=False)
-def train_chunk(series: list[Series], config: engine.TrainingConfig) -> list[engine.SeriesOutcome]:
-    """Backtest, select and fit a few series (``engine.train_series`` on each) on one Dask worker."""
-    return [engine.train_series(item, config) for item in series]
+def train_chunk(
+    series: list[Series],
+    config: engine.TrainingConfig,
+    pooled: dict[str, engine.PooledForecasts] | None = None,
+) -> list[engine.SeriesOutcome]:
+    """Backtest, select and fit a few series (``engine.train_series`` on each) on one Dask worker;
+    ``pooled`` holds the forecasts of global candidates fitted across every series."""
+    return [engine.train_series(item, config, (pooled or {}).get(item.series_id)) for item in series]
 
 
 def train_on_cluster(
@@ -115,10 +120,25 @@ def train_on_cluster(
         progress=100.0 * resumed / len(series), description=f"series trained of {len(series)}"
     )
     assert isinstance(progress_id, UUID)  # the sync call inside a sync flow returns the id
+    pooled: dict[str, engine.PooledForecasts] = {}
+    if len(series) > 1 and any(c in engine.GLOBAL_CANDIDATES for c in config.candidates):
+        # Global candidates learn across all series, as engine.train does: fitted once, here.
+        logger.info("fitting the global candidates across %d series", len(series))
+        pooled = engine.pool_forecasts(series, config)
     chunks = plan_chunks(todo, workers)
     logger.info("training %d series in %d tasks on %s", len(todo), len(chunks), describe(runner))
     with runner:
-        futures = [runner.submit(train_chunk, {"series": chunk, "config": config}) for chunk in chunks]
+        futures = [
+            runner.submit(
+                train_chunk,
+                {
+                    "series": chunk,
+                    "config": config,
+                    "pooled": {s.series_id: pooled[s.series_id] for s in chunk if s.series_id in pooled},
+                },
+            )
+            for chunk in chunks
+        ]
         for future in as_completed(futures):
             finished = future.result()
             checkpoints.save(finished)  # before anything else: a crash from here on keeps them

@@ -254,6 +254,14 @@ def test_train_through_the_worker_on_postgres_then_serve(production_stack: Runni
     print(f"api RSS {rss:.0f} MiB, Kubernetes request {request:.0f} MiB")
     assert rss <= request
 
+    # The same training again with `astralytiq run train`, followed to its end: its idempotency
+    # key (a version tag in MLflow's PostgreSQL store) finds v1, so nothing new is registered.
+    rerun = run_as(running, "worker", ["astralytiq", "run", "train", "stack_demo"])
+    assert "state: Running" in rerun and "state: Completed" in rerun, rerun
+    assert "v1 already holds this training" in rerun, rerun
+    assert scalar(topology, "mlflow",
+                  "SELECT count(*) FROM model_versions WHERE name = 'stack_demo'") == 1  # fmt: skip
+
 
 def test_the_prefect_server_schedules_the_worker_deployments(production_stack: Running) -> None:
     """The spec's cron schedule reaches the Prefect server, whose scheduler creates the runs

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Platform
-from tests.support import REPO
+from tests.support import BIN, REPO, free_port, start, stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -226,3 +227,59 @@ def test_drift_above_the_threshold_retrains_through_the_gate(
         if v.tags.get("idempotency_key") == recovered.first["idempotency_key"]
     ]
     assert len(keyed) == 1
+
+
+@pytest.fixture
+def dask_scheduler(tmp_path: Path) -> Iterator[str]:
+    """A Dask scheduler and one worker as separate processes, as on a cluster."""
+    from distributed import Client
+
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = start(
+        [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        tmp_path / "scheduler.log",
+    )
+    worker = start(
+        [str(BIN / "dask"), "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
+        tmp_path / "worker.log",
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with Client(address, timeout=5) as client:
+                    client.wait_for_workers(1, timeout=60)
+                break
+            except (OSError, TimeoutError):
+                assert scheduler.poll() is None and time.monotonic() < deadline, (
+                    tmp_path / "scheduler.log"
+                ).read_text()[-2000:]
+                time.sleep(0.5)
+        yield address
+    finally:
+        stop(worker)
+        stop(scheduler)
+
+
+def test_training_runs_on_a_remote_dask_scheduler_by_address(
+    platform_env: Platform, recovered: Recovered, dask_scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from distributed import Client
+
+    from astralytiq.settings import get_settings
+    from flows.train import train_flow
+
+    monkeypatch.setenv("ASTRALYTIQ_DASK_ADDRESS", dask_scheduler)
+    get_settings.cache_clear()
+    try:
+        result = train_flow(dataset=str(recovered.spec), until=date(2013, 11, 19), n_jobs=1)
+    finally:
+        monkeypatch.delenv("ASTRALYTIQ_DASK_ADDRESS")
+        get_settings.cache_clear()
+    assert not result["skipped"] and result["resumed"] == 0
+    assert sum(result["selection"].values()) == len(SERIES)
+    with Client(dask_scheduler, timeout=10) as client:
+        # Only this flow used the scheduler: its tasks went through it.
+        transitions = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
+    assert transitions > 0
