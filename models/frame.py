@@ -53,13 +53,30 @@ def check_long_frame(df: pd.DataFrame) -> None:
         raise ValueError(f"column {Y!r} holds NaN or infinite values; fill or drop them first")
 
 
+def check_regular(series_id: str, ds: pd.DatetimeIndex, freq: str) -> None:
+    """Refuse gaps and off-grid timestamps: every model here assumes one value per period."""
+    if ds.has_duplicates:
+        raise ValueError(f"series {series_id!r} repeats timestamps; keep one row per {DS}")
+    grid = pd.date_range(ds[0], ds[-1], freq=freq)
+    missing = grid.difference(ds)
+    if len(missing):
+        raise ValueError(
+            f"series {series_id!r} has {len(missing)} missing timestamps at frequency {freq!r} "
+            f"(first {missing[0].date()}); fill or impute them before training"
+        )
+    if len(grid) != len(ds):
+        raise ValueError(f"series {series_id!r} has timestamps off the {freq!r} grid; resample it first")
+
+
 def iter_series(df: pd.DataFrame, freq: str) -> Iterator[Series]:
     """Split a long frame into sorted per-series histories."""
     check_long_frame(df)
     for series_id, group in df.sort_values([SERIES_ID, DS]).groupby(SERIES_ID, sort=True):
+        ds = pd.DatetimeIndex(group[DS])
+        check_regular(str(series_id), ds, freq)
         yield Series(
             series_id=str(series_id),
-            ds=pd.DatetimeIndex(group[DS]),
+            ds=ds,
             y=group[Y].to_numpy(dtype=float),
             freq=freq,
         )
