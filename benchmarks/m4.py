@@ -31,7 +31,7 @@ from models.engine import TrainingConfig, train_all
 from models.frame import Series
 from models.naive2 import Naive2
 
-M4_CANDIDATES = ("naive2", "ets", "theta", "arima", "combo_mean", "combo_median")
+M4_CANDIDATES = ("naive2", "ets", "arima", "combo_mean", "combo_median")
 
 
 def read_m4(path: Path) -> dict[str, np.ndarray]:

@@ -53,19 +53,22 @@ def check_long_frame(df: pd.DataFrame) -> None:
         raise ValueError(f"column {Y!r} holds NaN or infinite values; fill or drop them first")
 
 
-def check_regular(series_id: str, ds: pd.DatetimeIndex, freq: str) -> None:
-    """Refuse gaps and off-grid timestamps: every model here assumes one value per period."""
+def regular_grid(series_id: str, ds: pd.DatetimeIndex, freq: str) -> pd.DatetimeIndex:
+    """The full ``freq`` grid from the first to the last timestamp; refuses what cannot sit on it.
+
+    Gaps are allowed (the data contract sets the budget for them, ``max_gap_share``); repeated
+    timestamps and timestamps off the grid are refused, naming the series.
+    """
     if ds.has_duplicates:
         raise ValueError(f"series {series_id!r} repeats timestamps; keep one row per {DS}")
     grid = pd.date_range(ds[0], ds[-1], freq=freq)
-    missing = grid.difference(ds)
-    if len(missing):
+    off_grid = ds.difference(grid)
+    if len(off_grid):
         raise ValueError(
-            f"series {series_id!r} has {len(missing)} missing timestamps at frequency {freq!r} "
-            f"(first {missing[0].date()}); fill or impute them before training"
+            f"series {series_id!r} has {len(off_grid)} timestamps off the {freq!r} grid "
+            f"(first {off_grid[0]}); resample it first"
         )
-    if len(grid) != len(ds):
-        raise ValueError(f"series {series_id!r} has timestamps off the {freq!r} grid; resample it first")
+    return grid
 
 
 def iter_series(df: pd.DataFrame, freq: str) -> Iterator[Series]:
@@ -73,13 +76,13 @@ def iter_series(df: pd.DataFrame, freq: str) -> Iterator[Series]:
     check_long_frame(df)
     for series_id, group in df.sort_values([SERIES_ID, DS]).groupby(SERIES_ID, sort=True):
         ds = pd.DatetimeIndex(group[DS])
-        check_regular(str(series_id), ds, freq)
-        yield Series(
-            series_id=str(series_id),
-            ds=ds,
-            y=group[Y].to_numpy(dtype=float),
-            freq=freq,
-        )
+        grid = regular_grid(str(series_id), ds, freq)
+        y = pd.Series(group[Y].to_numpy(dtype=float), index=ds)
+        if len(grid) != len(ds):
+            # Every model assumes one value per period: fill the gaps the contract let through
+            # by linear interpolation between the neighbouring observations.
+            y = y.reindex(grid).interpolate(method="linear")
+        yield Series(series_id=str(series_id), ds=grid, y=y.to_numpy(dtype=float), freq=freq)
 
 
 def fingerprint(df: pd.DataFrame) -> str:

@@ -56,11 +56,26 @@ def test_single_observation_is_refused_with_the_series_name() -> None:
         train_series(series(np.array([3.0]), "lonely"), config())
 
 
-def test_gaps_are_refused_naming_the_series() -> None:
+def test_gaps_are_interpolated_and_forecast() -> None:
+    # The data contract decides how many gaps are acceptable; the engine fills those it lets through.
     dates = pd.date_range("2024-01-01", periods=40, freq="D").delete([10, 11, 25])
-    frame = pd.DataFrame({"series_id": "gappy", "ds": dates, "y": np.arange(37.0)})
-    with pytest.raises(ValueError, match=r"'gappy'.*3 missing"):
+    frame = pd.DataFrame(
+        {"series_id": "gappy", "ds": dates, "y": np.arange(40.0)[dates.day - 1 + 31 * (dates.month - 1)]}
+    )
+    (filled,) = list(iter_series(frame, "D"))
+    assert len(filled) == 40 and filled.y[10:12].tolist() == [10.0, 11.0] and filled.y[25] == 25.0
+    outcome = train_series(filled, config())
+    assert np.isfinite(outcome.forecast.mean).all() and outcome.forecast.mean[0] > 35
+
+
+def test_off_grid_and_repeated_timestamps_are_refused_naming_the_series() -> None:
+    dates = pd.DatetimeIndex(["2024-01-01", "2024-01-02", "2024-01-02 12:00", "2024-01-03"])
+    frame = pd.DataFrame({"series_id": "odd", "ds": dates, "y": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.raises(ValueError, match=r"'odd' has 1 timestamps off the 'D' grid"):
         list(iter_series(frame, "D"))
+    repeated = pd.DataFrame({"series_id": "dup", "ds": dates[[0, 1, 1]], "y": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match=r"'dup' repeats timestamps"):
+        list(iter_series(repeated, "D"))
 
 
 def test_missing_values_are_refused() -> None:
