@@ -53,16 +53,36 @@ def check_long_frame(df: pd.DataFrame) -> None:
         raise ValueError(f"column {Y!r} holds NaN or infinite values; fill or drop them first")
 
 
+def regular_grid(series_id: str, ds: pd.DatetimeIndex, freq: str) -> pd.DatetimeIndex:
+    """The full ``freq`` grid from the first to the last timestamp; refuses what cannot sit on it.
+
+    Gaps are allowed (the data contract sets the budget for them, ``max_gap_share``); repeated
+    timestamps and timestamps off the grid are refused, naming the series.
+    """
+    if ds.has_duplicates:
+        raise ValueError(f"series {series_id!r} repeats timestamps; keep one row per {DS}")
+    grid = pd.date_range(ds[0], ds[-1], freq=freq)
+    off_grid = ds.difference(grid)
+    if len(off_grid):
+        raise ValueError(
+            f"series {series_id!r} has {len(off_grid)} timestamps off the {freq!r} grid "
+            f"(first {off_grid[0]}); resample it first"
+        )
+    return grid
+
+
 def iter_series(df: pd.DataFrame, freq: str) -> Iterator[Series]:
     """Split a long frame into sorted per-series histories."""
     check_long_frame(df)
     for series_id, group in df.sort_values([SERIES_ID, DS]).groupby(SERIES_ID, sort=True):
-        yield Series(
-            series_id=str(series_id),
-            ds=pd.DatetimeIndex(group[DS]),
-            y=group[Y].to_numpy(dtype=float),
-            freq=freq,
-        )
+        ds = pd.DatetimeIndex(group[DS])
+        grid = regular_grid(str(series_id), ds, freq)
+        y = pd.Series(group[Y].to_numpy(dtype=float), index=ds)
+        if len(grid) != len(ds):
+            # Every model assumes one value per period: fill the gaps the contract let through
+            # by linear interpolation between the neighbouring observations.
+            y = y.reindex(grid).interpolate(method="linear")
+        yield Series(series_id=str(series_id), ds=grid, y=y.to_numpy(dtype=float), freq=freq)
 
 
 def fingerprint(df: pd.DataFrame) -> str:

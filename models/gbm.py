@@ -101,6 +101,14 @@ class GlobalGBM:
         return np.vstack(features), np.vstack(targets), np.concatenate(groups), dates
 
     def fit(self, series: Sequence[Series]) -> Self:
+        from threadpoolctl import threadpool_limits
+
+        # One OpenMP thread: parallelism comes from processes over series, and OpenMP's spinning
+        # barriers on a busy machine made a two-thread fit many times slower than one thread.
+        with threadpool_limits(1):
+            return self._fit(series)
+
+    def _fit(self, series: Sequence[Series]) -> Self:
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         s = self.settings
@@ -146,15 +154,21 @@ class GlobalGBM:
         if s.calendar:
             future = np.concatenate([item.future_dates(s.horizon) for item in series])
             calendar = _calendar(future).reshape(len(series), s.horizon, 3)
-        deltas = np.column_stack(
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            deltas = self._predict(x, calendar)
+        means = windows[:, -1:] + deltas * scale[:, None]
+        sigmas = scale[:, None] * self._error_scale[None, :]
+        return {item.series_id: Forecast(means[row], sigmas[row]) for row, item in enumerate(series)}
+
+    def _predict(self, x: np.ndarray, calendar: np.ndarray | None) -> np.ndarray:
+        return np.column_stack(
             [
                 model.predict(x if calendar is None else np.column_stack([x, calendar[:, step]]))  # type: ignore[attr-defined]
                 for step, model in enumerate(self._models)
             ]
         )
-        means = windows[:, -1:] + deltas * scale[:, None]
-        sigmas = scale[:, None] * self._error_scale[None, :]
-        return {item.series_id: Forecast(means[row], sigmas[row]) for row, item in enumerate(series)}
 
 
 class LocalGBM(LocalForecaster):
