@@ -422,6 +422,15 @@ def test_an_expired_session_returns_to_login_with_a_notice(
     assert "Your session expired. Please log in again." in texts(at.info)
 
 
+def test_a_session_about_to_end_says_so(
+    standin: StandIn, sessions: dict[str, Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ending = replace(sessions["viewer"], expires_at=datetime.now(UTC) + timedelta(minutes=3))
+    at = portal(standin.url, monkeypatch, ending)
+    assert at.title[0].value == "Forecasts"
+    assert "Your session ends in 3 min" in texts(at.sidebar.warning)
+
+
 def test_a_token_the_api_refuses_returns_to_login_with_a_notice(
     standin: StandIn, sessions: dict[str, Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
