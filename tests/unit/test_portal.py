@@ -25,6 +25,9 @@ from tests.integration.serving_support import champion_of, register, set_champio
 from tests.portal_standin import StandIn, finished_run, serve
 from tests.support import REPO, free_port, wait_http
 
+# AppTest drives the pages in-process, but against the real API and MLflow: not a quick unit test.
+pytestmark = pytest.mark.integration
+
 APP = str(REPO / "portal" / "app.py")
 PAGES = {
     "forecasts": "Forecasts",
