@@ -322,8 +322,13 @@ def test_health_shows_drift_live_accuracy_and_latency(
     assert {"Drifted share", "Live MASE", "80% interval coverage", "Requests served"} <= set(labels)
     mase = next(m for m in at.metric if m.label == "Live MASE")
     assert mase.value == "0.940"  # the newest of the stand-in's four evaluations
+    assert next(m for m in at.metric if m.label == "Live WAPE").value == "8.3%"
     forecast_row = next(r for r in table(at, "latency") if r["route"] == "/v1/models/{name}/forecast")
     assert int(forecast_row["requests"]) >= 1 and float(forecast_row["p50 ms"]) > 0
+    assert not at.get("iframe")  # the Evidently report loads only when asked for
+    at.toggle(key="show_evidently").set_value(True).run()
+    (report,) = at.get("iframe")
+    assert "evidently" in report.proto.srcdoc.lower()
 
 
 def test_health_says_live_accuracy_is_not_available_on_an_older_server(
@@ -373,6 +378,9 @@ def test_data_quality_shows_the_training_runs_contract(
     assert next(m for m in at.metric if m.label == "Verdict").value == "passed"
     rules = table(at, "rules")
     assert len(rules) > 3 and {r["verdict"] for r in rules} == {"passed"}
+    at.toggle(key="show_docs").set_value(True).run()
+    (docs,) = at.get("iframe")
+    assert "<html" in docs.proto.srcdoc.lower()
 
 
 def test_an_admin_adds_a_user_and_issues_and_revokes_a_key(
