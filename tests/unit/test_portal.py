@@ -328,7 +328,10 @@ def test_health_shows_drift_live_accuracy_and_latency(
     assert not at.get("iframe")  # the Evidently report loads only when asked for
     at.toggle(key="show_evidently").set_value(True).run()
     (report,) = at.get("iframe")
-    assert "evidently" in report.proto.srcdoc.lower()
+    api = ApiClient(standin.url, sessions["viewer"].token)
+    latest = api.drift("nyc_flights")["latest"]
+    assert latest is not None
+    assert report.proto.srcdoc == api.drift_report_html("nyc_flights", latest["id"])  # the stored report
 
 
 def test_health_says_live_accuracy_is_not_available_on_an_older_server(
