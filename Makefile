@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help up install install-dev system-deps test lint format typecheck unit integration e2e bench bench-serving bench-portal screenshots clean
+.PHONY: help up install install-dev system-deps test lint audit format typecheck unit integration e2e bench bench-serving bench-portal screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,13 +30,16 @@ system-deps: ## Debian packages the tests drive (Chromium)
 up: install ## bring up the whole platform (MLflow, Prefect, training, API :8000, portal :8501)
 	$(BIN)/astralytiq up
 
-test: install-dev system-deps lint ## lint, type-check and run every test
+test: install-dev system-deps lint audit ## lint, type-check, audit the lock and run every test
 	$(BIN)/pytest --timeout=900
 
 lint: install-dev ## ruff (lint + format check) and mypy, as CI runs them
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+
+audit: install-dev ## pip-audit over uv.lock (and the known advisories of the exposed packages)
+	$(BIN)/python scripts/audit_dependencies.py
 
 format: install-dev ## rewrite the code in the house style
 	$(BIN)/ruff format .

@@ -31,6 +31,11 @@ app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(datasets_app, name="datasets")
+run_app = typer.Typer(
+    help="Run a flow on the Prefect server (PREFECT_API_URL) through its deployment, and follow it.",
+    no_args_is_help=True,
+)
+app.add_typer(run_app, name="run")
 
 DatasetArg = Annotated[
     str, typer.Argument(help="Dataset name (a <name>.yaml in the datasets folder) or a spec path.")
@@ -130,6 +135,62 @@ def monitor(dataset: DatasetArg) -> None:
         typer.echo(
             f"{result['model_name']} v{result['version']}: {result['status']} (drifted share {result['drift_share']:.0%})"
         )
+        retrain = result.get("retrain")
+        if retrain and retrain["how"] == "deployment":
+            typer.echo(f"drift above the threshold: training run {retrain['flow_run_id']} triggered")
+        elif retrain:
+            typer.echo(f"drift above the threshold: retrained, v{retrain['version']} is {retrain['alias']}")
+
+
+@app.command("simulate-drift")
+def simulate_drift(
+    dataset: DatasetArg,
+    factor: Annotated[
+        float, typer.Option(min=0.01, help="Multiply the newest actuals (target and covariates) by this.")
+    ] = 1.6,
+    api_url: Annotated[
+        str,
+        typer.Option(
+            help="The running API whose /metrics and /readyz are watched (default: ASTRALYTIQ_API_URL)."
+        ),
+    ] = "",
+    prometheus_url: Annotated[
+        str, typer.Option(help="A Prometheus loading infra/prometheus/alerts.yml: wait for its drift alert.")
+    ] = "",
+    wait: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait for a triggered retrain to move the champion.")
+    ] = 600.0,
+) -> None:
+    """Shift DATASET's newest actuals and watch the loop: drift detected, alert condition true,
+    retrain triggered, new champion served. The committed data is not touched: the shifted copy
+    and a spec reading it go to <data dir>/simulated/<dataset>/. Exits 1 if a stage did not happen."""
+    from astralytiq.prefect_env import configure_prefect
+
+    settings = _settings()
+    configure_prefect(settings)
+    from astralytiq.db import upgrade_database
+    from astralytiq.drift_demo import run_drift_loop
+    from data_contracts.spec import SpecError
+    from data_contracts.validation import ContractViolation
+    from models.registry import TrackingUnavailable
+
+    upgrade_database(settings.app_database_url)
+    try:
+        report = run_drift_loop(
+            settings,
+            dataset,
+            factor,
+            typer.echo,
+            api_url=api_url or settings.resolved_api_url,
+            prometheus_url=prometheus_url or None,
+            wait_seconds=wait,
+        )
+    except (SpecError, ContractViolation, TrackingUnavailable, ValueError) as exc:
+        fail(str(exc))
+    missing = [stage for stage, happened in report.stages.items() if not happened]
+    if missing:
+        fail(f"the loop stopped short: {', '.join(missing)} did not happen")
+    typer.echo("the loop closed: drift detected, alert raised, retrained, new champion served")
 
 
 @app.command()
@@ -320,6 +381,60 @@ def worker() -> None:
         serve_datasets(settings.datasets_dir, typer.echo)
     except SpecError as exc:
         fail(str(exc))
+
+
+def _run_deployment(flow: str, dataset: str, follow: bool) -> None:
+    from flows.prefect_api import (
+        DeploymentMissing,
+        PrefectAPI,
+        PrefectUnavailable,
+        api_url,
+        follow_to_end,
+    )
+
+    settings = _settings()
+    try:
+        api = PrefectAPI(api_url(settings.prefect_api_url))
+        run = api.trigger(flow, dataset)
+    except (PrefectUnavailable, DeploymentMissing) as exc:
+        fail(str(exc))
+    typer.echo(f"flow run {run.name} ({run.id}) of {flow}/{dataset}: {run.state_name}")
+    if not follow:
+        return
+    try:
+        final = follow_to_end(api, run.id, typer.echo)
+    except KeyboardInterrupt:
+        typer.echo(f"stopped following; the run goes on (flow run {run.id})")
+        raise typer.Exit(130) from None
+    except PrefectUnavailable as exc:
+        fail(f"lost the Prefect server while following flow run {run.id}: {exc}")
+    if final.state != "COMPLETED":
+        fail(f"flow run {run.name} ended {final.state_name}: {final.message or 'see its logs'}")
+    typer.echo(f"flow run {run.name} completed in {final.duration_seconds or 0:.1f} s")
+
+
+RunDatasetArg = Annotated[
+    str, typer.Argument(help="Dataset name: its deployments are train/<name> and monitor/<name>.")
+]
+FollowOption = Annotated[
+    bool, typer.Option(help="Print the run's state changes and log lines until it ends.")
+]
+
+
+@run_app.command("train")
+def run_train(dataset: RunDatasetArg, follow: FollowOption = True) -> None:
+    """Trigger the train/<dataset> deployment (served by `astralytiq worker`) and follow it.
+
+    Exits 0 when the run completes, 1 when it fails or crashes, or when no Prefect server or
+    deployment is found.
+    """
+    _run_deployment("train", dataset, follow)
+
+
+@run_app.command("monitor")
+def run_monitor(dataset: RunDatasetArg, follow: FollowOption = True) -> None:
+    """Trigger the monitor/<dataset> deployment (served by `astralytiq worker`) and follow it."""
+    _run_deployment("monitor", dataset, follow)
 
 
 @users_app.command("create")

@@ -1,4 +1,4 @@
-"""The app database: users, API keys, drift results and the audit log (SQLAlchemy 2).
+"""The app database: users, API keys, drift and accuracy history, monitoring runs, the audit log.
 
 SQLite in the data folder by default, PostgreSQL (or any SQLAlchemy URL) in production; the
 schema is owned by the Alembic migrations in ``astralytiq/migrations``.
@@ -72,6 +72,37 @@ class DriftReport(Base):
     dataset_drift: Mapped[bool] = mapped_column(Boolean)
     features: Mapped[dict[str, Any]] = mapped_column(JSON)  # feature -> {score, drifted, method}
     report_path: Mapped[str] = mapped_column(Text)
+
+
+class AccuracyReport(Base):
+    """Live accuracy of a champion's stored forecast once actuals arrived (monitoring.accuracy)."""
+
+    __tablename__ = "accuracy_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(128), index=True)
+    model_version: Mapped[str] = mapped_column(String(32))
+    evaluated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    mase: Mapped[float] = mapped_column(Float)
+    wape: Mapped[float] = mapped_column(Float)  # percent
+    coverage: Mapped[dict[str, float]] = mapped_column(JSON)  # level ("80") -> share inside, 0-1
+    n_series: Mapped[int] = mapped_column(Integer)
+    n_points: Mapped[int] = mapped_column(Integer)
+
+
+class MonitorRun(Base):
+    """One monitoring run of a model: what it saw, for data freshness and the Prometheus gauges."""
+
+    __tablename__ = "monitor_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(128), index=True)
+    dataset: Mapped[str] = mapped_column(String(128))
+    model_version: Mapped[str] = mapped_column(String(32))
+    ran_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    newest_actual: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the latest ds in the data
 
 
 class AuditEvent(Base):

@@ -65,8 +65,19 @@ class Settings(BaseSettings):
     admin_password: str = Field("", description="Password of the seeded admin; empty: generated.")
 
     train_jobs: int = Field(0, ge=0, description="Worker processes for training; 0: one per core.")
+    dask_address: str = Field(
+        "",
+        description="Dask scheduler that per-series training runs on (tcp://host:8786); "
+        "empty: a local cluster of train_jobs worker processes, started per training run.",
+    )
     alias_poll_seconds: float = Field(
         10.0, gt=0, description="How often the API checks whether the champion alias moved."
+    )
+    health_refresh_seconds: float = Field(
+        15.0,
+        gt=0,
+        le=3600,
+        description="How often the API re-reads model health (drift, accuracy) for /metrics.",
     )
     max_request_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted API body.")
     forecast_cache_mb: float = Field(
@@ -82,6 +93,15 @@ class Settings(BaseSettings):
         le=300,
         description="How long the API trusts its last database check of an API key or user; a "
         "key revoked through another process is refused after at most this long (0: every request).",
+    )
+    login_max_failures_per_account: int = Field(
+        5, ge=1, description="Failed logins for one username within the window before it gets 429."
+    )
+    login_max_failures_per_client: int = Field(
+        20, ge=1, description="Failed logins from one client address within the window before 429."
+    )
+    login_failure_window_seconds: float = Field(
+        300.0, gt=0, le=86_400, description="How long a failed login counts against the limits above."
     )
     source_max_bytes: ByteSize = Field(
         ByteSize(200 * 1024**2), description="Largest dataset file read (a spec's source.max_bytes wins)."

@@ -80,6 +80,13 @@ class TrainingSpec(BaseModel):
     until: date | None = Field(
         None, description="Train only on data up to this date; later rows are new actuals."
     )
+    promotion_margin: float = Field(
+        0.01,
+        ge=0,
+        lt=1,
+        description="How much better (relative backtest MASE on the same windows) a new version "
+        "must be than the champion to replace it; otherwise it is registered as challenger.",
+    )
 
     @field_validator("levels")
     @classmethod

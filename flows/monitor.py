@@ -1,4 +1,5 @@
-"""The monitoring flow: check new actuals' contract, then their drift against the training window."""
+"""The monitoring flow: check new actuals' contract, record how fresh they are, score the champion's
+forecast on them (live accuracy), then their drift against the training window."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from prefect.cache_policies import NONE
 from astralytiq.db import session_scope
 from astralytiq.settings import get_settings
 from data_contracts.spec import DatasetSpec
+from flows.retrain import maybe_retrain
 from flows.tasks import check_contract, load_data, load_spec_task
 from models import registry
 from models.bundle import ForecastBundle
+from models.frame import DS
+from monitoring.accuracy import AccuracyResult, live_accuracy
 from monitoring.drift import DriftResult, NoNewActuals, compute_drift, split_windows
-from monitoring.store import save_drift
+from monitoring.store import save_accuracy, save_drift, save_monitor_run
 
 
 @task(name="load-champion", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
@@ -50,6 +54,47 @@ def store_drift(model_name: str, version: str, result: DriftResult) -> int:
         return save_drift(session, settings.reports_dir, model_name, version, result).id
 
 
+@task(name="record-freshness", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
+def record_freshness(df: pd.DataFrame, spec: DatasetSpec, version: str) -> str:
+    """Keep the newest actual's date: the data-freshness gauge and alert read it."""
+    newest = pd.Timestamp(df[DS].max()).to_pydatetime()
+    settings = get_settings()
+    with session_scope(settings.app_database_url) as session:
+        save_monitor_run(session, spec.model_name, spec.name, version, newest)
+    return newest.date().isoformat()
+
+
+@task(name="score-accuracy", cache_policy=NONE)
+def accuracy_task(df: pd.DataFrame, spec: DatasetSpec, bundle: ForecastBundle) -> AccuracyResult | None:
+    """The champion's forecast from its training cutoff against the actuals since; None before any."""
+    try:
+        result = live_accuracy(bundle, df, spec.training.levels, spec.monitoring.window or spec.horizon)
+    except NoNewActuals as exc:
+        get_run_logger().info("live accuracy: %s", exc)
+        return None
+    except ValueError as exc:  # degenerate data (e.g. one-point histories): drift still gets checked
+        get_run_logger().warning("live accuracy not computed: %s", exc)
+        return None
+    get_run_logger().info(
+        "live accuracy %s..%s: MASE %.3f, WAPE %.1f%%, coverage %s (%d series, %d points)",
+        result.window_start,
+        result.window_end,
+        result.mase,
+        result.wape,
+        ", ".join(f"{level}%: {share:.0%}" for level, share in result.coverage.items()),
+        result.n_series,
+        result.n_points,
+    )
+    return result
+
+
+@task(name="store-accuracy", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
+def store_accuracy(model_name: str, version: str, result: AccuracyResult) -> int:
+    settings = get_settings()
+    with session_scope(settings.app_database_url) as session:
+        return save_accuracy(session, model_name, version, result).id
+
+
 @flow(name="monitor", log_prints=True)
 def monitor_flow(dataset: str) -> dict[str, Any]:
     """Drift of ``dataset``'s newest actuals against the window its champion was trained on."""
@@ -59,6 +104,9 @@ def monitor_flow(dataset: str) -> dict[str, Any]:
     rows = load_data(spec)
     df = check_contract(rows, spec, settings.reports_dir / "contracts" / spec.name, stage="monitoring")
     version, bundle = load_champion(spec.model_name)
+    record_freshness(df, spec, version)
+    accuracy = accuracy_task(df, spec, bundle)
+    accuracy_id = store_accuracy(spec.model_name, version, accuracy) if accuracy is not None else None
     try:
         result = drift_task(df, spec, bundle)
     except NoNewActuals as exc:
@@ -76,10 +124,13 @@ def monitor_flow(dataset: str) -> dict[str, Any]:
             f"- drifted: {', '.join(drifted) or 'none'}\n"
         ),
     )
+    retrain = maybe_retrain(dataset, spec, result.drift_share)
     return {
         "model_name": spec.model_name,
         "version": version,
         "status": "drift" if result.dataset_drift else "ok",
         "drift_share": result.drift_share,
         "report_id": report_id,
+        "accuracy_id": accuracy_id,
+        "retrain": retrain,
     }

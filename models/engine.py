@@ -16,11 +16,19 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from models.backtest import BacktestConfig, WindowScore, backtest
-from models.base import ForecastError
+from models.backtest import (
+    BacktestConfig,
+    WindowScore,
+    backtest_forecasts,
+    fit_window,
+    min_train,
+    score_forecast,
+)
+from models.base import Forecast, ForecastError
 from models.bundle import ForecastBundle, SeriesForecast
 from models.frame import DS, Series, iter_series
-from models.zoo import DEFAULT_CANDIDATES, make_forecaster
+from models.gbm import GBMSettings, GlobalGBM, default_lags
+from models.zoo import COMBINATIONS, DEFAULT_CANDIDATES, GLOBAL_CANDIDATES, check_candidate, make_forecaster
 
 ProgressCallback = Callable[[int, int, str], None]  # (done, total, series_id)
 
@@ -37,16 +45,37 @@ class TrainingConfig:
     selection_metric: str = "mase"
     nonnegative: bool = False
     history_points: int = 0  # how much recent history to keep for charts; 0: 4 horizons
+    max_history: int = 0  # local models fit on at most this many recent points; 0: all
+    combine_top_k: int = 3  # combo_mean / combo_median average this many best candidates
+    gbm_lags: int = 0  # lag window of the boosted-trees model; 0: from horizon and season
+    calendar_features: bool = True  # month/week/weekday features (off when dates are synthetic)
 
     def __post_init__(self) -> None:
         for name in self.candidates:
-            make_forecaster(name, self.season_length)  # fails fast on an unknown name
+            check_candidate(name)  # fails fast on an unknown name
         if not self.candidates:
             raise ValueError("at least one candidate forecaster is required")
+        if self.combine_top_k < 2:
+            raise ValueError(f"combine_top_k must be >= 2, got {self.combine_top_k}")
 
     @property
     def backtest(self) -> BacktestConfig:
-        return BacktestConfig(self.horizon, self.backtest_windows, self.backtest_step, self.levels)
+        return BacktestConfig(
+            self.horizon, self.backtest_windows, self.backtest_step, self.levels, self.max_history
+        )
+
+    @property
+    def base_candidates(self) -> tuple[str, ...]:
+        """The candidates that forecast on their own (not combinations)."""
+        return tuple(c for c in self.candidates if c not in COMBINATIONS)
+
+
+@dataclass(frozen=True)
+class PooledForecasts:
+    """One series' forecasts from models fitted across all series (a failure is a message)."""
+
+    windows: dict[str, dict[int, Forecast | str]]  # candidate -> training length -> forecast
+    final: dict[str, Forecast | str]  # candidate -> forecast from the end of the history
 
 
 @dataclass
@@ -82,25 +111,82 @@ def select(scores: list[WindowScore], candidates: Sequence[str], metric: str) ->
     return best, f"lowest mean backtest {metric} ({by_model[best]:.3f})"
 
 
-def train_series(series: Series, config: TrainingConfig) -> SeriesOutcome:
-    """Backtest every candidate on one series, select, refit the winner on the full history."""
-    scores: list[WindowScore] = []
-    for name in config.candidates:
-        scores.extend(
-            backtest(
-                series,
-                partial(make_forecaster, name, config.season_length),
-                config.backtest,
-                config.season_length,
+def _combine(kind: str, forecasts: list[Forecast]) -> Forecast:
+    means = np.vstack([f.mean for f in forecasts])
+    sigmas = np.vstack([f.sigma for f in forecasts])
+    # The members' errors are strongly correlated, so the band keeps their typical width.
+    if kind == "combo_median":
+        return Forecast(np.median(means, axis=0), np.median(sigmas, axis=0))
+    return Forecast(means.mean(axis=0), sigmas.mean(axis=0))
+
+
+def _top_members(scores: list[WindowScore], names: Sequence[str], metric: str, k: int) -> list[str]:
+    ranked = sorted(
+        (n for n in names if math.isfinite(_mean_score([s for s in scores if s.model == n], metric))),
+        key=lambda n: _mean_score([s for s in scores if s.model == n], metric),
+    )
+    return ranked[:k]
+
+
+def train_series(
+    series: Series, config: TrainingConfig, pooled: PooledForecasts | None = None
+) -> SeriesOutcome:
+    """Backtest every candidate on one series, select, refit the winner on the full history.
+
+    ``pooled`` carries forecasts of global candidates fitted across many series (see
+    ``pool_forecasts``); without it a global candidate is fitted on this series alone.
+    """
+    m = config.season_length
+    window_forecasts: dict[str, dict[int, Forecast | str]] = {}
+    for name in config.base_candidates:
+        if pooled is not None and name in pooled.windows:
+            window_forecasts[name] = pooled.windows[name]
+        else:
+            window_forecasts[name] = backtest_forecasts(
+                series, partial(make_forecaster, name, m), config.backtest, m
             )
-        )
+    scores: list[WindowScore] = []
+    for name, by_cutoff in window_forecasts.items():
+        for window, (cutoff, forecast) in enumerate(sorted(by_cutoff.items())):
+            scores.append(score_forecast(series, name, cutoff, window, forecast, config.backtest, m))
+    members = _top_members(scores, config.base_candidates, config.selection_metric, config.combine_top_k)
+    for kind in (c for c in config.candidates if c in COMBINATIONS):
+        if len(members) < 2:
+            scores.append(
+                score_forecast(
+                    series, kind, len(series), 0, "fewer than two candidates to combine", config.backtest, m
+                )
+            )
+            continue
+        common = set.intersection(*(set(window_forecasts[n]) for n in members))
+        for window, cutoff in enumerate(sorted(common)):
+            parts = [window_forecasts[n][cutoff] for n in members]
+            combined = _combine(kind, [p for p in parts if isinstance(p, Forecast)])
+            scores.append(score_forecast(series, kind, cutoff, window, combined, config.backtest, m))
     selected, reason = select(scores, config.candidates, config.selection_metric)
+
+    finals: dict[str, Forecast] = {}
+
+    def final_forecast(name: str) -> Forecast:
+        if name not in finals:
+            if name in COMBINATIONS:
+                finals[name] = _combine(name, [final_forecast(n) for n in members])
+            elif pooled is not None and name in pooled.final:
+                result = pooled.final[name]
+                if isinstance(result, str):
+                    raise ForecastError(result)
+                finals[name] = result
+            else:
+                model = make_forecaster(name, m)
+                finals[name] = fit_window(series, model, config.horizon, config.max_history)
+        return finals[name]
+
     # Fall back through the candidates (then naive) so every series still gets a forecast.
     order = [selected] if selected else []
     order += [c for c in (*config.candidates, "seasonal_naive", "naive") if c not in order]
     for name in order:
         try:
-            forecast = make_forecaster(name, config.season_length).fit(series).forecast(config.horizon)
+            forecast = final_forecast(name)
         except (ForecastError, ValueError, np.linalg.LinAlgError) as exc:
             reason = f"{name} failed on the full history ({exc}); "
             continue
@@ -109,6 +195,8 @@ def train_series(series: Series, config: TrainingConfig) -> SeriesOutcome:
         break
     else:
         raise ForecastError(f"no forecaster could fit series {series.series_id!r}")
+    if name in COMBINATIONS:
+        reason = f"{reason}; members: {', '.join(members)}"
     keep = config.history_points or 4 * config.horizon
     dates = series.future_dates(config.horizon)
     return SeriesOutcome(
@@ -128,23 +216,74 @@ def train_series(series: Series, config: TrainingConfig) -> SeriesOutcome:
     )
 
 
+def _fit_pooled(name: str, config: TrainingConfig, train: list[Series]) -> dict[str, Forecast | str]:
+    settings = GBMSettings(
+        horizon=config.horizon,
+        lags=config.gbm_lags or default_lags(config.horizon, config.season_length),
+        calendar=config.calendar_features,
+    )
+    try:
+        model = GlobalGBM(settings).fit(train)
+        return dict(model.forecast(train))
+    except (ForecastError, ValueError) as exc:
+        return {s.series_id: f"{name}: {exc}" for s in train}
+
+
+def pool_forecasts(series: list[Series], config: TrainingConfig) -> dict[str, PooledForecasts]:
+    """Fit each global candidate across all series, once per backtest window and once on all data.
+
+    Window k of every series (k-th cutoff from the end) trains one model on every series cut at
+    its own k-th cutoff, so no window sees its own future. Returns each series' share.
+    """
+    windows: dict[str, dict[str, dict[int, Forecast | str]]] = {s.series_id: {} for s in series}
+    final: dict[str, dict[str, Forecast | str]] = {s.series_id: {} for s in series}
+    for name in (c for c in config.base_candidates if c in GLOBAL_CANDIDATES):
+        probe = make_forecaster(name, config.season_length)
+        cutoffs = {
+            s.series_id: config.backtest.cutoffs(len(s), min_train(probe, config.season_length))
+            for s in series
+        }
+        for sid in windows:
+            windows[sid][name] = {}
+        for back in range(config.backtest_windows):
+            train = [
+                s.head(cutoffs[s.series_id][-1 - back]) for s in series if len(cutoffs[s.series_id]) > back
+            ]
+            if not train:
+                continue
+            for sid, forecast in _fit_pooled(name, config, train).items():
+                windows[sid][name][len(next(t for t in train if t.series_id == sid))] = forecast
+        for sid, forecast in _fit_pooled(name, config, series).items():
+            final[sid][name] = forecast
+    return {sid: PooledForecasts(windows[sid], final[sid]) for sid in windows}
+
+
 def train_all(
     series: list[Series],
     config: TrainingConfig,
     n_jobs: int = 0,
     progress: ProgressCallback | None = None,
 ) -> list[SeriesOutcome]:
-    """``train_series`` over many series in worker processes (``n_jobs``; 0: one per core)."""
+    """``train_series`` over many series in worker processes (``n_jobs``; 0: one per core).
+
+    Global candidates are first fitted across all series (``pool_forecasts``) in this process.
+    """
     workers = n_jobs or os.cpu_count() or 1
+    pooled: dict[str, PooledForecasts] = {}
+    if len(series) > 1 and any(c in GLOBAL_CANDIDATES for c in config.candidates):
+        pooled = pool_forecasts(series, config)
     outcomes: list[SeriesOutcome] = []
     if workers == 1 or len(series) == 1:
         for item in series:
-            outcomes.append(train_series(item, config))
+            outcomes.append(train_series(item, config, pooled.get(item.series_id)))
             if progress:
                 progress(len(outcomes), len(series), item.series_id)
         return outcomes
     with ProcessPoolExecutor(max_workers=min(workers, len(series))) as pool:
-        futures = {pool.submit(train_series, item, config): item.series_id for item in series}
+        futures = {
+            pool.submit(train_series, item, config, pooled.get(item.series_id)): item.series_id
+            for item in series
+        }
         for future in as_completed(futures):
             outcomes.append(future.result())
             if progress:

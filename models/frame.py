@@ -28,6 +28,9 @@ class Series:
     def head(self, n: int) -> Series:
         return Series(self.series_id, self.ds[:n], self.y[:n], self.freq)
 
+    def tail(self, n: int) -> Series:
+        return Series(self.series_id, self.ds[-n:], self.y[-n:], self.freq)
+
     def future_dates(self, horizon: int) -> pd.DatetimeIndex:
         return pd.date_range(self.ds[-1], periods=horizon + 1, freq=self.freq)[1:]
 

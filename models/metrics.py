@@ -97,3 +97,13 @@ def pinball(actual: np.ndarray, quantile_forecast: np.ndarray, quantile: float) 
     a, q = _pair(actual, quantile_forecast)
     diff = a - q
     return float(np.mean(np.maximum(quantile * diff, (quantile - 1) * diff)))
+
+
+def owa(smape_value: float, mase_value: float, smape_naive2: float, mase_naive2: float) -> float:
+    """M4's overall weighted average: the mean of sMAPE and MASE, each relative to Naive2.
+
+    Pass the metrics already averaged over all series (the M4 way), not per-series ratios.
+    """
+    if smape_naive2 <= 0 or mase_naive2 <= 0:
+        raise ValueError("Naive2 sMAPE and MASE must be positive to compute OWA")
+    return 0.5 * (smape_value / smape_naive2 + mase_value / mase_naive2)

@@ -9,7 +9,6 @@ import pandas as pd
 
 from models.base import Forecast, LocalForecaster, seasonal_period
 from models.frame import Series
-from models.intervals import z_score
 
 
 class Theta(LocalForecaster):
@@ -40,7 +39,9 @@ class Theta(LocalForecaster):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             mean = np.asarray(self._result.forecast(horizon), dtype=float)
-            bounds = self._result.prediction_intervals(horizon, alpha=0.05)
-        # statsmodels gives the 95% interval; recover the error standard deviation from it.
-        sigma = (bounds["upper"].to_numpy() - bounds["lower"].to_numpy()) / (2 * z_score(95))
+        # statsmodels' prediction_intervals uses this variance but forecasts a second time to
+        # centre it (doubling the cost); apply its formula here instead.
+        alpha = float(self._result.params.iloc[1])
+        steps = np.arange(horizon)
+        sigma = np.sqrt((1 + steps * (1 + (alpha - 1) ** 2)) * float(self._result.sigma2))
         return Forecast(mean, sigma)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages the test suite drives for real, installed only when missing:
 #   chromium    the browser tests (tests/e2e)
-#   prometheus  `promtool check config` (tests/unit/test_infra.py) and the Prometheus server of
-#               the production-path test (tests/integration/test_production_stack.py)
+#   prometheus  `promtool check config` (tests/unit/test_infra.py), `promtool test rules` of the
+#               alerts (tests/unit/test_alerts.py) and the Prometheus server of the production-path
+#               and model-health tests (tests/integration/test_{production_stack,model_health}.py)
 #   wrk         the load generator of the serving benchmark (benchmarks/serving.py)
 # and the local PostgreSQL on 127.0.0.1:5432, started if it has stopped. Idempotent; safe to run
 # while another checkout runs it (apt waits for the dpkg lock instead of failing).

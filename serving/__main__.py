@@ -12,6 +12,8 @@ import logging
 import subprocess
 import sys
 
+from pydantic import ValidationError
+
 from astralytiq.settings import get_settings
 from serving import warm_start
 
@@ -38,7 +40,11 @@ def main(argv: list[str] | None = None) -> None:
     handler.setFormatter(logging.Formatter("%(levelname)-9s %(message)s"))
     logging.getLogger("astralytiq").addHandler(handler)
     logging.getLogger("astralytiq").setLevel(logging.INFO)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # a weak secret in production, a bad value: one clear line
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        sys.exit(f"error: the API will not start with these settings: {reasons}")
     if args.workers == 1:  # worker processes import the app afresh: nothing to hand them
         warm_start.begin(settings.mlflow_tracking_uri, int(settings.forecast_cache_mb * 1024 * 1024))
     ensure_schema(settings.app_database_url)

@@ -14,10 +14,12 @@ from astralytiq.db import session_factory
 from astralytiq.settings import Settings, get_settings
 from serving import errors, warm_start
 from serving.access import AccessCache
+from serving.health_gauges import HealthGauges
+from serving.login_throttle import LoginThrottle
 from serving.middleware import ObservabilityMiddleware
 from serving.model_store import ModelStore
 from serving.registry import RegistryClient
-from serving.routes import admin, auth, champion, contracts, forecast, health, models, monitoring
+from serving.routes import admin, auth, champion, contracts, forecast, health, models, monitoring, pipelines
 
 log = logging.getLogger("astralytiq.serving")
 
@@ -45,6 +47,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = session_factory(settings.app_database_url)
         app.state.access = AccessCache(app.state.sessions, settings.auth_recheck_seconds)
         app.state.store = store
+        app.state.login_throttle = LoginThrottle(
+            settings.login_max_failures_per_account,
+            settings.login_max_failures_per_client,
+            settings.login_failure_window_seconds,
+        )
         changes = store.refresh(warm_start.collect())
         log.info("serving at start-up: %s", ", ".join(changes) or "no champions yet")
         # The ~100k objects of the libraries and loaded models live as long as the process; a
@@ -57,11 +64,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             target=store.watch, args=(settings.alias_poll_seconds, stop), name="alias-watch", daemon=True
         )
         watcher.start()
+        health = threading.Thread(
+            target=HealthGauges(app.state.sessions, store).watch,
+            args=(settings.health_refresh_seconds, stop),
+            name="health-gauges",
+            daemon=True,
+        )
+        health.start()
         try:
             yield
         finally:
             stop.set()
             watcher.join(timeout=5)
+            health.join(timeout=5)
             registry.close()
 
     app = FastAPI(title="AstralytiQ prediction API", version="1", description=DESCRIPTION, lifespan=lifespan)
@@ -76,6 +91,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         monitoring.router,
         health.router,
     ):
-        app.include_router(router)
-    app.include_router(contracts.router)
+        app.include_router(
+            router,
+            responses=errors.BODY_LIMIT_RESPONSES if router is health.router else errors.COMMON_RESPONSES,
+        )
+    app.include_router(contracts.router, responses=errors.COMMON_RESPONSES)
+    app.include_router(pipelines.router, responses=errors.COMMON_RESPONSES)
     return app

@@ -53,7 +53,8 @@ def decode_access_token(token: str, *, key: str, issuer: str, audience: str) -> 
             algorithms=[ALGORITHM],
             issuer=issuer,
             audience=audience,
-            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            # strict_aud: the audience must be exactly our string, not a list that contains it.
+            options={"require": ["exp", "iat", "sub", "iss", "aud"], "strict_aud": True},
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from None

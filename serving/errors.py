@@ -10,10 +10,36 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 log = logging.getLogger("astralytiq.serving")
+
+
+class ErrorDetail(BaseModel):
+    """Every refusal: a sentence saying what was wrong, or (422) one entry per invalid field."""
+
+    detail: str | list[dict[str, Any]]
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"model": ErrorDetail, "description": description}
+
+
+# Answers any /v1 route can give besides its own: documented once, so clients (and schemathesis)
+# know every status they may meet. A route's own description of a code wins over these.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("The body could not be read as JSON (bad UTF-8, too deeply nested)"),
+    401: _documented("Not authenticated: no, an invalid or an expired token or API key"),
+    403: _documented("Authenticated, but the role or the key's models do not allow this"),
+    404: _documented("No such model, version, key, user or report"),
+    413: _documented("Body over ASTRALYTIQ_MAX_REQUEST_BYTES"),
+    422: _documented("Invalid request: the detail names each field at fault, or says what was wrong"),
+    503: _documented("The app database or the model registry is unavailable; retry after Retry-After"),
+}
+BODY_LIMIT_RESPONSES: dict[int | str, dict[str, Any]] = {413: COMMON_RESPONSES[413]}
 
 
 def _safe(value: Any) -> Any:
@@ -63,6 +89,18 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
     return await http_exception_handler(request, exc)
 
 
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # Locked past the busy timeout (SQLite) or not answering (PostgreSQL): nothing was written
+    # (the session rolls back), so the client may simply try again.
+    reason = "busy (locked by another writer)" if "locked" in str(exc) else "unavailable"
+    log.warning("app database %s on %s %s: %s", reason, request.method, request.url.path, str(exc)[:200])
+    return JSONResponse(
+        status_code=503,
+        content={"detail": f"the app database is {reason}; nothing was changed, retry shortly"},
+        headers={"Retry-After": "1"},
+    )
+
+
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # A bug, not bad input: log it whole, answer without internals.
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -72,4 +110,5 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(Exception, unexpected_error)

@@ -1,8 +1,19 @@
-"""Prometheus metrics of the API: requests, latency, forecasts served, model loads."""
+"""Prometheus metrics of the API: requests, latency, forecasts served, model loads, and each
+model's health (drift, live accuracy, data freshness, training time, champion version)."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram, Info
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import REGISTRY, Counter, Histogram, Info
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from monitoring.snapshot import HealthSnapshot
 
 REQUESTS = Counter(
     "astralytiq_http_requests_total",
@@ -42,3 +53,121 @@ SERVING = Info("astralytiq_model_serving", "The version of each model being serv
 def record_model_loaded(model: str, version: str, run_id: str, seconds: float) -> None:
     MODEL_LOAD_SECONDS.labels(model=model).observe(seconds)
     SERVING.labels(model=model).info({"version": version, "run_id": run_id})
+
+
+class ModelHealthCollector(Collector):
+    """Model-health gauges built at scrape time from the last snapshot of the app database.
+
+    ``serving.health_gauges`` refreshes the snapshot in the background, so a scrape never waits
+    on the database or the registry, and a snapshot swaps in whole (no half-updated label sets).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._snapshot: HealthSnapshot | None = None
+        self._trained_at: dict[str, float] = {}  # model -> newest registered version's creation
+        self._champions: dict[str, str] = {}  # model -> served champion version
+
+    def update(
+        self, snapshot: HealthSnapshot, trained_at: dict[str, float], champions: dict[str, str]
+    ) -> None:
+        with self._lock:
+            self._snapshot, self._trained_at, self._champions = snapshot, dict(trained_at), dict(champions)
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            snapshot, trained_at, champions = self._snapshot, self._trained_at, self._champions
+        share = GaugeMetricFamily(
+            "astralytiq_drift_share",
+            "Share of features that drifted in the latest drift check",
+            labels=["model"],
+        )
+        detected = GaugeMetricFamily(
+            "astralytiq_drift_detected",
+            "1 when the latest drift check found the drifted share at or above the dataset's threshold",
+            labels=["model"],
+        )
+        score = GaugeMetricFamily(
+            "astralytiq_drift_feature_score",
+            "Drift score of each feature in the latest check (p-value or distance, see the report's method)",
+            labels=["model", "feature"],
+        )
+        drifted = GaugeMetricFamily(
+            "astralytiq_drift_feature_drifted",
+            "1 when the feature drifted in the latest check",
+            labels=["model", "feature"],
+        )
+        checked = GaugeMetricFamily(
+            "astralytiq_drift_checked_timestamp_seconds", "When the latest drift check ran", labels=["model"]
+        )
+        mase = GaugeMetricFamily(
+            "astralytiq_live_mase",
+            "MASE of the champion's forecast on the actuals that arrived",
+            labels=["model"],
+        )
+        wape = GaugeMetricFamily(
+            "astralytiq_live_wape_percent",
+            "WAPE (percent) of the champion's forecast on the actuals that arrived",
+            labels=["model"],
+        )
+        coverage = GaugeMetricFamily(
+            "astralytiq_live_interval_coverage_ratio",
+            "Share of arrived actuals inside the champion's interval, by nominal level (percent)",
+            labels=["model", "level"],
+        )
+        newest = GaugeMetricFamily(
+            "astralytiq_data_newest_actual_timestamp_seconds",
+            "Date of the newest actual the latest monitoring run saw",
+            labels=["model"],
+        )
+        age = GaugeMetricFamily(
+            "astralytiq_data_age_seconds", "Age of the newest actual, now (data freshness)", labels=["model"]
+        )
+        trained = GaugeMetricFamily(
+            "astralytiq_last_training_timestamp_seconds",
+            "When the newest version of the model was registered (the last successful training)",
+            labels=["model"],
+        )
+        champion = GaugeMetricFamily(
+            "astralytiq_champion_version", "Version number of the champion this API serves", labels=["model"]
+        )
+        now = time.time()
+        for name, health in sorted((snapshot.models if snapshot else {}).items()):
+            if health.drift is not None:
+                share.add_metric([name], health.drift.drift_share)
+                detected.add_metric([name], float(health.drift.dataset_drift))
+                checked.add_metric([name], health.drift.checked_at.timestamp())
+                for feature, (value, is_drifted) in sorted(health.drift.features.items()):
+                    score.add_metric([name, feature], value)
+                    drifted.add_metric([name, feature], float(is_drifted))
+            if health.accuracy is not None:
+                mase.add_metric([name], health.accuracy.mase)
+                wape.add_metric([name], health.accuracy.wape)
+                for level, value in sorted(health.accuracy.coverage.items()):
+                    coverage.add_metric([name, level], value)
+            if health.newest_actual is not None:
+                newest.add_metric([name], health.newest_actual.timestamp())
+                age.add_metric([name], max(0.0, now - health.newest_actual.timestamp()))
+        for name, moment in sorted(trained_at.items()):
+            trained.add_metric([name], moment)
+        for name, version in sorted(champions.items()):
+            if version.isdigit():
+                champion.add_metric([name], float(version))
+        yield from (
+            share,
+            detected,
+            score,
+            drifted,
+            checked,
+            mase,
+            wape,
+            coverage,
+            newest,
+            age,
+            trained,
+            champion,
+        )
+
+
+HEALTH = ModelHealthCollector()
+REGISTRY.register(HEALTH)

@@ -14,6 +14,7 @@ import base64
 import http.client
 import json
 import os
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -62,6 +63,14 @@ def _authorization(parsed: Any) -> str | None:
     return None
 
 
+def _missing_alias(code: int, text: str) -> bool:
+    return (
+        code == 400
+        and "INVALID_PARAMETER_VALUE" in text
+        and re.search(r"alias \S+ not found", text) is not None
+    )
+
+
 class RegistryClient:
     def __init__(self, tracking_uri: str, timeout: float = 10.0) -> None:
         parsed = urlparse(tracking_uri.rstrip("/"))
@@ -90,7 +99,9 @@ class RegistryClient:
                 return response.read()  # type: ignore[no-any-return]
         except urllib.error.HTTPError as exc:
             text = exc.read().decode("utf-8", "replace")
-            if exc.code == 404 or "RESOURCE_DOES_NOT_EXIST" in text:
+            # MLflow 3 answers 400 INVALID_PARAMETER_VALUE "Registered model alias champion not
+            # found" for an alias not set yet: that is "not there", not a registry fault (a 503).
+            if exc.code == 404 or "RESOURCE_DOES_NOT_EXIST" in text or _missing_alias(exc.code, text):
                 try:
                     raise NotFound(json.loads(text).get("message", path)) from None
                 except ValueError:

@@ -3,20 +3,57 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 MAX_SERIES_PER_REQUEST = 1000
 MAX_BATCH_REQUESTS = 50
 VERSION_PATTERN = r"^[1-9][0-9]{0,9}$"
+# Documented in the schema as well as checked by the validators (which say what was wrong in
+# friendlier words than a pattern), so a client generating requests from OpenAPI stays valid.
+SERIES_ID_SCHEMA: dict[str, JsonValue] = {"type": "string", "minLength": 1, "maxLength": 200}
+KEY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+USERNAME_PATTERN = r"^[A-Za-z0-9._-]*[A-Za-z0-9][A-Za-z0-9._-]*$"
+MODEL_NAME_SCHEMA: dict[str, JsonValue] = {"type": "string", "pattern": r"^[^\x00-\x1f/]{1,128}$"}
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes (written in UTC); OpenAPI's date-time needs the offset.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
+def _json_integer(value: Any) -> Any:
+    # JSON Schema's integer includes 3.0, so a float with no fraction is one; true and "3" are not
+    # (the request models are otherwise strict).
+    if isinstance(value, bool | str):
+        raise PydanticCustomError(
+            "int_type", "Input should be a valid integer (a JSON number, not a string or true/false)"
+        )
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer), Field(strict=False)]
 
 
 class TokenResponse(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
-    expires_at: datetime
+    expires_at: UtcDatetime
     role: str
 
 
@@ -29,6 +66,7 @@ class Me(BaseModel):
 class ForecastRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,  # JSON types as documented: no "1" for 1, no true for 1
         json_schema_extra={"examples": [{"series_ids": ["ATL", "BOS"], "horizon": 14, "levels": [80, 95]}]},
     )
 
@@ -36,12 +74,14 @@ class ForecastRequest(BaseModel):
         min_length=1,
         max_length=MAX_SERIES_PER_REQUEST,
         description=f"Series to forecast (1-{MAX_SERIES_PER_REQUEST}); GET /v1/models/{{name}}/series lists them.",
+        json_schema_extra={"items": SERIES_ID_SCHEMA},
     )
-    horizon: int = Field(ge=1, description="Steps ahead, from 1 to the model's max_horizon.")
+    horizon: JsonInt = Field(ge=1, description="Steps ahead, from 1 to the model's max_horizon.")
     levels: list[float] = Field(
         default_factory=lambda: [80.0, 95.0],
         max_length=10,
         description="Central prediction interval levels in percent, each strictly between 0 and 100.",
+        json_schema_extra={"items": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100}},
     )
     include_history: bool = Field(False, description="Also return the recent actuals, for charts.")
 
@@ -127,6 +167,7 @@ class ForecastResponse(BaseModel):
 class BatchItem(ForecastRequest):
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,  # JSON types as documented: no "1" for 1, no true for 1
         json_schema_extra={
             "examples": [
                 {"model": "nyc_flights", "series_ids": ["ATL", "BOS"], "horizon": 14, "levels": [80, 95]}
@@ -140,6 +181,7 @@ class BatchItem(ForecastRequest):
 class BatchForecastRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,  # JSON types as documented: no "1" for 1, no true for 1
         json_schema_extra={
             "examples": [
                 {
@@ -192,7 +234,7 @@ class VersionOut(BaseModel):
     version: str
     aliases: list[str]
     run_id: str
-    created_at: datetime
+    created_at: UtcDatetime
     metrics: dict[str, float]
     gate: str | None = None
 
@@ -218,11 +260,11 @@ class DriftReportOut(BaseModel):
     id: int
     model_name: str
     model_version: str
-    created_at: datetime
-    reference_start: datetime
-    reference_end: datetime
-    current_start: datetime
-    current_end: datetime
+    created_at: UtcDatetime
+    reference_start: UtcDatetime
+    reference_end: UtcDatetime
+    current_start: UtcDatetime
+    current_end: UtcDatetime
     drift_share: float
     dataset_drift: bool
     features: list[DriftFeatureOut]
@@ -234,13 +276,34 @@ class DriftHistoryOut(BaseModel):
     history: list[DriftReportOut]
 
 
+class AccuracyPointOut(BaseModel):
+    evaluated_at: datetime
+    model_version: str
+    window_start: date
+    window_end: date
+    mase: float | None = Field(description="Mean over series of MASE; null only if not finite.")
+    wape: float | None = Field(
+        description="WAPE in percent, pooled over every point; null only if not finite."
+    )
+    coverage: dict[str, float] = Field(description='Interval level ("80") -> share of actuals inside, 0-1.')
+    n_series: int
+    n_points: int
+
+
+class AccuracyHistoryOut(BaseModel):
+    model: str
+    points: list[AccuracyPointOut]
+
+
 class Problem(BaseModel):
     detail: str
 
 
 class PromotionRequest(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"version": "4", "reason": "beats v3 on December"}]}
+        extra="forbid",
+        strict=True,  # JSON types as documented: no "1" for 1, no true for 1
+        json_schema_extra={"examples": [{"version": "4", "reason": "beats v3 on December"}]},
     )
 
     version: str = Field(pattern=VERSION_PATTERN, description="The registered version to make champion.")
@@ -249,7 +312,9 @@ class PromotionRequest(BaseModel):
 
 class RollbackRequest(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"reason": "v4 under-forecasts holidays"}]}
+        extra="forbid",
+        strict=True,  # JSON types as documented: no "1" for 1, no true for 1
+        json_schema_extra={"examples": [{"reason": "v4 under-forecasts holidays"}]},
     )
 
     version: str | None = Field(
@@ -272,6 +337,7 @@ class ChampionChange(BaseModel):
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,  # JSON types as documented: no "1" for 1, no true for 1
         json_schema_extra={
             "examples": [
                 {
@@ -284,12 +350,20 @@ class ApiKeyCreate(BaseModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=64, description="Who uses the key, e.g. a service name.")
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Who uses the key, e.g. a service name.",
+        json_schema_extra={"pattern": KEY_NAME_PATTERN},
+    )
     role: Literal["viewer", "engineer"] = "viewer"
     models: list[str] = Field(
-        default_factory=list, max_length=100, description="Models the key may use; empty: every model."
+        default_factory=list,
+        max_length=100,
+        description="Models the key may use; empty: every model.",
+        json_schema_extra={"items": MODEL_NAME_SCHEMA},
     )
-    expires_in_days: int | None = Field(None, ge=1, le=3650, description="Empty: the key never expires.")
+    expires_in_days: JsonInt | None = Field(None, ge=1, le=3650, description="Empty: the key never expires.")
 
 
 class ApiKeyOut(BaseModel):
@@ -300,10 +374,10 @@ class ApiKeyOut(BaseModel):
     )
     role: str
     models: list[str]
-    created_at: datetime
-    last_used_at: datetime | None = Field(description="Exact to the minute.")
-    expires_at: datetime | None
-    revoked_at: datetime | None
+    created_at: UtcDatetime
+    last_used_at: UtcDatetime | None = Field(description="Exact to the minute.")
+    expires_at: UtcDatetime | None
+    revoked_at: UtcDatetime | None
     active: bool
 
 
@@ -314,18 +388,26 @@ class ApiKeyIssued(ApiKeyOut):
 class UserCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,  # JSON types as documented: no "1" for 1, no true for 1
         json_schema_extra={
             "examples": [{"username": "ana", "password": "a-long-passphrase", "role": "engineer"}]
         },
     )
 
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Letters, digits, '.', '_' or '-'.",
+        json_schema_extra={"pattern": USERNAME_PATTERN},
+    )
     password: str = Field(min_length=8, max_length=200, description="8 characters to 72 bytes (UTF-8).")
     role: Literal["admin", "engineer", "viewer"] = "viewer"
 
 
 class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"active": False}]})
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"active": False}]}
+    )
 
     role: Literal["admin", "engineer", "viewer"] | None = None
     active: bool | None = None
@@ -335,12 +417,12 @@ class UserOut(BaseModel):
     username: str
     role: str
     active: bool
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class AuditEventOut(BaseModel):
     id: int
-    at: datetime
+    at: UtcDatetime
     actor: str
     actor_kind: str
     action: str

@@ -60,3 +60,22 @@ def test_flat_history_keeps_mase_finite() -> None:
 def test_mismatched_shapes_are_refused() -> None:
     with pytest.raises(ValueError, match="must be equal"):
         metrics.smape(np.array([1.0, 2.0]), np.array([1.0]))
+
+
+def test_owa_relative_to_naive2() -> None:
+    # sMAPE 8 vs 10 -> 0.8; MASE 3 vs 2 -> 1.5; mean 1.15
+    assert metrics.owa(8.0, 3.0, 10.0, 2.0) == pytest.approx(1.15)
+    assert metrics.owa(9.161, 2.777, 9.161, 2.777) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="positive"):
+        metrics.owa(1.0, 1.0, 0.0, 1.0)
+
+
+def test_msis_is_scaled_by_seasonal_naive_error() -> None:
+    insample = np.array([0.0, 2.0, 4.0, 6.0])  # m=2: diffs 4, 4 -> scale 4
+    value = metrics.msis(np.array([1.0]), np.array([0.0]), np.array([4.0]), insample, 2, alpha=0.2)
+    assert value == pytest.approx(4.0 / 4)  # inside the band: only its width counts
+
+
+def test_pinball_median_is_half_absolute_error() -> None:
+    actual, forecast = np.array([3.0, 7.0, 1.0]), np.array([5.0, 4.0, 1.0])
+    assert metrics.pinball(actual, forecast, 0.5) == pytest.approx(0.5 * np.mean([2, 3, 0]))

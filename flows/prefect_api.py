@@ -1,0 +1,231 @@
+"""A small client of the Prefect server's REST API, on the standard library.
+
+Triggering a deployment, following a flow run and listing recent runs are a handful of JSON
+calls; the prediction API (which does not install Prefect) and the CLI share this client, so
+neither needs the ``prefect`` package for them. Self-hosted servers with basic auth are reached
+with ``PREFECT_API_AUTH_STRING`` (``user:password``), Prefect Cloud with ``PREFECT_API_KEY``.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+LATE_LOGS_SECONDS = 3.0
+TERMINAL = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
+TRAIN, MONITOR = "train", "monitor"  # the flow names of flows/train.py and flows/monitor.py
+
+
+class PrefectUnavailable(RuntimeError):
+    """No Prefect server answers at the configured URL (or none is configured)."""
+
+
+class DeploymentMissing(LookupError):
+    """The server answers but has no such deployment (no worker has served it)."""
+
+
+@dataclass(frozen=True)
+class FlowRun:
+    id: str
+    name: str
+    flow: str
+    dataset: str | None
+    state: str  # the state's type: SCHEDULED, PENDING, RUNNING, COMPLETED, FAILED, ...
+    state_name: str  # what the UI shows: "Late", "Retrying", "Completed", ...
+    message: str | None
+    started_at: str | None
+    ended_at: str | None
+    duration_seconds: float | None
+
+
+@dataclass(frozen=True)
+class LogLine:
+    id: str
+    timestamp: str
+    level: int
+    message: str
+
+
+def api_url(configured: str = "") -> str:
+    """The Prefect API URL: ASTRALYTIQ_PREFECT_API_URL's value if given, else PREFECT_API_URL."""
+    url = configured or os.environ.get("PREFECT_API_URL", "")
+    if not url:
+        raise PrefectUnavailable(
+            "no Prefect server configured: set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api) "
+            "and run `astralytiq worker` to serve the deployments"
+        )
+    return url.rstrip("/")
+
+
+def _headers() -> dict[str, str]:
+    headers = {"Accept": "application/json", "Content-Type": "application/json"}
+    if os.environ.get("PREFECT_API_KEY"):
+        headers["Authorization"] = f"Bearer {os.environ['PREFECT_API_KEY']}"
+    elif os.environ.get("PREFECT_API_AUTH_STRING"):
+        token = base64.b64encode(os.environ["PREFECT_API_AUTH_STRING"].encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    return headers
+
+
+class PrefectAPI:
+    def __init__(self, url: str, timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, headers=_headers(), method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                content = response.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                raise LookupError(path) from None
+            text = exc.read().decode("utf-8", "replace")[:200]
+            raise PrefectUnavailable(
+                f"Prefect server at {self.url} answered {exc.code} to {path}: {text}"
+            ) from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise PrefectUnavailable(
+                f"no Prefect server reachable at {self.url} ({exc.__class__.__name__}); start one "
+                "(`astralytiq up`, or `prefect server start`) or fix PREFECT_API_URL"
+            ) from None
+        return json.loads(content) if content else None
+
+    def deployment_id(self, flow: str, dataset: str) -> str:
+        try:
+            deployment = self._call("GET", f"/deployments/name/{quote(flow)}/{quote(dataset)}")
+        except LookupError:
+            raise DeploymentMissing(
+                f"the Prefect server at {self.url} has no deployment {flow}/{dataset}: start "
+                "`astralytiq worker` (it serves one per dataset spec) with this dataset's spec"
+            ) from None
+        return str(deployment["id"])
+
+    def trigger(self, flow: str, dataset: str) -> FlowRun:
+        """A new flow run of ``<flow>/<dataset>``, as the deployment's worker will run it."""
+        deployment = self.deployment_id(flow, dataset)
+        run = self._call("POST", f"/deployments/{deployment}/create_flow_run", {"tags": ["astralytiq"]})
+        return self._flow_run(run, {run["flow_id"]: flow})
+
+    def flow_run(self, flow_run_id: str) -> FlowRun:
+        run = self._call("GET", f"/flow_runs/{quote(flow_run_id)}")
+        return self._flow_run(run, self._flow_names([run["flow_id"]]))
+
+    def recent_runs(self, limit: int = 20) -> list[FlowRun]:
+        """Runs that started or were due to start by now, most recent first (not future schedules)."""
+        now = datetime.now(UTC).isoformat()
+        runs = self._call(
+            "POST",
+            "/flow_runs/filter",
+            {
+                "flow_runs": {"expected_start_time": {"before_": now}},
+                "sort": "EXPECTED_START_TIME_DESC",
+                "limit": limit,
+            },
+        )
+        names = self._flow_names(sorted({r["flow_id"] for r in runs}))
+        return [self._flow_run(r, names) for r in runs]
+
+    def logs(self, flow_run_id: str, after: str | None = None, limit: int = 200) -> list[LogLine]:
+        query: dict[str, Any] = {"flow_run_id": {"any_": [flow_run_id]}}
+        if after:
+            query["timestamp"] = {"after_": after}
+        found = self._call("POST", "/logs/filter", {"logs": query, "sort": "TIMESTAMP_ASC", "limit": limit})
+        return [
+            LogLine(str(item["id"]), item["timestamp"], int(item["level"]), item["message"]) for item in found
+        ]
+
+    def _flow_names(self, ids: list[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        flows = self._call("POST", "/flows/filter", {"flows": {"id": {"any_": ids}}})
+        return {f["id"]: f["name"] for f in flows}
+
+    @staticmethod
+    def _flow_run(run: dict[str, Any], flow_names: dict[str, str]) -> FlowRun:
+        state = run.get("state") or {}
+        parameters = run.get("parameters") or {}
+        dataset = parameters.get("dataset")
+        started, ended = run.get("start_time"), run.get("end_time")
+        duration = run.get("total_run_time") if ended else None
+        if duration is None and started and ended:
+            duration = (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
+        return FlowRun(
+            id=str(run["id"]),
+            name=run.get("name", ""),
+            flow=flow_names.get(run.get("flow_id", ""), ""),
+            dataset=str(dataset) if dataset is not None else None,
+            state=state.get("type") or run.get("state_type") or "UNKNOWN",
+            state_name=state.get("name") or run.get("state_name") or "",
+            message=state.get("message"),
+            started_at=started,
+            ended_at=ended,
+            duration_seconds=float(duration) if duration is not None else None,
+        )
+
+
+def follow(
+    api: PrefectAPI, flow_run_id: str, poll_seconds: float = 1.0, quiet_after: float = 30.0
+) -> Iterator[FlowRun | LogLine | str]:
+    """Every state change and log line of a flow run until it ends (then its final state).
+
+    A hint (a plain string) is given once if the run is still scheduled after ``quiet_after``
+    seconds: that means no worker serves the deployment.
+    """
+    last_state = ""
+    last_log: str | None = None
+    seen: set[str] = set()  # the timestamp filter is inclusive: the last line comes back again
+    waited = 0.0
+    hinted = False
+    while True:
+        run = api.flow_run(flow_run_id)
+        for line in api.logs(flow_run_id, after=last_log):
+            if line.id not in seen:
+                seen.add(line.id)
+                last_log = line.timestamp
+                yield line
+        if run.state in TERMINAL:
+            # The run's last log lines reach the server in the next batch (every 2 s by default).
+            time.sleep(LATE_LOGS_SECONDS)
+            for line in api.logs(flow_run_id, after=last_log):
+                if line.id not in seen:
+                    seen.add(line.id)
+                    yield line
+            yield run
+            return
+        if run.state_name != last_state:
+            last_state = run.state_name
+            yield run
+        if run.state in {"SCHEDULED", "PENDING"} and waited >= quiet_after and not hinted:
+            hinted = True
+            yield "still waiting for a worker: is `astralytiq worker` running against this server?"
+        time.sleep(poll_seconds)
+        waited += poll_seconds
+
+
+def follow_to_end(
+    api: PrefectAPI, flow_run_id: str, echo: Callable[[str], None], poll_seconds: float = 1.0
+) -> FlowRun:
+    """Print the run's progress as it happens; the final state."""
+    final: FlowRun | None = None
+    for event in follow(api, flow_run_id, poll_seconds):
+        if isinstance(event, LogLine):
+            echo(f"  {event.timestamp[11:19]}  {event.message}")
+        elif isinstance(event, FlowRun):
+            final = event
+            echo(f"state: {event.state_name}" + (f" ({event.message})" if event.message else ""))
+        else:
+            echo(event)
+    assert final is not None  # follow() yields the run's state before it can end
+    return final

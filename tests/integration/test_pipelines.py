@@ -1,0 +1,211 @@
+"""Training through a real Prefect server: `prefect server start` on loopback, `astralytiq worker`
+serving the deployments, runs triggered by `astralytiq run train` and by the API's pipelines
+routes, followed to their completed state, and the version found in the real MLflow server."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import Platform
+from tests.integration.test_training_resilience import write_dataset
+from tests.support import BIN, REPO, free_port, start, stop, wait_http
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DATASET = "pipeline_demo"
+
+
+@dataclass(frozen=True)
+class PrefectStack:
+    api_url: str
+    env: dict[str, str]  # what a CLI process needs: the platform's settings and PREFECT_API_URL
+    datasets_dir: Path
+
+
+@pytest.fixture(scope="module")
+def prefect_stack(platform_env: Platform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectStack]:
+    root = tmp_path_factory.mktemp("prefect-server")
+    datasets = root / "datasets"
+    datasets.mkdir()
+    # Two series and one candidate: the runs here are about orchestration, not forecasting.
+    # Any drift retrains (threshold 0): see the last test.
+    write_dataset(datasets, DATASET, threshold=0.0, series=("ATL", "BOS"), candidates="seasonal_naive")
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    server_env = {
+        "PREFECT_HOME": str(root / "server-home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+    }
+    server = start(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        root / "server.log",
+        server_env,
+    )
+    env = {
+        **platform_env.env,
+        "ASTRALYTIQ_DATASETS_DIR": str(datasets),
+        "ASTRALYTIQ_TRAIN_JOBS": "1",
+        "PREFECT_API_URL": api_url,
+        "PREFECT_HOME": str(root / "worker-home"),
+    }
+    worker = None
+    try:
+        wait_http(f"{api_url}/health", 180, server)
+        worker = start([str(BIN / "astralytiq"), "worker"], root / "worker.log", env)
+        deadline = time.monotonic() + 120
+        while httpx.get(f"{api_url}/deployments/name/train/{DATASET}").status_code != 200:
+            assert worker.poll() is None, (root / "worker.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, (root / "worker.log").read_text()[-3000:]
+            time.sleep(0.5)
+        yield PrefectStack(api_url, env, datasets)
+    finally:
+        if worker is not None:
+            stop(worker)
+        stop(server)
+
+
+def cli(stack: PrefectStack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "astralytiq"), *args],
+        capture_output=True,
+        text=True,
+        env={"PATH": str(BIN), "HOME": str(stack.datasets_dir.parent), **stack.env},
+        cwd=REPO,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def api(
+    platform_env: Platform, prefect_stack: PrefectStack, admin_credentials: tuple[str, str]
+) -> Iterator[TestClient]:
+    from astralytiq.accounts import create_user
+    from astralytiq.settings import Settings
+    from serving.app import create_app
+
+    settings = Settings(prefect_api_url=prefect_stack.api_url, datasets_dir=prefect_stack.datasets_dir)
+    create_user(settings.app_database_url, "pipeline-engineer", "engineer-password-1", "engineer")
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def login(client: TestClient, username: str, password: str) -> dict[str, str]:
+    response = client.post("/v1/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def test_run_train_follows_the_deployment_to_a_registered_version(
+    platform_env: Platform, prefect_stack: PrefectStack
+) -> None:
+    from mlflow import MlflowClient
+
+    result = cli(prefect_stack, "run", "train", DATASET)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert f"of train/{DATASET}: Scheduled" in out
+    assert "state: Running" in out and "state: Completed" in out
+    assert "idempotency key" in out  # the flow's own log lines, streamed while it runs
+    assert "-> champion: first version of this model" in out
+    versions = MlflowClient(platform_env.tracking_uri).search_model_versions(f"name = '{DATASET}'")
+    assert [v.version for v in versions] == ["1"]
+    assert versions[0].tags["gate_decision"] == "champion"
+
+
+def test_run_names_what_is_missing(prefect_stack: PrefectStack) -> None:
+    missing = cli(prefect_stack, "run", "train", "no_such_dataset")
+    assert missing.returncode == 1
+    assert "has no deployment train/no_such_dataset" in missing.stderr
+    down_env = {**prefect_stack.env, "PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api"}
+    refused = subprocess.run(
+        [str(BIN / "astralytiq"), "run", "train", DATASET],
+        capture_output=True,
+        text=True,
+        env=down_env,
+        timeout=60,
+    )
+    assert refused.returncode == 1 and "no Prefect server reachable" in refused.stderr
+
+
+def test_pipelines_api_triggers_and_lists_runs(
+    platform_env: Platform, prefect_stack: PrefectStack, api: TestClient, admin_credentials: tuple[str, str]
+) -> None:
+
+    engineer = login(api, "pipeline-engineer", "engineer-password-1")
+    viewer = login(api, "viewer", "viewer-password-1")
+    assert api.post("/v1/pipelines/train", json={"dataset": DATASET}, headers=viewer).status_code == 403
+    unknown = api.post("/v1/pipelines/train", json={"dataset": "no_such_dataset"}, headers=engineer)
+    assert unknown.status_code == 404 and "no_such_dataset" in unknown.json()["detail"]
+    assert api.post("/v1/pipelines/train", json={"dataset": "Bad Name"}, headers=engineer).status_code == 422
+
+    triggered = api.post("/v1/pipelines/train", json={"dataset": DATASET}, headers=engineer)
+    assert triggered.status_code == 202, triggered.text
+    body = triggered.json()
+    assert set(body) == {"flow_run_id", "dataset", "state"}
+    assert body["dataset"] == DATASET and body["state"] in {"SCHEDULED", "PENDING"}
+
+    listed = api.get("/v1/pipelines/runs?limit=20", headers=viewer)
+    assert listed.status_code == 200, listed.text
+    runs = listed.json()
+    assert runs[0]["id"] == body["flow_run_id"]  # most recent first
+    assert all(
+        set(r) == {"id", "name", "flow", "dataset", "state", "started_at", "ended_at", "duration_seconds"}
+        for r in runs
+    )
+    # The run `astralytiq run train` followed (first test): complete, with its times.
+    done = next(r for r in runs if r["state"] == "COMPLETED" and r["flow"] == "train")
+    assert done["dataset"] == DATASET and done["duration_seconds"] > 0
+    assert done["started_at"] < done["ended_at"]
+    assert len(api.get("/v1/pipelines/runs?limit=1", headers=viewer).json()) == 1
+    assert api.get("/v1/pipelines/runs?limit=0", headers=viewer).status_code == 422
+    assert api.get("/v1/pipelines/runs").status_code == 401
+    from astralytiq.db import AuditEvent, session_scope
+    from astralytiq.settings import get_settings
+
+    with session_scope(get_settings().app_database_url) as session:
+        event = session.query(AuditEvent).filter_by(action="pipeline.train").one()
+        assert event.actor == "pipeline-engineer" and event.detail["flow_run_id"] == body["flow_run_id"]
+
+
+def test_pipelines_api_without_a_prefect_server_is_503(
+    platform_env: Platform, prefect_stack: PrefectStack, admin_credentials: tuple[str, str]
+) -> None:
+    from astralytiq.settings import Settings
+    from serving.app import create_app
+
+    settings = Settings(
+        prefect_api_url=f"http://127.0.0.1:{free_port()}/api", datasets_dir=prefect_stack.datasets_dir
+    )
+    with TestClient(create_app(settings)) as client:
+        headers = login(client, *admin_credentials)
+        runs = client.get("/v1/pipelines/runs", headers=headers)
+        assert runs.status_code == 503 and "no Prefect server reachable" in runs.json()["detail"]
+        train = client.post("/v1/pipelines/train", json={"dataset": DATASET}, headers=headers)
+        assert train.status_code == 503 and "\n" not in train.json()["detail"]
+
+
+def test_drift_found_by_the_monitor_deployment_triggers_the_train_deployment(
+    prefect_stack: PrefectStack, api: TestClient
+) -> None:
+    result = cli(prefect_stack, "run", "monitor", DATASET)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "retraining" in result.stdout and f"triggered train/{DATASET}" in result.stdout
+    viewer = login(api, "viewer", "viewer-password-1")
+    flow_run_id = re.search(r"triggered train/\S+: flow run \S+ \(([0-9a-f-]{36})\)", result.stdout)
+    assert flow_run_id, result.stdout
+    runs = api.get("/v1/pipelines/runs", headers=viewer).json()  # newest first
+    ids = [r["id"] for r in runs]
+    monitor = next(r for r in runs if r["flow"] == "monitor")
+    assert monitor["state"] == "COMPLETED"
+    assert ids.index(flow_run_id.group(1)) < ids.index(monitor["id"])  # started by the monitor run
+    assert runs[ids.index(flow_run_id.group(1))]["flow"] == "train"

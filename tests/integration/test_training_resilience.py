@@ -1,0 +1,228 @@
+"""Crash safety, idempotency and the champion gate of the training flow, with real processes.
+
+A training run in a child process is SIGKILLed (with its Dask workers) in the middle of training:
+nothing is registered; the rerun resumes from the series already finished and registers exactly
+one version; a third run with the same key does nothing. The MLflow server and the Prefect API
+(the test harness's) are the real ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Platform
+from tests.support import REPO
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SERIES = ("ATL", "BOS", "CLT", "DEN", "FLL", "LAX")
+SPEC = """\
+name: {name}
+source: {{kind: csv, path: {name}.csv}}
+covariates: [temp_mean_f, precip_in]
+frequency: D
+season_length: 7
+horizon: 14
+model_name: {name}
+contract: nyc_flights
+training:
+  candidates: [{candidates}]
+  backtest_windows: 3
+  until: 2013-12-03
+  promotion_margin: {margin}
+monitoring:
+  drift_threshold: {threshold}
+"""
+
+
+def write_dataset(
+    folder: Path,
+    name: str,
+    margin: float = 0.01,
+    threshold: float = 0.5,
+    series: tuple[str, ...] = SERIES,
+    candidates: str = "seasonal_naive, ets",
+) -> Path:
+    """Some series of the demo data as a dataset of its own: a CSV and its spec."""
+    with open(REPO / "datasets" / "demo" / "nyc_flights_daily.csv", newline="") as source:
+        reader = csv.DictReader(source)
+        rows = [row for row in reader if row["series_id"] in series]
+        fields = reader.fieldnames
+    assert fields
+    with open(folder / f"{name}.csv", "w", newline="") as target:
+        writer = csv.DictWriter(target, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    spec = folder / f"{name}.yaml"
+    spec.write_text(SPEC.format(name=name, margin=margin, threshold=threshold, candidates=candidates))
+    return spec
+
+
+def versions(tracking_uri: str, name: str) -> list[Any]:
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri).search_model_versions(f"name = '{name}'")
+
+
+def kill_mid_training(spec: Path, checkpoints: Path, log: Path) -> int:
+    """Start the flow in a child process, SIGKILL its process group once some series are done;
+    returns how many series had finished."""
+    from prefect.settings import get_current_settings
+
+    api_url = get_current_settings().api.url
+    assert api_url, "the Prefect test harness sets the API URL"
+    env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_HOME": str(log.parent / "prefect-home")}
+    code = "import sys; from flows.train import train_flow; train_flow(dataset=sys.argv[1], n_jobs=1)"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code, str(spec)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO,
+            start_new_session=True,  # its own process group: the Dask nanny and workers die with it
+        )
+    deadline = time.monotonic() + 240
+    try:
+        while not list(checkpoints.glob("*/*.pkl")):
+            assert process.poll() is None, f"the flow ended before the kill:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGKILL)  # a worker pod lost mid-training
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+    assert process.returncode == -signal.SIGKILL
+    return len(list(checkpoints.glob("*/*.pkl")))
+
+
+@dataclass(frozen=True)
+class Recovered:
+    spec: Path
+    finished_before_kill: int
+    versions_after_kill: list[Any]
+    first: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def recovered(
+    platform_env: Platform, prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
+) -> Recovered:
+    """A training killed mid-way, then run again to completion (margin 0.9: hard to beat)."""
+    from flows.train import train_flow
+
+    folder = tmp_path_factory.mktemp("resilience")
+    # Any drift at all (threshold 0) retrains: the monitoring test below needs it.
+    spec = write_dataset(folder, "resilience_demo", margin=0.9, threshold=0.0)
+    checkpoints = platform_env.data_dir / "checkpoints" / "train"
+    finished = kill_mid_training(spec, checkpoints, folder / "killed-run.log")
+    after_kill = versions(platform_env.tracking_uri, "resilience_demo")
+    return Recovered(spec, finished, after_kill, train_flow(dataset=str(spec), n_jobs=1))
+
+
+def test_killed_training_registers_nothing_and_the_rerun_registers_once(
+    platform_env: Platform, recovered: Recovered
+) -> None:
+    from mlflow import MlflowClient
+
+    from flows.train import train_flow
+
+    finished, first = recovered.finished_before_kill, recovered.first
+    assert 1 <= finished < len(SERIES), f"killed after {finished} series: not mid-training"
+    assert recovered.versions_after_kill == []  # nothing half-registered
+    assert first["resumed"] == finished  # the series finished before the kill were not trained again
+    assert not first["skipped"] and first["promoted"] and first["alias"] == "champion"
+    registered = versions(platform_env.tracking_uri, "resilience_demo")
+    assert [v.version for v in registered] == [first["version"]]
+    assert registered[0].tags["idempotency_key"] == first["idempotency_key"]
+    assert registered[0].tags["gate_decision"] == "champion"
+    client = MlflowClient(platform_env.tracking_uri)
+    assert client.get_model_version_by_alias("resilience_demo", "champion").version == first["version"]
+    run = client.get_run(first["run_id"])
+    assert run.info.status == "FINISHED" and run.data.tags["idempotency_key"] == first["idempotency_key"]
+    checkpoints = platform_env.data_dir / "checkpoints" / "train" / first["idempotency_key"]
+    assert not checkpoints.exists()  # dropped once the registry holds the result
+
+    again = train_flow(dataset=str(recovered.spec), n_jobs=1)
+    assert again["skipped"] and again["version"] == first["version"] and again["alias"] == "champion"
+    assert len(versions(platform_env.tracking_uri, "resilience_demo")) == 1
+
+
+def test_a_crash_between_registration_and_gate_is_finished_by_the_rerun(
+    platform_env: Platform, recovered: Recovered
+) -> None:
+    """The version exists, its decision and alias do not: what a kill right after registering leaves."""
+    from mlflow import MlflowClient
+
+    from flows.train import train_flow
+
+    version = recovered.first["version"]
+    client = MlflowClient(platform_env.tracking_uri)
+    for tag in ("gate_decision", "gate"):
+        client.delete_model_version_tag("resilience_demo", version, tag)
+    client.delete_registered_model_alias("resilience_demo", "champion")
+
+    rerun = train_flow(dataset=str(recovered.spec), n_jobs=1)
+    assert not rerun["skipped"] and rerun["version"] == version
+    assert version in {v.version for v in versions(platform_env.tracking_uri, "resilience_demo")}
+    assert not [
+        v for v in versions(platform_env.tracking_uri, "resilience_demo")
+        if v.tags["idempotency_key"] == recovered.first["idempotency_key"] and v.version != version
+    ]  # fmt: skip
+    assert client.get_model_version_by_alias("resilience_demo", "champion").version == version
+    assert client.get_model_version("resilience_demo", version).tags["gate_decision"] == "champion"
+
+
+def test_a_version_that_does_not_beat_the_champion_by_the_margin_is_challenger(
+    platform_env: Platform, recovered: Recovered
+) -> None:
+    from mlflow import MlflowClient
+
+    from flows.train import train_flow
+
+    first = recovered.first
+    # A week less of data: a new key, a new version, compared head to head on its backtest windows.
+    second = train_flow(dataset=str(recovered.spec), until=date(2013, 11, 26), n_jobs=1)
+    assert second["version"] != first["version"] and second["alias"] == "challenger"
+    assert f"does not beat champion v{first['version']}" in second["reason"]
+    assert "by 90.0%" in second["reason"] and "backtest window(s) of 6 series" in second["reason"]
+    client = MlflowClient(platform_env.tracking_uri)
+    assert client.get_model_version_by_alias("resilience_demo", "champion").version == first["version"]
+    assert client.get_model_version_by_alias("resilience_demo", "challenger").version == second["version"]
+    version = client.get_model_version("resilience_demo", second["version"])
+    assert version.tags["gate"] == second["reason"]
+    assert version.tags["gate_champion_version"] == first["version"]
+    assert client.get_run(second["run_id"]).data.tags["promoted"] == "False"
+
+
+def test_drift_above_the_threshold_retrains_through_the_gate(
+    platform_env: Platform, recovered: Recovered
+) -> None:
+    """No Prefect deployment here (the test harness has none): the training runs as a subflow.
+    December's weather drifts from the year's, so the share is above the threshold of 0."""
+    from flows.monitor import monitor_flow
+
+    result = monitor_flow(dataset=str(recovered.spec))
+    assert result["drift_share"] > 0
+    retrain = result["retrain"]
+    assert retrain is not None and retrain["how"] == "subflow"
+    # Same data window as the champion's training: the key finds v1, nothing new is registered.
+    assert retrain["version"] == recovered.first["version"] and retrain["alias"] == "champion"
+    keyed = [
+        v
+        for v in versions(platform_env.tracking_uri, "resilience_demo")
+        if v.tags.get("idempotency_key") == recovered.first["idempotency_key"]
+    ]
+    assert len(keyed) == 1

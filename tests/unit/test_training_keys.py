@@ -1,0 +1,72 @@
+"""Idempotency keys of training runs and the per-series checkpoints a rerun resumes from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from flows.checkpoints import SeriesCheckpoints
+from flows.train import plan_chunks
+from models.engine import TrainingConfig, train_series
+from models.frame import iter_series
+from models.registration import code_version, idempotency_key
+
+CONFIG = TrainingConfig(
+    freq="D", horizon=7, season_length=7, candidates=("seasonal_naive",), backtest_windows=2
+)
+
+
+def frame(n_series: int = 3, length: int = 70) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    ds = pd.date_range("2024-01-01", periods=length, freq="D")
+    return pd.concat(
+        pd.DataFrame({"series_id": f"s{i}", "ds": ds, "y": 10 + rng.random(length)}) for i in range(n_series)
+    )
+
+
+def test_key_changes_with_data_window_config_and_code() -> None:
+    key = idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", CONFIG, "1.0+x")
+    assert key == idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", CONFIG, "1.0+x")
+    other_config = TrainingConfig(freq="D", horizon=14, season_length=7, candidates=("seasonal_naive",))
+    assert (
+        len(
+            {
+                key,
+                idempotency_key("demo", "abd", "2024-01-01", "2024-03-01", CONFIG, "1.0+x"),
+                idempotency_key("demo", "abc", "2024-01-01", "2024-03-02", CONFIG, "1.0+x"),
+                idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", other_config, "1.0+x"),
+                idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", CONFIG, "1.0+y"),
+                idempotency_key("other", "abc", "2024-01-01", "2024-03-01", CONFIG, "1.0+x"),
+            }
+        )
+        == 6
+    )
+
+
+def test_code_version_names_the_release_and_the_engine_source() -> None:
+    release, digest = code_version().split("+", 1)
+    assert release and len(digest) >= 12
+
+
+def test_checkpoints_round_trip_and_ignore_broken_files(tmp_path: Path) -> None:
+    outcomes = [train_series(s, CONFIG) for s in iter_series(frame(), "D")]
+    store = SeriesCheckpoints(tmp_path, "k1")
+    assert store.load() == {}
+    store.save(outcomes[:2])
+    (store.folder / "torn.pkl").write_bytes(b"\x80\x05 not a pickle")  # as if cut off mid-write
+    loaded = store.load()
+    assert sorted(loaded) == ["s0", "s1"]
+    assert loaded["s0"].forecast.mean == outcomes[0].forecast.mean
+    assert SeriesCheckpoints(tmp_path, "k2").load() == {}  # another key sees nothing
+    store.clear()
+    assert not store.folder.exists()
+
+
+def test_chunks_cover_every_series_once() -> None:
+    series = list(iter_series(frame(10), "D"))
+    chunks = plan_chunks(series, workers=2)
+    assert [s.series_id for chunk in chunks for s in chunk] == [s.series_id for s in series]
+    assert [len(c) for c in chunks] == [2, 2, 2, 2, 2]  # up to 4 per worker, none empty
+    assert len(plan_chunks(series, workers=8)) == 10  # never more chunks than series
