@@ -228,6 +228,8 @@ def accuracy_chart(points: Sequence[AccuracyPoint]) -> go.Figure:
             hovertemplate="WAPE %{y:.1f}%<extra></extra>",
         )
     )
-    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "ticksuffix": "%", "showgrid": False})
+    fig.update_layout(
+        yaxis2={"overlaying": "y", "side": "right", "ticksuffix": "%", "tickformat": ".1f", "showgrid": False}
+    )
     fig.add_hline(y=1.0, line_dash="dot", line_color=MUTED, annotation_text="naive (MASE 1)")
     return _layout(fig, height=300)
