@@ -117,9 +117,9 @@ class AccuracyPoint(TypedDict):
     model_version: str
     window_start: str
     window_end: str
-    mase: float
-    wape: float
-    coverage: dict[str, float]  # interval level ("80", "95") -> share of actuals inside
+    mase: float | None  # null only when not finite
+    wape: float | None  # in percent, as the backtests report it
+    coverage: dict[str, float]  # interval level ("80", "95") -> share of actuals inside, 0-1
     n_series: int
     n_points: int
 

@@ -1,5 +1,7 @@
 """Portal entry point: theme, navigation, and who may see which page."""
 
+from datetime import UTC, datetime
+
 import streamlit as st
 
 from portal import theme
@@ -18,6 +20,9 @@ else:
             f"Signed in as **{session.username}** ({session.role}) · "
             f"session ends {session.expires_at:%H:%M} UTC"
         )
+        minutes_left = (session.expires_at - datetime.now(UTC)).total_seconds() / 60
+        if minutes_left < 5:  # say it before a form is lost to an expired token
+            st.warning(f"Your session ends in {max(1, round(minutes_left))} min; log in again soon.")
         if st.button("Log out", icon=":material/logout:", width="stretch"):
             log_out("You have logged out.")
             st.rerun()

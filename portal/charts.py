@@ -14,8 +14,8 @@ from portal.theme import ACCENT, INK, MUTED, OK, WARN
 # Backtest metrics shown for a version, in order, with "lower is better" except coverage.
 VERSION_METRICS = {
     "backtest_mase": "MASE",
-    "backtest_smape": "sMAPE",
-    "backtest_wape": "WAPE",
+    "backtest_smape": "sMAPE %",
+    "backtest_wape": "WAPE %",
     "backtest_rmsse": "RMSSE",
     "backtest_coverage_80": "coverage 80%",
     "backtest_coverage_95": "coverage 95%",
@@ -225,9 +225,11 @@ def accuracy_chart(points: Sequence[AccuracyPoint]) -> go.Figure:
             mode="lines+markers",
             line={"color": WARN},
             yaxis="y2",
-            hovertemplate="WAPE %{y:.1%}<extra></extra>",
+            hovertemplate="WAPE %{y:.1f}%<extra></extra>",
         )
     )
-    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "tickformat": ".1%", "showgrid": False})
+    fig.update_layout(
+        yaxis2={"overlaying": "y", "side": "right", "ticksuffix": "%", "tickformat": ".1f", "showgrid": False}
+    )
     fig.add_hline(y=1.0, line_dash="dot", line_color=MUTED, annotation_text="naive (MASE 1)")
     return _layout(fig, height=300)

@@ -115,20 +115,24 @@ def engineer_credentials(platform_env: Platform) -> tuple[str, str]:
 @pytest.fixture(scope="session")
 def api_server(
     platform_env: Platform,
+    prefect_harness: None,
     trained_demo: dict[str, Any],
     admin_credentials: tuple[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """The API as a real process (`astralytiq serve`) on a free port, with a drift check stored
-    so the portal's health page has a report to show. Shared by the portal and browser tests."""
+    so the portal's health page has a report to show, and the Prefect harness's server as its
+    Prefect API. Shared by the portal and browser tests."""
+    from prefect.settings import PREFECT_API_URL
+
     from flows.monitor import monitor_flow
 
     monitor_flow(dataset="nyc_flights")
     port = free_port()
     logs = tmp_path_factory.mktemp("api")
-    process = start(
-        [str(BIN / "astralytiq"), "serve", "--port", str(port)], logs / "api.log", platform_env.env
-    )
+    # The Prefect test harness's server, so GET /v1/pipelines/runs lists this session's real runs.
+    env = {**platform_env.env, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    process = start([str(BIN / "astralytiq"), "serve", "--port", str(port)], logs / "api.log", env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/readyz", 60, process)

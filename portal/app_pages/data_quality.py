@@ -1,7 +1,6 @@
 """Data quality: the latest data-contract checks, each rule's verdict, and the GX Data Docs."""
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from portal import tables, theme
 from portal.api_types import ContractRun
@@ -65,4 +64,4 @@ if (docs_url := detail["docs_url"]) is not None:
     if st.toggle("Show the Great Expectations Data Docs", key="show_docs"):  # on demand: large HTML
         html = call(lambda: api.contract_docs_html(docs), "The Data Docs")
         if html:
-            components.html(html, height=800, scrolling=True)
+            st.iframe(html, height=800)

@@ -4,7 +4,6 @@ latency and throughput."""
 import time
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from portal import charts, service_metrics, tables, theme
 from portal.guard import call
@@ -52,7 +51,7 @@ with drift_tab:
             report_id = int(latest["id"])
             html = call(lambda: api.drift_report_html(name, report_id), "The Evidently report")
             if html:
-                components.html(html, height=900, scrolling=True)
+                st.iframe(html, height=900)
 
 with accuracy_tab:
     accuracy = call(lambda: api.accuracy(name), "Live accuracy")
@@ -65,8 +64,13 @@ with accuracy_tab:
     elif accuracy is not None:
         newest = max(accuracy["points"], key=lambda p: p["evaluated_at"])
         c1, c2, c3, c4 = st.columns(4)
-        c1.metric("Live MASE", f"{newest['mase']:.3f}", help="Below 1 beats a seasonal naive forecast.")
-        c2.metric("Live WAPE", f"{newest['wape']:.1%}")
+        mase, wape = newest["mase"], newest["wape"]
+        c1.metric(
+            "Live MASE",
+            f"{mase:.3f}" if mase is not None else "n/a",
+            help="Below 1 beats a seasonal naive forecast.",
+        )
+        c2.metric("Live WAPE", f"{wape:.1f}%" if wape is not None else "n/a")
         for column, level in ((c3, "80"), (c4, "95")):
             if level in newest["coverage"]:
                 column.metric(f"{level}% interval coverage", f"{newest['coverage'][level]:.0%}")

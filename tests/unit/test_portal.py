@@ -25,6 +25,9 @@ from tests.integration.serving_support import champion_of, register, set_champio
 from tests.portal_standin import StandIn, finished_run, serve
 from tests.support import REPO, free_port, wait_http
 
+# AppTest drives the pages in-process, but against the real API and MLflow: not a quick unit test.
+pytestmark = pytest.mark.integration
+
 APP = str(REPO / "portal" / "app.py")
 PAGES = {
     "forecasts": "Forecasts",
@@ -319,8 +322,16 @@ def test_health_shows_drift_live_accuracy_and_latency(
     assert {"Drifted share", "Live MASE", "80% interval coverage", "Requests served"} <= set(labels)
     mase = next(m for m in at.metric if m.label == "Live MASE")
     assert mase.value == "0.940"  # the newest of the stand-in's four evaluations
+    assert next(m for m in at.metric if m.label == "Live WAPE").value == "8.3%"
     forecast_row = next(r for r in table(at, "latency") if r["route"] == "/v1/models/{name}/forecast")
     assert int(forecast_row["requests"]) >= 1 and float(forecast_row["p50 ms"]) > 0
+    assert not at.get("iframe")  # the Evidently report loads only when asked for
+    at.toggle(key="show_evidently").set_value(True).run()
+    (report,) = at.get("iframe")
+    api = ApiClient(standin.url, sessions["viewer"].token)
+    latest = api.drift("nyc_flights")["latest"]
+    assert latest is not None
+    assert report.proto.srcdoc == api.drift_report_html("nyc_flights", latest["id"])  # the stored report
 
 
 def test_health_says_live_accuracy_is_not_available_on_an_older_server(
@@ -370,6 +381,9 @@ def test_data_quality_shows_the_training_runs_contract(
     assert next(m for m in at.metric if m.label == "Verdict").value == "passed"
     rules = table(at, "rules")
     assert len(rules) > 3 and {r["verdict"] for r in rules} == {"passed"}
+    at.toggle(key="show_docs").set_value(True).run()
+    (docs,) = at.get("iframe")
+    assert "<html" in docs.proto.srcdoc.lower()
 
 
 def test_an_admin_adds_a_user_and_issues_and_revokes_a_key(
@@ -420,6 +434,15 @@ def test_an_expired_session_returns_to_login_with_a_notice(
     at = portal(standin.url, monkeypatch, expired)
     assert at.title[0].value == "Welcome to AstralytiQ"
     assert "Your session expired. Please log in again." in texts(at.info)
+
+
+def test_a_session_about_to_end_says_so(
+    standin: StandIn, sessions: dict[str, Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ending = replace(sessions["viewer"], expires_at=datetime.now(UTC) + timedelta(minutes=3))
+    at = portal(standin.url, monkeypatch, ending)
+    assert at.title[0].value == "Forecasts"
+    assert "Your session ends in 3 min" in texts(at.sidebar.warning)
 
 
 def test_a_token_the_api_refuses_returns_to_login_with_a_notice(
