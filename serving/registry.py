@@ -17,7 +17,7 @@ import os
 import re
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlencode, urlparse, urlunparse
@@ -160,7 +160,20 @@ class RegistryClient:
         escaped = name.replace("'", "\\'")
         data = self._get("/api/2.0/mlflow/model-versions/search", filter=f"name='{escaped}'", max_results=200)
         items = [self._version(v) for v in data.get("model_versions", [])]
+        # MLflow's version search leaves each version's aliases out; the registered model has them.
+        by_version: dict[str, list[str]] = {}
+        for alias, version in self.aliases(name).items():
+            by_version.setdefault(version, []).append(alias)
+        items = [
+            replace(item, aliases=sorted(set(item.aliases) | set(by_version.get(item.version, []))))
+            for item in items
+        ]
         return sorted(items, key=lambda v: int(v.version), reverse=True)
+
+    def aliases(self, name: str) -> dict[str, str]:
+        """Alias -> version of one registered model."""
+        data = self._get("/api/2.0/mlflow/registered-models/get", name=name)
+        return {a["alias"]: str(a["version"]) for a in data["registered_model"].get("aliases", [])}
 
     def run_metrics(self, run_id: str) -> dict[str, float]:
         data = self._get("/api/2.0/mlflow/runs/get", run_id=run_id)

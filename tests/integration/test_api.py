@@ -56,6 +56,11 @@ def test_models_list_and_detail(
     detail = client.get("/v1/models/nyc_flights", headers=headers).json()
     assert detail["versions"][0]["metrics"]["backtest_mase"] > 0
     assert len(detail["selection"]) == 24
+    # Each version carries its own aliases, and the champion is named (MLflow's version search
+    # alone leaves both out).
+    champion = detail["champion_version"]
+    assert champion is not None
+    assert [v["version"] for v in detail["versions"] if "champion" in v["aliases"]] == [champion]
 
 
 @pytest.mark.parametrize(
