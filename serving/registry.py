@@ -160,6 +160,8 @@ class RegistryClient:
         escaped = name.replace("'", "\\'")
         data = self._get("/api/2.0/mlflow/model-versions/search", filter=f"name='{escaped}'", max_results=200)
         items = [self._version(v) for v in data.get("model_versions", [])]
+        if not items:  # an unknown model has no versions (callers treat [] as "not registered")
+            return []
         # MLflow's version search leaves each version's aliases out; the registered model has them.
         by_version: dict[str, list[str]] = {}
         for alias, version in self.aliases(name).items():
