@@ -206,12 +206,20 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
     except KeyboardInterrupt:
         echo("\nstopping ...")
     finally:
-        supervisor.stop_all()
+        shutdown(supervisor)
         echo("stopped.")
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def shutdown(supervisor: Supervisor) -> None:
+    """Stop every child. A second Ctrl-C (an impatient user, or a wrapper such as `timeout`
+    forwarding the signal) must not cut this short and leave servers running on their ports."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+    supervisor.stop_all()
 
 
 def _run_child(command: list[str], env: dict[str, str], echo: Callable[[str], None], prefix: str) -> None:
