@@ -7,29 +7,15 @@ champion's backtest score (same metric, same windows) by ``margin``; otherwise i
 
 from __future__ import annotations
 
-import json
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from models.bundle import ForecastBundle
-from models.engine import TrainingResult
 
 CHAMPION = "champion"
-CHALLENGER = "challenger"
-GATE_METRIC = "backtest_mase"
-
-
-@dataclass(frozen=True)
-class RegisteredVersion:
-    model_name: str
-    version: str
-    run_id: str
-    promoted: bool
-    reason: str
 
 
 class TrackingUnavailable(RuntimeError):
@@ -60,19 +46,6 @@ def check_tracking_server(tracking_uri: str, timeout: float = 3.0) -> None:
         ) from None
 
 
-def champion_score(client: Any, model_name: str) -> tuple[str, float] | None:
-    """(version, gate score) of the current champion, or None when there is none."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        version = client.get_model_version_by_alias(model_name, CHAMPION)
-    except MlflowException:
-        return None
-    run = client.get_run(version.run_id)
-    score = run.data.metrics.get(GATE_METRIC)
-    return (version.version, float(score)) if score is not None else (version.version, float("inf"))
-
-
 def forecast_plot(bundle: ForecastBundle, path: Path, max_series: int = 6) -> Path:
     """A grid of the first series: recent history, forecast and its 95% band."""
     import matplotlib
@@ -97,77 +70,6 @@ def forecast_plot(bundle: ForecastBundle, path: Path, max_series: int = 6) -> Pa
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
-
-
-def log_training(
-    result: TrainingResult,
-    *,
-    tracking_uri: str,
-    experiment: str,
-    params: dict[str, Any],
-    data_fingerprint: str,
-    contract_docs: Path | None,
-    margin: float = 0.0,
-    tags: dict[str, str] | None = None,
-) -> RegisteredVersion:
-    """Log the run, register the bundle as a new version, and apply the champion gate."""
-    import mlflow
-
-    from models.flavor import BUNDLE_ARTIFACT, ForecastBundleModel, signature
-
-    client = _client(tracking_uri)
-    mlflow.set_experiment(experiment)
-    bundle = result.bundle
-    with mlflow.start_run(run_name=f"train-{bundle.model_name}", tags=tags or {}) as run:
-        mlflow.log_params(
-            {
-                **params,
-                "data_fingerprint": data_fingerprint,
-                "train_start": bundle.train_start,
-                "train_end": bundle.train_end,
-            }
-        )
-        mlflow.log_metrics({k: v for k, v in result.summary.items() if pd.notna(v)})
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            result.selection.to_csv(folder / "selection.csv", index=False)
-            result.scores.to_csv(folder / "backtest_scores.csv", index=False)
-            (folder / "selection_counts.json").write_text(
-                json.dumps(result.selection["model"].value_counts().to_dict())
-            )
-            mlflow.log_artifacts(str(folder), artifact_path="backtest")
-            mlflow.log_artifact(str(forecast_plot(bundle, folder / "forecasts.png")), artifact_path="plots")
-            if contract_docs is not None and contract_docs.is_dir():
-                mlflow.log_artifacts(str(contract_docs), artifact_path="contract_report")
-            bundle_path = bundle.save(folder / "bundle.json")
-            info = mlflow.pyfunc.log_model(
-                name="forecaster",
-                python_model=ForecastBundleModel(),
-                artifacts={BUNDLE_ARTIFACT: str(bundle_path)},
-                code_paths=[str(Path(__file__).parent)],
-                signature=signature(),
-                registered_model_name=bundle.model_name,
-                pip_requirements=["mlflow", "pandas"],
-            )
-        version = str(info.registered_model_version)
-        new_score = result.summary.get(GATE_METRIC, float("inf"))
-        current = champion_score(client, bundle.model_name)
-        if current is None:
-            promoted, reason = True, "first version of this model"
-        elif new_score < current[1] * (1 - margin):
-            promoted, reason = (
-                True,
-                f"{GATE_METRIC} {new_score:.4f} beats champion v{current[0]} ({current[1]:.4f})",
-            )
-        else:
-            promoted, reason = (
-                False,
-                f"{GATE_METRIC} {new_score:.4f} does not beat champion v{current[0]} ({current[1]:.4f}) by {margin:.0%}",
-            )
-        client.set_registered_model_alias(bundle.model_name, CHAMPION if promoted else CHALLENGER, version)
-        client.set_model_version_tag(bundle.model_name, version, "gate", reason)
-        mlflow.set_tags({"model_version": version, "promoted": str(promoted), "gate": reason})
-    return RegisteredVersion(bundle.model_name, version, run.info.run_id, promoted, reason)
 
 
 def log_contract_failure(
