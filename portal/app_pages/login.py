@@ -20,7 +20,9 @@ if submitted:
         st.warning("Enter a username and a password.")
     else:
         try:
-            st.session_state["session"] = client().login(username, password)
+            # None when the browser is on this machine: the API then counts the portal's address.
+            browser = st.context.ip_address
+            st.session_state["session"] = client().login(username, password, browser)
         except ApiRejected as exc:
             st.error(str(exc))
         except ApiUnavailable as exc:
