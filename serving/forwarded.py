@@ -18,7 +18,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 Network = IPv4Network | IPv6Network
 
-# Largest header value read: a forged chain of thousands of hops must not cost a parse each.
+# Largest header value read: a forged chain of thousands of hops must not cost a parse each. Only
+# its right end is kept: trusted proxies append there, and a client pads the left to push them out.
 MAX_HEADER_CHARS = 2048
 
 
@@ -47,7 +48,7 @@ def client_address(peer: str, forwarded_for: str | None, trusted: Sequence[Netwo
     if not forwarded_for or peer_ip is None or not _is_trusted(peer_ip, trusted):
         return peer
     address = peer
-    for hop in reversed(forwarded_for[:MAX_HEADER_CHARS].split(",")):
+    for hop in reversed(forwarded_for[-MAX_HEADER_CHARS:].split(",")):
         ip = _ip(hop.strip())
         if ip is None:
             break

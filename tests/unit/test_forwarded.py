@@ -43,3 +43,9 @@ def test_client_address(
     peer: str, forwarded: str | None, trusted: tuple[Network, ...], expected: str
 ) -> None:
     assert client_address(peer, forwarded, trusted) == expected
+
+
+def test_a_padded_header_cannot_push_the_trusted_hops_out() -> None:
+    """A client pads the left of the header; the hop the ingress appended on the right still counts."""
+    padding = ", ".join(f"192.0.2.{i % 250}" for i in range(1000))
+    assert client_address("10.1.0.4", f"{padding}, 198.51.100.7", CLUSTER) == "198.51.100.7"
