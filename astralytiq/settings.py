@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ByteSize, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Secrets that appear in docs and examples; refusing them outside development keeps a copied
 # example configuration from reaching production with a public signing key.
@@ -103,6 +104,12 @@ class Settings(BaseSettings):
     login_failure_window_seconds: float = Field(
         300.0, gt=0, le=86_400, description="How long a failed login counts against the limits above."
     )
+    trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = Field(
+        (ip_network("127.0.0.1/32"), ip_network("::1/128")),
+        description="Comma-separated addresses or CIDR networks whose X-Forwarded-For the API "
+        "believes (the portal, an ingress): logins through them are throttled per browser address. "
+        "Anyone else's X-Forwarded-For is ignored. Default: loopback (the embedded portal); empty: none.",
+    )
     shutdown_drain_seconds: float = Field(
         2.0,
         ge=0,
@@ -122,6 +129,23 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        networks = []  # from the environment: "127.0.0.1, 10.0.0.0/8"
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                networks.append(ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"ASTRALYTIQ_TRUSTED_PROXIES: {item!r} is not an IP address or CIDR network; "
+                    "give comma-separated addresses or networks, e.g. '127.0.0.1,::1' or "
+                    "'10.0.0.0/8' (host names are not resolved)"
+                ) from None
+        return tuple(networks)
 
     @model_validator(mode="after")
     def _enforce_non_default_secrets(self) -> Settings:

@@ -128,7 +128,9 @@ def services(t: Topology) -> dict[str, Service]:
         ),
         "api": Service(
             command=("astralytiq", "serve", "--host", t.bind_host, "--port", str(t.ports["api"])),
-            environment=platform_env,
+            # The Prefect server, for /v1/pipelines (runs, training triggers); without it those
+            # routes answer 503. Not a start dependency: forecasts are served without Prefect.
+            environment={**platform_env, "PREFECT_API_URL": t.url("prefect", "/api")},
             depends_on=("postgres", "mlflow"),
             health="/healthz",
         ),

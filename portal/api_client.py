@@ -125,10 +125,17 @@ class ApiClient:
         return response.text
 
     # --- who is asking -------------------------------------------------------------------
-    def login(self, username: str, password: str) -> Session:
-        response = self._send("POST", "/v1/auth/token", data={"username": username, "password": password})
+    def login(self, username: str, password: str, browser_address: str | None = None) -> Session:
+        """``browser_address``: where the person is (the portal forwards it in X-Forwarded-For, so
+        the API throttles failed logins per person rather than per portal)."""
+        headers = {"X-Forwarded-For": browser_address} if browser_address else {}
+        response = self._send(
+            "POST", "/v1/auth/token", data={"username": username, "password": password}, headers=headers
+        )
         if response.status_code == 401:
             raise ApiRejected("Incorrect username or password.", 401)
+        if response.status_code == 429:  # the throttle says how long to wait; the API is fine
+            raise ApiRejected(f"Too many failed logins: {_detail(response)}.", 429)
         if response.status_code >= 400:
             raise ApiUnavailable(f"Login failed ({response.status_code}): {_detail(response)}")
         body = response.json()

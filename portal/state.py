@@ -14,6 +14,14 @@ def api_url() -> str:
     return os.environ.get("ASTRALYTIQ_API_URL", "http://127.0.0.1:8000")
 
 
+def browser_address() -> str | None:
+    """The visitor's IP address, for the API's per-person login throttle. None when the browser
+    is on this machine (Streamlit reports no address for loopback), and outside a real browser
+    connection (AppTest's stand-in context is not a string)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else None
+
+
 def current_session() -> Session | None:
     session: Session | None = st.session_state.get("session")
     if session is not None and session.expires_at <= datetime.now(UTC):

@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> None:
         "log_level": "info",
         "access_log": args.access_log,
         "ws": "none",  # no WebSocket routes: do not load a WebSocket library
+        # X-Forwarded-For is honoured by the app (serving.forwarded), from ASTRALYTIQ_TRUSTED_PROXIES
+        # only; uvicorn's own handling (loopback or FORWARDED_ALLOW_IPS) would be a second rule.
+        "proxy_headers": False,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
     }
     if args.workers > 1:  # uvicorn's supervisor stops the workers (no drain period)

@@ -14,6 +14,7 @@ from astralytiq.db import session_factory
 from astralytiq.settings import Settings, get_settings
 from serving import errors, warm_start
 from serving.access import AccessCache
+from serving.forwarded import ForwardedClient
 from serving.health_gauges import HealthGauges
 from serving.login_throttle import LoginThrottle
 from serving.middleware import ObservabilityMiddleware
@@ -82,6 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="AstralytiQ prediction API", version="1", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
     app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes)
+    # The portal's logins carry the browser's address (X-Forwarded-For): the throttle counts
+    # per person, not per portal, but only a trusted proxy's header is believed.
+    app.add_middleware(ForwardedClient, trusted=settings.trusted_proxies)
     for router in (
         auth.router,
         models.router,

@@ -4,7 +4,7 @@ import streamlit as st
 
 from portal import theme
 from portal.api_client import ApiRejected, ApiUnavailable
-from portal.state import api_url, client
+from portal.state import api_url, browser_address, client
 
 theme.header("Welcome to AstralytiQ", "Forecasts and model health for your time series.")
 if notice := st.session_state.pop("notice", None):
@@ -20,7 +20,7 @@ if submitted:
         st.warning("Enter a username and a password.")
     else:
         try:
-            st.session_state["session"] = client().login(username, password)
+            st.session_state["session"] = client().login(username, password, browser_address())
         except ApiRejected as exc:
             st.error(str(exc))
         except ApiUnavailable as exc:

@@ -239,6 +239,10 @@ def test_train_through_the_worker_on_postgres_then_serve(production_stack: Runni
     )
     assert response.status_code == 200, response.text
     assert response.headers["X-Model-Version"] == "1"
+    # The API reaches the Prefect server compose gives it: /v1/pipelines lists the worker's run.
+    runs = httpx.get(f"{api}/v1/pipelines/runs", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert runs.status_code == 200, runs.text
+    assert flow_run_id in [run["id"] for run in runs.json()], runs.text
     forecasts = response.json()["forecasts"]
     assert [f["series_id"] for f in forecasts] == ["ATL", "ORD"]
     for forecast in forecasts:

@@ -49,12 +49,56 @@ def test_a_client_is_throttled_across_accounts(
     assert status == 429, text
     assert "too many failed logins from this client" in text
     assert int(headers["retry-after"]) >= 1
-    # Another address is not affected (the client address is what is counted).
-    with TestClient(api.app, client=("203.0.113.7", 50000)) as elsewhere:
-        assert (
-            elsewhere.post(TOKEN, data={"username": "admin", "password": "admin-password-1"}).status_code
-            == 200
+    # Another address is not affected (the client address is what is counted). No `with`: the
+    # lifespan would run again and install a fresh throttle, proving nothing.
+    elsewhere = TestClient(api.app, client=("203.0.113.7", 50000))
+    assert (
+        elsewhere.post(TOKEN, data={"username": "admin", "password": "admin-password-1"}).status_code == 200
+    )
+
+
+def _through(api: TestClient, peer: str) -> Callable[[str, str, str], tuple[int, str]]:
+    """Logins from ``peer`` (no `with`: the app and its throttle stay those of ``api``), each
+    naming a browser address in X-Forwarded-For as the portal does."""
+    client = TestClient(api.app, client=(peer, 50000))
+
+    def login(forwarded_for: str, username: str, password: str) -> tuple[int, str]:
+        response = client.post(
+            TOKEN,
+            data={"username": username, "password": password},
+            headers={"X-Forwarded-For": forwarded_for},
         )
+        return response.status_code, response.text
+
+    return login
+
+
+def test_browsers_behind_a_trusted_proxy_are_throttled_separately(
+    api: TestClient, throttle: Callable[..., LoginThrottle]
+) -> None:
+    """The portal (loopback: trusted by default) forwards each browser's address: one person's
+    failures lock out that person's address, not every portal user."""
+    throttle(per_account=100, per_client=3, window=300)
+    portal = _through(api, "127.0.0.1")
+    for n in range(3):
+        assert portal("198.51.100.1", f"guess-{n}", "wrong-password")[0] == 401
+    status, text = portal("198.51.100.1", "admin", "admin-password-1")
+    assert status == 429 and "too many failed logins from this client" in text
+    # Another browser through the same portal logs in.
+    assert portal("198.51.100.2", "admin", "admin-password-1")[0] == 200
+
+
+def test_an_untrusted_peer_cannot_dodge_the_throttle_with_x_forwarded_for(
+    api: TestClient, throttle: Callable[..., LoginThrottle]
+) -> None:
+    throttle(per_account=100, per_client=3, window=300)
+    attacker = _through(api, "203.0.113.9")
+    for n in range(3):
+        assert attacker(f"198.51.100.{n}", f"guess-{n}", "wrong-password")[0] == 401
+    # A fresh forged address (even the portal's own) does not reset the count: the peer is counted.
+    for forged in ("198.51.100.99", "127.0.0.1"):
+        status, text = attacker(forged, "admin", "admin-password-1")
+        assert status == 429 and "too many failed logins from this client" in text
 
 
 def test_unknown_users_are_counted_like_real_ones(

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -221,6 +222,25 @@ def test_native_stack_starts_dependencies_first() -> None:
                 assert position[dependency] < position[name], (name, dependency)
 
 
+def prefect_server_port(command: list[str] | str) -> int:
+    """The port of a `prefect server start ... --port N` command (fails on any other command)."""
+    argv = command.split() if isinstance(command, str) else [str(c) for c in command]
+    assert argv[:3] == ["prefect", "server", "start"], f"not a Prefect server: {argv}"
+    return int(argv[argv.index("--port") + 1])
+
+
+def test_compose_api_reaches_the_prefect_server_it_defines() -> None:
+    """Without PREFECT_API_URL the API's /v1/pipelines routes answer 503."""
+    declared = compose()["services"]
+    url = declared["api"]["environment"].get("PREFECT_API_URL")
+    assert url, "the api service has no PREFECT_API_URL: /v1/pipelines would answer 503"
+    parts = urlsplit(url)
+    assert parts.hostname in declared, f"{url} names no compose service"
+    assert parts.port == prefect_server_port(declared[parts.hostname]["command"]), url
+    assert parts.path == "/api", url
+    assert url == declared["worker"]["environment"]["PREFECT_API_URL"]  # the server the worker polls
+
+
 # ---- images ----------------------------------------------------------------------------------
 
 
@@ -322,6 +342,36 @@ def test_kubernetes_pods_get_what_compose_gives_each_service() -> None:
     }
     assert referenced <= config_keys
     assert not any(d["kind"] == "Secret" for d in k8s_documents()), "secrets are created out of band"
+
+
+def test_kubernetes_api_reaches_the_workers_prefect_server() -> None:
+    """The API gets PREFECT_API_URL from the ConfigMap key the worker reads (the Prefect server
+    runs outside these manifests, at the ConfigMap's URL)."""
+    by_name = {
+        name: {e["name"]: e for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
+        for name, d in deployments().items()
+    }
+    api = by_name["astralytiq-api"].get("PREFECT_API_URL")
+    assert api, "the API pod has no PREFECT_API_URL: /v1/pipelines would answer 503"
+    assert api["valueFrom"] == by_name["astralytiq-worker"]["PREFECT_API_URL"]["valueFrom"]
+    (config,) = [d["data"] for d in k8s_documents() if d["kind"] == "ConfigMap"]
+    url = urlsplit(config[api["valueFrom"]["configMapKeyRef"]["key"]])
+    assert url.scheme in ("http", "https") and url.path == "/api", url
+    assert url.hostname and url.hostname.endswith(".svc.cluster.local"), url  # a cluster Service
+
+
+def test_render_and_cloud_run_give_the_api_a_prefect_server() -> None:
+    blueprint = render()
+    by_name = {s["name"]: s for s in blueprint["services"]}
+    url = urlsplit(render_env(blueprint, by_name["astralytiq-api"])["PREFECT_API_URL"]["value"])
+    assert url.hostname in by_name, f"{url.hostname} is no Render service"
+    assert url.port == prefect_server_port(by_name[url.hostname]["dockerCommand"]) and url.path == "/api"
+    (deploy,) = [
+        step for step in yaml.safe_load((REPO / "cloudbuild.yaml").read_text())["steps"]
+        if step.get("id") == "deploy-api"
+    ]  # fmt: skip
+    secrets = deploy["args"][deploy["args"].index("--set-secrets") + 1].split(",")
+    assert any(s.startswith("PREFECT_API_URL=") for s in secrets), secrets
 
 
 def mebibytes(quantity: str) -> float:

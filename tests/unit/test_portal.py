@@ -23,7 +23,7 @@ from portal.api_client import ApiClient, Session
 from tests.conftest import Platform
 from tests.integration.serving_support import champion_of, register, set_champion, variant
 from tests.portal_standin import StandIn, finished_run, serve
-from tests.support import REPO, free_port, wait_http
+from tests.support import BIN, REPO, free_port, start, stop, wait_http
 
 # AppTest drives the pages in-process, but against the real API and MLflow: not a quick unit test.
 pytestmark = pytest.mark.integration
@@ -201,6 +201,54 @@ def test_login_form_refuses_a_wrong_password_then_logs_in_and_out(
     at.sidebar.button[0].click().run()  # log out
     assert at.title[0].value == "Welcome to AstralytiQ"
     assert "You have logged out." in texts(at.info)
+
+
+@pytest.fixture(scope="module")
+def strict_api(
+    platform_env: Platform, admin_credentials: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """An API process of its own that refuses a client after two failed logins, so the lockouts
+    of the test below cannot reach the API the other tests share."""
+    port = free_port()
+    env = {
+        **platform_env.env,
+        "ASTRALYTIQ_LOGIN_MAX_FAILURES_PER_CLIENT": "2",
+        "ASTRALYTIQ_LOGIN_MAX_FAILURES_PER_ACCOUNT": "100",
+    }
+    log = tmp_path_factory.mktemp("strict-api") / "api.log"
+    process = start([str(BIN / "astralytiq"), "serve", "--port", str(port)], log, env)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/readyz", 120, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+
+
+def test_login_forwards_the_browsers_address_so_one_person_cannot_lock_out_the_rest(
+    strict_api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The login page sends the browser's address (st.context.ip_address) in X-Forwarded-For;
+    the real API, which trusts its loopback peer (this portal), counts failures per browser.
+    AppTest has no browser connection, so that one property is patched to name a browser."""
+    import streamlit as st
+
+    browser = {"address": "198.51.100.77"}
+    monkeypatch.setattr(type(st.context), "ip_address", property(lambda _: browser["address"]))
+    at = portal(strict_api, monkeypatch)
+    for guess in ("not-the-password", "nor-this-one"):
+        at.text_input[0].input("viewer")
+        at.text_input[1].input(guess)
+        at.button[0].click().run()
+        assert texts(at.error) == "Incorrect username or password."
+    at.text_input[1].input("viewer-password-1")
+    at.button[0].click().run()
+    assert "Too many failed logins: too many failed logins from this client" in texts(at.error)
+    assert "Is the API running" not in texts(at.error)  # a refusal, not an outage
+    # Another person, through the same portal, is not locked out; nor is the portal's own address.
+    browser["address"] = "198.51.100.78"
+    at.button[0].click().run()
+    assert at.title[0].value == "Forecasts", texts(at.error)
+    assert ApiClient(strict_api).login("viewer", "viewer-password-1").role == "viewer"
 
 
 # --- every page, as each role ----------------------------------------------------------------

@@ -44,3 +44,24 @@ def test_env_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASTRALYTIQ_API_PORT", "not-a-port")
     with pytest.raises(ValidationError, match="api_port"):
         Settings()
+
+
+def test_trusted_proxies_default_to_loopback_and_read_a_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ipaddress import ip_network
+
+    assert Settings().trusted_proxies == (ip_network("127.0.0.1/32"), ip_network("::1/128"))
+    monkeypatch.setenv("ASTRALYTIQ_TRUSTED_PROXIES", " 10.0.0.0/8, 172.18.0.5 ,fd00::/8")
+    assert Settings().trusted_proxies == (
+        ip_network("10.0.0.0/8"),
+        ip_network("172.18.0.5/32"),
+        ip_network("fd00::/8"),
+    )
+    monkeypatch.setenv("ASTRALYTIQ_TRUSTED_PROXIES", "")
+    assert Settings().trusted_proxies == ()  # trust no proxy
+
+
+@pytest.mark.parametrize("value", ["portal", "10.0.0.300", "10.0.0.0/33", "127.0.0.1;10.0.0.1"])
+def test_a_malformed_trusted_proxy_is_refused_by_name(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("ASTRALYTIQ_TRUSTED_PROXIES", f"127.0.0.1,{value}")
+    with pytest.raises(ValidationError, match=r"ASTRALYTIQ_TRUSTED_PROXIES: .* is not an IP address or CIDR"):
+        Settings()
