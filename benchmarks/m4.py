@@ -31,6 +31,7 @@ import pandas as pd
 from models import metrics
 from models.engine import TrainingConfig, train_all
 from models.frame import Series
+from models.gbm import LOSSES
 from models.naive2 import Naive2
 
 M4_CANDIDATES = ("naive2", "ets", "arima", "gbm", "combo_mean", "combo_median")
@@ -115,10 +116,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--season-length", type=int, required=True, help="M4 frequency (Weekly: 1)")
     parser.add_argument("--out", type=Path, help="write the results as JSON here (and a .md beside it)")
     parser.add_argument("--candidates", default=",".join(M4_CANDIDATES), help="comma-separated")
-    parser.add_argument("--windows", type=int, default=2, help="backtest windows per series")
+    parser.add_argument("--windows", type=int, default=4, help="backtest windows per series")
     parser.add_argument("--max-history", type=int, default=0, help="local models see this many points")
     parser.add_argument(
         "--gbm-lags", type=int, default=0, help="lag window of the boosted trees (0: four horizons)"
+    )
+    parser.add_argument(
+        "--gbm-loss",
+        choices=LOSSES,
+        default="absolute_error",
+        help="loss of the boosted trees",
     )
     parser.add_argument("--freq", default="D", help="pandas frequency of the synthetic dates")
     parser.add_argument("--jobs", type=int, default=0, help="worker processes (0: one per core)")
@@ -150,6 +157,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         backtest_windows=args.windows,
         max_history=args.max_history,
         gbm_lags=args.gbm_lags,
+        gbm_loss=args.gbm_loss,
         calendar_features=False,
         selection_metric="mase",
     )
@@ -167,6 +175,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "candidates": list(config.candidates),
             "backtest_windows": args.windows,
             "max_history": args.max_history,
+            "gbm_lags": args.gbm_lags,
+            "gbm_loss": args.gbm_loss,
             "selection_metric": config.selection_metric,
             "processes": jobs,
             "cpus": os.cpu_count(),

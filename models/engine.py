@@ -28,7 +28,7 @@ from models.backtest import (
 from models.base import Forecast, ForecastError
 from models.bundle import ForecastBundle, SeriesForecast
 from models.frame import DS, Series, iter_series
-from models.gbm import GBMSettings, GlobalGBM, default_lags
+from models.gbm import GBMSettings, GlobalGBM, check_loss, default_lags
 from models.parallel import worker_pool
 from models.zoo import COMBINATIONS, DEFAULT_CANDIDATES, GLOBAL_CANDIDATES, check_candidate, make_forecaster
 
@@ -51,6 +51,7 @@ class TrainingConfig:
     max_history: int = 0  # local models fit on at most this many recent points; 0: all
     combine_top_k: int = 3  # combo_mean / combo_median average this many best candidates
     gbm_lags: int = 0  # lag window of the boosted-trees model; 0: from horizon and season
+    gbm_loss: str = "absolute_error"  # or "squared_error" (see models/gbm.py for why not)
     calendar_features: bool = True  # month/week/weekday features (off when dates are synthetic)
 
     def __post_init__(self) -> None:
@@ -60,6 +61,7 @@ class TrainingConfig:
             raise ValueError("at least one candidate forecaster is required")
         if self.combine_top_k < 2:
             raise ValueError(f"combine_top_k must be >= 2, got {self.combine_top_k}")
+        check_loss(self.gbm_loss)
 
     @property
     def backtest(self) -> BacktestConfig:
@@ -224,6 +226,7 @@ def _fit_pooled(name: str, config: TrainingConfig, train: list[Series]) -> dict[
         horizon=config.horizon,
         lags=config.gbm_lags or default_lags(config.horizon, config.season_length),
         calendar=config.calendar_features,
+        loss=config.gbm_loss,
     )
     try:
         model = GlobalGBM(settings).fit(train)

@@ -1,0 +1,78 @@
+"""The global boosted trees: settings refused by name, the pooled fits in worker processes, and
+accuracy on held-out M4 Weekly series against Naive2 (the recipe's two settings carry it)."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.m4 import as_series, read_m4
+from models import metrics
+from models.engine import TrainingConfig, pool_forecasts
+from models.frame import iter_series
+from models.gbm import GBMSettings, GlobalGBM, default_lags
+from models.naive2 import Naive2
+
+M4 = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "m4"
+
+
+def test_unknown_loss_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="'absolute_error' or 'squared_error', got 'huber'"):
+        GBMSettings(horizon=13, lags=52, loss="huber")
+    with pytest.raises(ValueError, match="got 'huber'"):  # before any training starts
+        TrainingConfig(freq="W", horizon=13, candidates=("gbm",), gbm_loss="huber")
+
+
+def test_default_look_back_is_four_horizons_and_two_seasons() -> None:
+    assert default_lags(13, 1) == 52
+    assert default_lags(6, 52) == 104
+    assert default_lags(1, 1) == 8
+
+
+def test_pooled_fits_in_worker_processes_equal_the_inline_ones() -> None:
+    rng = np.random.default_rng(3)
+    frame = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "series_id": f"s{i}",
+                    "ds": pd.date_range("2024-01-01", periods=120),
+                    "y": 50 * (i + 1) + np.cumsum(rng.normal(0, 1, 120)),
+                }
+            )
+            for i in range(6)
+        ],
+        ignore_index=True,
+    )
+    config = TrainingConfig(freq="D", horizon=7, candidates=("gbm",), backtest_windows=2)
+    series = list(iter_series(frame, "D"))
+    lines: list[str] = []
+    inline = pool_forecasts(series, config, n_jobs=1)
+    parallel = pool_forecasts(series, config, n_jobs=2, stage=lines.append)
+    for sid, pooled in inline.items():
+        assert np.array_equal(parallel[sid].final["gbm"].mean, pooled.final["gbm"].mean)  # type: ignore[union-attr]
+        for length, forecast in pooled.windows["gbm"].items():
+            assert np.array_equal(parallel[sid].windows["gbm"][length].mean, forecast.mean)  # type: ignore[union-attr]
+    assert len(lines) == 3 and any("full history" in line for line in lines)
+
+
+def test_beats_naive2_on_held_out_m4_weekly_series() -> None:
+    """80 M4 Weekly series: fit on their training part, score the published test part.
+
+    Measured here: 0.661 as built; 0.737 with squared-error loss and 0.949 with 26 lags, the two
+    settings the module docstring credits, so the bound fails if either is undone."""
+    history = dict(list(read_m4(M4 / "Weekly-train.csv").items())[:80])
+    actual = read_m4(M4 / "Weekly-test.csv")
+    series = [as_series(sid, y, "D") for sid, y in history.items()]
+    model = GlobalGBM(GBMSettings(horizon=13, lags=default_lags(13, 1), calendar=False)).fit(series)
+    ours = {sid: f.mean for sid, f in model.forecast(series).items()}
+    naive2 = {s.series_id: Naive2(1).fit(s).forecast(13).mean for s in series}
+
+    def scores(forecasts: dict[str, np.ndarray]) -> tuple[float, float]:
+        smape = float(np.mean([metrics.smape(actual[i], forecasts[i]) for i in history]))
+        mase = float(np.mean([metrics.mase(actual[i], forecasts[i], history[i], 1) for i in history]))
+        return smape, mase
+
+    owa = metrics.owa(*scores(ours), *scores(naive2))
+    assert owa < 0.72, f"OWA {owa:.3f} against Naive2"
