@@ -1,6 +1,7 @@
 """Engine worker processes run one OpenMP thread each (two spinning threads per worker made a
 pooled boosted-trees fit seven times slower beside a second one; see models/parallel.py)."""
 
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
@@ -21,8 +22,11 @@ def test_engine_workers_run_one_openmp_thread() -> None:
         assert pool.submit(openmp_threads).result() == 1
 
 
-@pytest.mark.skipif((os.cpu_count() or 1) < 2 or "OMP_NUM_THREADS" in os.environ, reason="needs 2+ cores")
-def test_a_plain_worker_would_run_more() -> None:
-    """The control: without the initializer a worker takes every core (so the test above can fail)."""
-    with ProcessPoolExecutor(1) as pool:
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs 2+ cores")
+def test_a_plain_worker_would_run_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The control: a fresh worker without the initializer takes every core (so the test above
+    can fail). Spawned, with no OMP_NUM_THREADS inherited: Dask's nanny sets one in this process
+    when an earlier test starts a local cluster."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         assert pool.submit(openmp_threads).result() > 1
