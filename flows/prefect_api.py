@@ -138,11 +138,14 @@ class PrefectAPI:
         names = self._flow_names(sorted({r["flow_id"] for r in runs}))
         return [self._flow_run(r, names) for r in runs]
 
-    def logs(self, flow_run_id: str, after: str | None = None, limit: int = 200) -> list[LogLine]:
+    def logs(
+        self, flow_run_id: str, after: str | None = None, limit: int = 200, offset: int = 0
+    ) -> list[LogLine]:
         query: dict[str, Any] = {"flow_run_id": {"any_": [flow_run_id]}}
         if after:
             query["timestamp"] = {"after_": after}
-        found = self._call("POST", "/logs/filter", {"logs": query, "sort": "TIMESTAMP_ASC", "limit": limit})
+        body = {"logs": query, "sort": "TIMESTAMP_ASC", "limit": limit, "offset": offset}
+        found = self._call("POST", "/logs/filter", body)
         return [
             LogLine(str(item["id"]), item["timestamp"], int(item["level"]), item["message"]) for item in found
         ]
@@ -198,8 +201,10 @@ def follow(
                 yield line
         if run.state in TERMINAL:
             # The run's last log lines reach the server in the next batch (every 2 s by default).
+            # Batches can also land out of timestamp order (lines from two threads), which the
+            # ``after`` filter above would skip for good; so the whole log is read once more.
             time.sleep(LATE_LOGS_SECONDS)
-            for line in api.logs(flow_run_id, after=last_log):
+            for line in _every_log(api, flow_run_id):
                 if line.id not in seen:
                     seen.add(line.id)
                     yield line
@@ -213,6 +218,16 @@ def follow(
             yield "still waiting for a worker: is `astralytiq worker` running against this server?"
         time.sleep(poll_seconds)
         waited += poll_seconds
+
+
+def _every_log(api: PrefectAPI, flow_run_id: str, page: int = 200) -> Iterator[LogLine]:
+    offset = 0
+    while True:
+        lines = api.logs(flow_run_id, limit=page, offset=offset)
+        yield from lines
+        if len(lines) < page:
+            return
+        offset += page
 
 
 def follow_to_end(

@@ -199,7 +199,7 @@ def test_drift_found_by_the_monitor_deployment_triggers_the_train_deployment(
 ) -> None:
     result = cli(prefect_stack, "run", "monitor", DATASET)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "retraining" in result.stdout and f"triggered train/{DATASET}" in result.stdout
+    assert "retraining" in result.stdout and f"triggered train/{DATASET}" in result.stdout, result.stdout
     viewer = login(api, "viewer", "viewer-password-1")
     flow_run_id = re.search(r"triggered train/\S+: flow run \S+ \(([0-9a-f-]{36})\)", result.stdout)
     assert flow_run_id, result.stdout
