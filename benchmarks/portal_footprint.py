@@ -38,6 +38,7 @@ from benchmarks.serving import (
     rss_bytes,
     say,
     start,
+    start_tracking_server,
     stop,
     wait_ready,
 )
@@ -180,21 +181,8 @@ def run(workdir: Path) -> dict[str, Any]:
     base_env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     running: list[subprocess.Popen[bytes]] = []
     try:
-        tracking_port = free_port()
-        tracking = start(
-            [
-                str(BIN / "mlflow"), "server",
-                "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}",
-                "--artifacts-destination", str(workdir / "artifacts"),
-                "--host", "127.0.0.1", "--port", str(tracking_port), "--workers", "1",
-            ],
-            workdir / "mlflow-server.log",
-            {**base_env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
-        )  # fmt: skip
-        running.append(tracking)
-        tracking_uri = f"http://127.0.0.1:{tracking_port}"
-        wait_ready(f"{tracking_uri}/health", tracking, lambda r: r.status_code == 200, 180)
-        say(f"registering a {SERIES}-series champion in MLflow on :{tracking_port}")
+        tracking_uri = start_tracking_server(workdir, base_env, running)
+        say(f"registering a {SERIES}-series champion in MLflow at {tracking_uri}")
         register_champion(tracking_uri, SERIES)
 
         app_env = {

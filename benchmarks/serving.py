@@ -173,6 +173,26 @@ def wait_ready(
     raise SystemExit(f"{url} not ready after {timeout:.0f}s")
 
 
+def start_tracking_server(workdir: Path, env: dict[str, str], running: list[subprocess.Popen[bytes]]) -> str:
+    """An MLflow tracking server on a free port (SQLite store, artifacts in ``workdir``), added to
+    ``running`` for the caller to stop; returns its URI once it answers."""
+    port = free_port()
+    tracking = start(
+        [
+            str(BIN / "mlflow"), "server",
+            "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}",
+            "--artifacts-destination", str(workdir / "artifacts"),
+            "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        ],
+        workdir / "mlflow-server.log",
+        {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+    )  # fmt: skip
+    running.append(tracking)
+    uri = f"http://127.0.0.1:{port}"
+    wait_ready(f"{uri}/health", tracking, lambda r: r.status_code == 200, 180)
+    return uri
+
+
 def process_tree(pid: int) -> list[int]:
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -369,21 +389,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     running: list[subprocess.Popen[bytes]] = []
     load_before = os.getloadavg()
     try:
-        tracking_port = free_port()
-        say(f"MLflow tracking server on :{tracking_port} (SQLite, local artifacts) in {workdir}")
-        tracking = start(
-            [
-                str(BIN / "mlflow"), "server",
-                "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}",
-                "--artifacts-destination", str(workdir / "artifacts"),
-                "--host", "127.0.0.1", "--port", str(tracking_port), "--workers", "1",
-            ],
-            workdir / "mlflow-server.log",
-            {**base_env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
-        )  # fmt: skip
-        running.append(tracking)
-        tracking_uri = f"http://127.0.0.1:{tracking_port}"
-        wait_ready(f"{tracking_uri}/health", tracking, lambda r: r.status_code == 200, 180)
+        say(f"MLflow tracking server (SQLite, local artifacts) in {workdir}")
+        tracking_uri = start_tracking_server(workdir, base_env, running)
 
         say(f"training {args.series} M4 Weekly series (seasonal naive, horizon {HORIZON}) and registering")
         version, bundle_bytes = register_champion(tracking_uri, args.series)

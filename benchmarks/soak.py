@@ -72,23 +72,9 @@ def soak_bundle(mean: float) -> Any:
 
 
 def register(tracking_uri: str, mean: float) -> str:
-    import mlflow
+    from models.flavor import register_bundle
 
-    from models.flavor import BUNDLE_ARTIFACT, ForecastBundleModel
-
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment("soak")
-    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run():
-        path = Path(tmp) / "bundle.json"
-        path.write_text(soak_bundle(mean).to_json())
-        info = mlflow.pyfunc.log_model(
-            name="forecaster",
-            python_model=ForecastBundleModel(),
-            artifacts={BUNDLE_ARTIFACT: str(path)},
-            registered_model_name=MODEL,
-            pip_requirements=["mlflow"],
-        )
-    return str(info.registered_model_version)
+    return register_bundle(tracking_uri, "soak", MODEL, soak_bundle(mean).to_json())
 
 
 def set_alias(tracking_uri: str, version: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -235,6 +235,23 @@ def _fit_pooled(name: str, config: TrainingConfig, train: list[Series]) -> dict[
         return {s.series_id: f"{name}: {exc}" for s in train}
 
 
+PooledFit = tuple[str, int, list[Series]]  # (candidate, windows back (-1: the full history), train)
+
+
+def _run_fits(
+    fits: list[PooledFit], config: TrainingConfig, n_jobs: int
+) -> Iterator[tuple[PooledFit, dict[str, Forecast | str]]]:
+    """Each pooled fit with its forecasts, as they finish (in worker processes when n_jobs > 1)."""
+    if n_jobs <= 1 or len(fits) <= 1:
+        for fit in fits:
+            yield fit, _fit_pooled(fit[0], config, fit[2])
+        return
+    with worker_pool(min(n_jobs, len(fits))) as pool:
+        futures = {pool.submit(_fit_pooled, fit[0], config, fit[2]): fit for fit in fits}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
 def pool_forecasts(
     series: list[Series],
     config: TrainingConfig,
@@ -250,7 +267,7 @@ def pool_forecasts(
     """
     windows: dict[str, dict[str, dict[int, Forecast | str]]] = {s.series_id: {} for s in series}
     final: dict[str, dict[str, Forecast | str]] = {s.series_id: {} for s in series}
-    fits: list[tuple[str, int, list[Series]]] = []  # (candidate, windows back (-1: final), train)
+    fits: list[PooledFit] = []
     for name in (c for c in config.base_candidates if c in GLOBAL_CANDIDATES):
         probe = make_forecaster(name, config.season_length)
         cutoffs = {
@@ -267,11 +284,8 @@ def pool_forecasts(
                 fits.append((name, back, train))
         fits.append((name, -1, series))
 
-    finished: list[tuple[str, int, list[Series]]] = []
     started = time.perf_counter()
-
-    def record(fit: tuple[str, int, list[Series]], forecasts: dict[str, Forecast | str]) -> None:
-        name, back, train = fit
+    for done, ((name, back, train), forecasts) in enumerate(_run_fits(fits, config, n_jobs), start=1):
         lengths = {t.series_id: len(t) for t in train}
         for sid, forecast in forecasts.items():
             if back < 0:
@@ -284,18 +298,8 @@ def pool_forecasts(
             )
             elapsed = time.perf_counter() - started
             stage(
-                f"{name} fitted across {len(train)} series on {which} ({len(finished) + 1}/{len(fits)}, {elapsed:.0f} s)"
+                f"{name} fitted across {len(train)} series on {which} ({done}/{len(fits)}, {elapsed:.0f} s)"
             )
-        finished.append(fit)
-
-    if n_jobs > 1 and len(fits) > 1:
-        with worker_pool(min(n_jobs, len(fits))) as pool:
-            futures = {pool.submit(_fit_pooled, fit[0], config, fit[2]): fit for fit in fits}
-            for future in as_completed(futures):
-                record(futures[future], future.result())
-    else:
-        for fit in fits:
-            record(fit, _fit_pooled(fit[0], config, fit[2]))
     return {sid: PooledForecasts(windows[sid], final[sid]) for sid in windows}
 
 

@@ -5,6 +5,7 @@ Input: a frame with ``series_id`` and ``horizon``; param ``levels``: interval le
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +40,22 @@ def signature() -> Any:
         outputs=Schema([ColSpec("string", "series_id"), ColSpec("string", "ds"), ColSpec("double", "yhat")]),
         params=ParamSchema([ParamSpec("levels", "double", [80.0, 95.0], shape=(-1,))]),
     )
+
+
+def register_bundle(tracking_uri: str, experiment: str, model_name: str, bundle_json: bytes | str) -> str:
+    """Log ``bundle_json`` as this flavor in a run of its own and register it as a new version of
+    ``model_name``; returns the version. For benchmarks and tests: training registers through
+    ``models.registration.register_once``, which adds the signature, metrics and idempotency key."""
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment(experiment)
+    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run():
+        path = Path(tmp) / "bundle.json"
+        path.write_bytes(bundle_json.encode() if isinstance(bundle_json, str) else bundle_json)
+        info = mlflow.pyfunc.log_model(
+            name="forecaster",
+            python_model=ForecastBundleModel(),
+            artifacts={BUNDLE_ARTIFACT: str(path)},
+            registered_model_name=model_name,
+            pip_requirements=["mlflow"],
+        )
+    return str(info.registered_model_version)

@@ -47,7 +47,7 @@ class GBMSettings:
 
 def check_loss(loss: str) -> None:
     if loss not in LOSSES:
-        raise ValueError(f"gbm loss must be 'absolute_error' or 'squared_error', got {loss!r}")
+        raise ValueError(f"gbm loss must be {' or '.join(map(repr, LOSSES))}, got {loss!r}")
 
 
 def default_lags(horizon: int, season_length: int) -> int:

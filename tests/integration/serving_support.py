@@ -4,31 +4,15 @@ registers them (an MLflow pyfunc holding bundle.json), including deliberately br
 from __future__ import annotations
 
 import dataclasses
-import tempfile
-from pathlib import Path
 
 from models.bundle import ForecastBundle
 
 
 def register(tracking_uri: str, model_name: str, bundle_json: bytes | str) -> str:
     """Register ``bundle_json`` as a new version of ``model_name``; returns the version."""
-    import mlflow
+    from models.flavor import register_bundle
 
-    from models.flavor import BUNDLE_ARTIFACT, ForecastBundleModel
-
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(f"serving-tests-{model_name}")
-    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run():
-        path = Path(tmp) / "bundle.json"
-        path.write_bytes(bundle_json.encode() if isinstance(bundle_json, str) else bundle_json)
-        info = mlflow.pyfunc.log_model(
-            name="forecaster",
-            python_model=ForecastBundleModel(),
-            artifacts={BUNDLE_ARTIFACT: str(path)},
-            registered_model_name=model_name,
-            pip_requirements=["mlflow"],
-        )
-    return str(info.registered_model_version)
+    return register_bundle(tracking_uri, f"serving-tests-{model_name}", model_name, bundle_json)
 
 
 def set_champion(tracking_uri: str, model_name: str, version: str) -> None:
