@@ -22,8 +22,16 @@ from typing import Any
 from urllib.parse import quote
 
 LATE_LOGS_SECONDS = 3.0
+TRANSIENT_CODES = frozenset({429, 502, 503})
+RETRY_WAITS = (0.5, 1.0, 2.0, 4.0)  # seconds before each retry of a transient answer
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
 TRAIN, MONITOR = "train", "monitor"  # the flow names of flows/train.py and flows/monitor.py
+
+
+class _Transient(Exception):
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.message, self.retry_after = message, retry_after
 
 
 class PrefectUnavailable(RuntimeError):
@@ -83,6 +91,19 @@ class PrefectAPI:
         self.timeout = timeout
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        # A busy server (its SQLite store locked by a concurrent write) answers 503 for a moment;
+        # Prefect's own client retries 429, 502 and 503 too. Seen in the suite: a retrain trigger
+        # fell back to training in the monitor's process on one such 503.
+        for wait in (*RETRY_WAITS, None):
+            try:
+                return self._call_once(method, path, body)
+            except _Transient as exc:
+                if wait is None:
+                    raise PrefectUnavailable(exc.message) from None
+                time.sleep(exc.retry_after if exc.retry_after is not None else wait)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _call_once(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.url + path, data=data, headers=_headers(), method=method)
         try:
@@ -92,9 +113,13 @@ class PrefectAPI:
             if exc.code == 404:
                 raise LookupError(path) from None
             text = exc.read().decode("utf-8", "replace")[:200]
-            raise PrefectUnavailable(
-                f"Prefect server at {self.url} answered {exc.code} to {path}: {text}"
-            ) from None
+            message = f"Prefect server at {self.url} answered {exc.code} to {path}: {text}"
+            if exc.code in TRANSIENT_CODES:
+                retry_after = exc.headers.get("Retry-After", "")
+                raise _Transient(
+                    message, min(float(retry_after), 10.0) if retry_after.isdigit() else None
+                ) from None
+            raise PrefectUnavailable(message) from None
         except (OSError, http.client.HTTPException) as exc:
             raise PrefectUnavailable(
                 f"no Prefect server reachable at {self.url} ({exc.__class__.__name__}); start one "

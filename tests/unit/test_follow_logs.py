@@ -4,7 +4,11 @@ after a later-stamped line (two threads logging at once, flushed in separate bat
 A stand-in for the Prefect server's two endpoints makes that arrival order happen on demand; a
 real server only produces it by chance (it made tests/integration/test_pipelines.py flaky)."""
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 from flows import prefect_api
 from flows.prefect_api import FlowRun, LogLine, follow
@@ -56,3 +60,47 @@ def test_every_line_of_a_long_run_is_read_page_by_page() -> None:
     server = ServerStandIn([lines], ["COMPLETED"])
     server.flow_run("run-1")  # the lines reach the server
     assert [x.id for x in prefect_api._every_log(server, "run-1", page=200)] == [x.id for x in lines]  # type: ignore[arg-type]
+
+
+class FlakyServer(BaseHTTPRequestHandler):
+    """A real HTTP server that answers 503 (as a Prefect server with a locked store does) a set
+    number of times before it answers."""
+
+    failures_left = 0
+    calls = 0
+
+    def do_POST(self) -> None:
+        type(self).calls += 1
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if type(self).failures_left > 0:
+            type(self).failures_left -= 1
+            self.send_response(503)
+            self.send_header("Retry-After", "0")
+            self.end_headers()
+            self.wfile.write(b'{"exception_message":"Service Unavailable"}')
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"[]")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("failures", "recovers"), [(2, True), (len(prefect_api.RETRY_WAITS) + 1, False)])
+def test_a_busy_server_is_retried_before_it_counts_as_down(failures: int, recovers: bool) -> None:
+    FlakyServer.failures_left, FlakyServer.calls = failures, 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api = prefect_api.PrefectAPI(f"http://127.0.0.1:{server.server_address[1]}/api")
+        if recovers:
+            assert api.logs("run-1") == []
+            assert FlakyServer.calls == failures + 1
+        else:
+            with pytest.raises(prefect_api.PrefectUnavailable, match="answered 503"):
+                api.logs("run-1")
+            assert FlakyServer.calls == len(prefect_api.RETRY_WAITS) + 1
+    finally:
+        server.shutdown()
