@@ -149,7 +149,11 @@ def run_peer(history: dict[str, np.ndarray], horizon: int, season_length: int, n
 
 def progress(done: int, total: int, series_id: str) -> None:
     if done == total or done % max(1, total // 20) == 0:
-        print(f"  backtested, selected and refitted {done}/{total} series ({series_id})", file=sys.stderr, flush=True)
+        print(
+            f"  backtested, selected and refitted {done}/{total} series ({series_id})",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def stage(message: str) -> None:
@@ -181,7 +185,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--gbm-lags", type=int, default=0, help="lag window of the boosted trees (0: four horizons)"
     )
-    parser.add_argument("--gbm-loss", choices=LOSSES, default=defaults.GBM_LOSS, help="loss of the boosted trees")
+    parser.add_argument(
+        "--gbm-loss", choices=LOSSES, default=defaults.GBM_LOSS, help="loss of the boosted trees"
+    )
     parser.add_argument(
         "--gbm-strategy",
         choices=STRATEGIES,

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from models import defaults
 from pydantic import (
     BaseModel,
     ByteSize,
@@ -17,6 +16,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from models import defaults
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 MAX_SEASON_LENGTH = 8784  # a year of hourly data (leap year)
@@ -163,9 +164,7 @@ class DatasetSpec(BaseModel):
             raise ValueError("season_length needs at least one whole number, e.g. 7 or [24, 168]")
         for item in values:
             if not 1 <= item <= MAX_SEASON_LENGTH:
-                raise ValueError(
-                    f"each season length must be between 1 and {MAX_SEASON_LENGTH}, got {item}"
-                )
+                raise ValueError(f"each season length must be between 1 and {MAX_SEASON_LENGTH}, got {item}")
         return value
 
     @property

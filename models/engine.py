@@ -17,6 +17,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from models import defaults
 from models.backtest import (
     BacktestConfig,
     WindowScore,
@@ -25,7 +26,6 @@ from models.backtest import (
     min_train,
     score_forecast,
 )
-from models import defaults
 from models.base import Forecast, ForecastError
 from models.bundle import ForecastBundle, SeriesForecast
 from models.calibration import Calibration, fit_calibration, normalized_errors
@@ -56,7 +56,9 @@ class TrainingConfig:
     gbm_loss: str = defaults.GBM_LOSS  # or "squared_error" (see models/gbm.py for why not)
     gbm_strategy: str = defaults.GBM_STRATEGY  # or "direct": one model per step ahead
     calendar_features: bool = True  # month/week/weekday features (off when dates are synthetic)
-    season_lengths: tuple[int, ...] = ()  # every seasonal period (multi-seasonal candidates); () = (season_length,)
+    season_lengths: tuple[
+        int, ...
+    ] = ()  # every seasonal period (multi-seasonal candidates); () = (season_length,)
     time_budget: float = 0.0  # seconds for the whole training; 0: no budget (see models/plan.py)
     calibrate_intervals: bool = True  # conformal calibration on the backtest errors
 
@@ -69,7 +71,9 @@ class TrainingConfig:
             raise ValueError(f"combine_top_k must be >= 2, got {self.combine_top_k}")
         check_loss(self.gbm_loss)
         if self.gbm_strategy not in STRATEGIES:
-            raise ValueError(f"gbm strategy must be one of {', '.join(STRATEGIES)}, got {self.gbm_strategy!r}")
+            raise ValueError(
+                f"gbm strategy must be one of {', '.join(STRATEGIES)}, got {self.gbm_strategy!r}"
+            )
         if any(p < 1 for p in (self.season_length, *self.season_lengths)):
             raise ValueError(f"season lengths must be >= 1, got {[self.season_length, *self.season_lengths]}")
         if self.time_budget < 0:
@@ -416,7 +420,9 @@ def calibrated_coverage(outcomes: list[SeriesOutcome], calibration: Calibration,
         if rows is None or not rows.size:
             continue
         tails = {f"{k:g}": v for k, v in calibration.tails.get(outcome.selected, {}).items()}
-        half = z_score(level) * tail_ratio(tails, level) * calibration.factors(outcome.selected, rows.shape[1])
+        half = (
+            z_score(level) * tail_ratio(tails, level) * calibration.factors(outcome.selected, rows.shape[1])
+        )
         finite = np.isfinite(rows)
         inside += int(((rows <= half[None, :]) & finite).sum())
         total += int(finite.sum())

@@ -56,7 +56,7 @@ class GBMSettings:
     max_iter: int = 500  # one model learns every step: 200 iterations scored OWA 0.752, 500 0.736
     learning_rate: float = 0.05
     max_leaf_nodes: int = 31
-    origin_lags: bool = False  # stacked: also the lags indexed from the forecast origin
+    origin_lags: bool = True  # stacked: the lags indexed from the origin too (M4 Weekly 0.736 -> 0.698)
     loss: str = "absolute_error"  # or "squared_error"; see the module docstring
     seed: int = 0
 
@@ -144,7 +144,7 @@ class GlobalGBM:
         s = self.settings
         windows = [len(e) for e in self._window_ends(series, 1)]
         if s.strategy == "stacked":
-            per_series = max(2 * s.horizon, min(s.rows_per_series, s.max_rows // max(1, len(series))))
+            per_series = max(1, min(s.rows_per_series, s.max_rows // max(1, len(series))))
             return sum(min(per_series, w * s.horizon) for w in windows)
         if s.strategy == "direct":
             return sum(windows) * s.horizon
@@ -216,9 +216,8 @@ class GlobalGBM:
     def _fit_stacked(self, series: Sequence[Series]) -> Self:
         s = self.settings
         rng = np.random.default_rng(s.seed)
-        # At most rows_per_series (window, step) pairs per series and max_rows in all, never
-        # fewer than two horizons' worth per series.
-        per_series = max(2 * s.horizon, min(s.rows_per_series, s.max_rows // max(1, len(series))))
+        # At most rows_per_series (window, step) pairs per series and max_rows in all.
+        per_series = max(1, min(s.rows_per_series, s.max_rows // max(1, len(series))))
         windows, targets, steps, origins, dates = [], [], [], [], []
         for item, ends in zip(series, self._window_ends(series, 1), strict=True):
             if ends.size == 0:
@@ -259,7 +258,10 @@ class GlobalGBM:
         rows = held_out if held_out.any() else ~held_out
         errors = target[rows] - model.predict(x[rows])  # type: ignore[attr-defined]
         spread = np.array(
-            [np.sqrt(np.mean(errors[step[rows] == h] ** 2)) if np.any(step[rows] == h) else np.nan for h in range(1, s.horizon + 1)]
+            [
+                np.sqrt(np.mean(errors[step[rows] == h] ** 2)) if np.any(step[rows] == h) else np.nan
+                for h in range(1, s.horizon + 1)
+            ]
         )
         if np.isnan(spread).all():
             spread = np.full(s.horizon, float(np.sqrt(np.mean(errors**2))))

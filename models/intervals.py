@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from itertools import pairwise
 from statistics import NormalDist
 
 
@@ -27,7 +28,7 @@ def tail_ratio(tails: Mapping[str, float] | None, level: float) -> float:
     points = sorted((float(k), float(v)) for k, v in tails.items())
     if level <= points[0][0]:
         return points[0][1]
-    for (low, low_ratio), (high, high_ratio) in zip(points, points[1:], strict=False):
+    for (low, low_ratio), (high, high_ratio) in pairwise(points):
         if level <= high:
             return low_ratio + (high_ratio - low_ratio) * (level - low) / (high - low)
     return points[-1][1]

@@ -62,7 +62,9 @@ class MSTLForecaster(LocalForecaster):
             for k, p in enumerate(periods)
             for c in [min(3, len(y) // p)]
         ]
-        self._alpha, self._beta, self._phi, self._level, self._slope, self._variance = damped_trend_grid(adjusted)
+        self._alpha, self._beta, self._phi, self._level, self._slope, self._variance = damped_trend_grid(
+            adjusted
+        )
 
     def components(self, horizon: int) -> list[np.ndarray]:
         """Each fitted period's seasonal component over the next ``horizon`` steps."""

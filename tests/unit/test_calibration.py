@@ -25,11 +25,15 @@ def frame(n_series: int, length: int, seed: int = 0) -> pd.DataFrame:
         level = 144 * (1 + 0.5 * i / n_series)
         pattern = level * (1 + 0.2 * np.sin(2 * np.pi * (t + i) / 7))
         y = pattern * (1 + NOISE * rng.standard_normal(length))
-        rows.append(pd.DataFrame({"series_id": f"s{i:02d}", "ds": pd.date_range("2023-01-01", periods=length), "y": y}))
+        rows.append(
+            pd.DataFrame(
+                {"series_id": f"s{i:02d}", "ds": pd.date_range("2023-01-01", periods=length), "y": y}
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
-def held_out_coverage(name: str, df: pd.DataFrame, calibrate: bool = True) -> tuple[dict[float, float], float]:
+def held_out_coverage(name: str, df: pd.DataFrame, calibrate: bool = True) -> tuple[dict[int, float], float]:
     """Coverage of the served 80% and 95% bands on the last HORIZON days, and the mean 80% width."""
     cutoff = df["ds"].max() - pd.Timedelta(days=HORIZON)
     train, test = df[df["ds"] <= cutoff], df[df["ds"] > cutoff]
@@ -43,7 +47,9 @@ def held_out_coverage(name: str, df: pd.DataFrame, calibrate: bool = True) -> tu
     joined = rows.merge(test, on=["series_id", "ds"])
     assert len(joined) == len(test)
     coverage = {
-        level: float(((joined.y >= joined[f"yhat_lower_{level}"]) & (joined.y <= joined[f"yhat_upper_{level}"])).mean())
+        level: float(
+            ((joined.y >= joined[f"yhat_lower_{level}"]) & (joined.y <= joined[f"yhat_upper_{level}"])).mean()
+        )
         for level in (80, 95)
     }
     return coverage, float((joined.yhat_upper_80 - joined.yhat_lower_80).mean())

@@ -17,7 +17,9 @@ from models.plan import applicable, within_budget
 def daily(n_series: int = 6, length: int = 200) -> list[Series]:
     rng = np.random.default_rng(0)
     return [
-        Series(f"s{i}", pd.date_range("2024-01-01", periods=length), 50 + rng.normal(0, 1, length).cumsum(), "D")
+        Series(
+            f"s{i}", pd.date_range("2024-01-01", periods=length), 50 + rng.normal(0, 1, length).cumsum(), "D"
+        )
         for i in range(n_series)
     ]
 
@@ -45,13 +47,17 @@ def test_a_tight_budget_drops_the_dearest_candidates_and_logs_each() -> None:
 
 
 def test_without_a_budget_every_applicable_candidate_stays() -> None:
-    config = TrainingConfig(freq="D", horizon=7, season_length=7, candidates=("naive2", "arima", "combo_mean"))
+    config = TrainingConfig(
+        freq="D", horizon=7, season_length=7, candidates=("naive2", "arima", "combo_mean")
+    )
     plan = within_budget(config, daily(), workers=1)
     assert plan.config.candidates == config.candidates and plan.dropped == ()
 
 
 def test_a_generous_budget_keeps_every_candidate_and_projects_each() -> None:
-    config = TrainingConfig(freq="D", horizon=7, season_length=7, candidates=("naive2", "ets"), time_budget=3600)
+    config = TrainingConfig(
+        freq="D", horizon=7, season_length=7, candidates=("naive2", "ets"), time_budget=3600
+    )
     plan = within_budget(config, daily(), workers=1)
     assert plan.config.candidates == ("naive2", "ets") and set(plan.projected_seconds) == {"naive2", "ets"}
 
@@ -86,8 +92,8 @@ def test_bad_budgets_and_season_lengths_are_refused_by_name(tmp_path: Path, valu
     spec_file = tmp_path / "d.yaml"
     base = "name: d\nsource: {kind: csv, path: x.csv}\nfrequency: D\nhorizon: 7\n"
     spec_file.write_text(base + f"season_length: 7\ntraining: {{time_budget: '{value}'}}\n")
-    with pytest.raises(SpecError, match=f"training.time_budget.*{message}"):
+    with pytest.raises(SpecError, match=rf"training.time_budget.*{message}"):
         load_spec(spec_file, tmp_path)
     spec_file.write_text(base + "season_length: [24, 0]\n")
-    with pytest.raises(SpecError, match="season_length.*between 1 and"):
+    with pytest.raises(SpecError, match=r"season_length.*between 1 and"):
         load_spec(spec_file, tmp_path)
