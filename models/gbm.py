@@ -144,7 +144,9 @@ class GlobalGBM:
 
     def stacked_features(self) -> int:
         s = self.settings
-        return (s.lags - 2 + s.horizon) + 1 + 3 + (s.lags - 1 if s.origin_lags else 0) + (4 if s.calendar else 0)
+        return (
+            (s.lags - 2 + s.horizon) + 1 + 3 + (s.lags - 1 if s.origin_lags else 0) + (4 if s.calendar else 0)
+        )
 
     def _stacked_per_series(self, n_series: int) -> int:
         s = self.settings

@@ -105,8 +105,9 @@ def test_the_direct_strategy_is_the_one_whose_fits_grow(monkeypatch: pytest.Monk
 def test_beats_naive2_on_held_out_m4_weekly_series() -> None:
     """80 M4 Weekly series: fit on their training part, score the published test part.
 
-    Measured here: 0.661 as built; 0.737 with squared-error loss and 0.949 with 26 lags, the two
-    settings the module docstring credits, so the bound fails if either is undone."""
+    The default (stacked) trees; on all 359 series they score 0.698 alone, against 0.736
+    without the origin-indexed lags; squared-error loss scored 0.85 with the old direct
+    strategy (benchmarks/README.md)."""
     history = dict(list(read_m4(M4 / "Weekly-train.csv").items())[:80])
     actual = read_m4(M4 / "Weekly-test.csv")
     series = [as_series(sid, y, "D") for sid, y in history.items()]
