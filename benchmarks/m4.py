@@ -128,7 +128,7 @@ def run_peer(history: dict[str, np.ndarray], horizon: int, season_length: int, n
         freq=1,
         n_jobs=n_jobs,
     )
-    result = engine.forecast(df=frame, h=horizon, level=list(LEVELS))
+    result = engine.forecast(df=frame, h=horizon, level=[int(level) for level in LEVELS])
     seconds = time.perf_counter() - started
     out: dict[str, Any] = {"seconds": round(seconds, 1), "models": {}, "bands": {}}
     groups = dict(list(result.groupby("unique_id")))
@@ -137,8 +137,8 @@ def run_peer(history: dict[str, np.ndarray], horizon: int, season_length: int, n
         out["bands"][column] = {
             str(sid): {
                 level: (
-                    g[f"{column}-lo-{level:g}"].to_numpy(dtype=float),
-                    g[f"{column}-hi-{level:g}"].to_numpy(dtype=float),
+                    g[f"{column}-lo-{int(level)}"].to_numpy(dtype=float),
+                    g[f"{column}-hi-{int(level)}"].to_numpy(dtype=float),
                 )
                 for level in LEVELS
             }
