@@ -99,7 +99,7 @@ def train(
     from data_contracts.spec import SpecError
     from data_contracts.validation import ContractViolation
     from flows.train import train_flow
-    from models.registry import TrackingUnavailable
+    from registry.tracking import TrackingUnavailable
 
     try:
         result = train_flow(dataset=dataset, until=until.date() if until else None, n_jobs=jobs)
@@ -120,7 +120,7 @@ def monitor(dataset: DatasetArg) -> None:
     from data_contracts.spec import SpecError
     from data_contracts.validation import ContractViolation
     from flows.monitor import monitor_flow
-    from models.registry import TrackingUnavailable
+    from registry.tracking import TrackingUnavailable
 
     upgrade_database(settings.app_database_url)
     try:
@@ -172,7 +172,7 @@ def simulate_drift(
     from astralytiq.drift_demo import run_drift_loop
     from data_contracts.spec import SpecError
     from data_contracts.validation import ContractViolation
-    from models.registry import TrackingUnavailable
+    from registry.tracking import TrackingUnavailable
 
     upgrade_database(settings.app_database_url)
     try:
@@ -384,7 +384,7 @@ def worker() -> None:
 
 
 def _run_deployment(flow: str, dataset: str, follow: bool) -> None:
-    from flows.prefect_api import (
+    from orchestration.prefect_api import (
         DeploymentMissing,
         PrefectAPI,
         PrefectUnavailable,

@@ -248,7 +248,7 @@ def _train_if_needed(
     echo: Callable[[str], None],
 ) -> None:
     from data_contracts.spec import load_spec
-    from serving.registry import NotFound, RegistryClient
+    from registry.rest import NotFound, RegistryClient
 
     spec = load_spec(dataset, settings.datasets_dir)
     client = RegistryClient(mlflow_uri)

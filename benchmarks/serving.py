@@ -99,8 +99,9 @@ def m4_weekly_frame(n_series: int) -> Any:
 
 def register_champion(tracking_uri: str, n_series: int) -> tuple[str, int]:
     """Train seasonal naive on every series through the engine, register it, make it champion."""
-    from models import engine, registration
+    from models import engine
     from models.frame import fingerprint
+    from registry import registration
 
     frame = m4_weekly_frame(n_series)
     config = engine.TrainingConfig(

@@ -72,7 +72,7 @@ def soak_bundle(mean: float) -> Any:
 
 
 def register(tracking_uri: str, mean: float) -> str:
-    from models.flavor import register_bundle
+    from registry.flavor import register_bundle
 
     return register_bundle(tracking_uri, "soak", MODEL, soak_bundle(mean).to_json())
 

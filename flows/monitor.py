@@ -16,17 +16,17 @@ from astralytiq.settings import get_settings
 from data_contracts.spec import DatasetSpec
 from flows.retrain import maybe_retrain
 from flows.tasks import check_contract, load_data, load_spec_task
-from models import registry
 from models.bundle import ForecastBundle
 from models.frame import DS
 from monitoring.accuracy import AccuracyResult, live_accuracy
 from monitoring.drift import DriftResult, NoNewActuals, compute_drift, split_windows
 from monitoring.store import save_accuracy, save_drift, save_monitor_run
+from registry import tracking
 
 
 @task(name="load-champion", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
 def load_champion(model_name: str) -> tuple[str, ForecastBundle]:
-    return registry.load_champion_bundle(get_settings().mlflow_tracking_uri, model_name)
+    return tracking.load_champion_bundle(get_settings().mlflow_tracking_uri, model_name)
 
 
 @task(name="compute-drift", cache_policy=NONE)
@@ -99,7 +99,7 @@ def store_accuracy(model_name: str, version: str, result: AccuracyResult) -> int
 def monitor_flow(dataset: str) -> dict[str, Any]:
     """Drift of ``dataset``'s newest actuals against the window its champion was trained on."""
     settings = get_settings()
-    registry.check_tracking_server(settings.mlflow_tracking_uri)
+    tracking.check_tracking_server(settings.mlflow_tracking_uri)
     spec = load_spec_task(dataset)
     rows = load_data(spec)
     df = check_contract(rows, spec, settings.reports_dir / "contracts" / spec.name, stage="monitoring")

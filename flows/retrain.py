@@ -15,7 +15,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
 from data_contracts.spec import DatasetSpec
-from flows.prefect_api import TRAIN, DeploymentMissing, PrefectAPI, PrefectUnavailable
+from orchestration.prefect_api import TRAIN, DeploymentMissing, PrefectAPI, PrefectUnavailable
 
 
 def deployment_name(dataset: str) -> str | None:

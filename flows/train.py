@@ -22,9 +22,10 @@ from astralytiq.settings import Settings, get_settings
 from data_contracts.spec import DatasetSpec
 from flows.checkpoints import SeriesCheckpoints
 from flows.tasks import check_contract, load_data, load_spec_task
-from models import engine, registration, registry
+from models import engine
 from models.frame import DS, SERIES_ID, Series, fingerprint, iter_series
-from models.gate import GATE_METRIC, GateDecision, decide, head_to_head
+from registry import registration, tracking
+from registry.gate import GATE_METRIC, GateDecision, decide, head_to_head
 
 if TYPE_CHECKING:
     from prefect_dask import DaskTaskRunner
@@ -270,7 +271,7 @@ def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> dict
     that version; a run after a crash resumes from the series it had finished.
     """
     settings = get_settings()
-    registry.check_tracking_server(settings.mlflow_tracking_uri)
+    tracking.check_tracking_server(settings.mlflow_tracking_uri)
     logger = get_run_logger()
     spec = load_spec_task(dataset)
     until = until or spec.training.until

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from astralytiq import audit
 from astralytiq.db import AuditEvent
+from registry.rest import NotFound, RegistryError
 from serving.deps import Engineer, ModelStoreDep, SessionDep, actor_of, check_model_scope
 from serving.model_store import CHAMPION, LoadError, ModelStore
-from serving.registry import NotFound, RegistryError
 from serving.schemas import ChampionChange, PromotionRequest, RollbackRequest
 
 router = APIRouter(prefix="/v1/models", tags=["champion"])

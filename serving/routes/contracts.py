@@ -19,8 +19,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from registry.rest import NotFound, RegistryClient, RegistryError
 from serving.deps import Principal, SettingsDep, Viewer
-from serving.registry import NotFound, RegistryClient, RegistryError
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, status
 
+from registry.rest import NotFound, RegistryError
 from serving.deps import ModelStoreDep, Viewer, check_model_scope
-from serving.registry import NotFound, RegistryError
 from serving.schemas import ModelDetail, ModelSummary, SelectionRow, VersionOut
 
 router = APIRouter(prefix="/v1/models", tags=["models"])

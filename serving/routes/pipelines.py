@@ -1,6 +1,6 @@
 """Pipelines: recent Prefect flow runs, and a training run triggered on the Prefect server.
 
-The API talks to Prefect's REST API through ``flows.prefect_api`` (standard library only): the
+The API talks to Prefect's REST API through ``orchestration.prefect_api`` (standard library only): the
 ``prefect`` package is never imported by the serving process. A training run is started through
 the ``train/<dataset>`` deployment that `astralytiq worker` serves, so it runs on the workers,
 not in the API; the trigger is written to the audit log.
@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
 from astralytiq import audit
-from flows.prefect_api import TRAIN, DeploymentMissing, PrefectAPI, PrefectUnavailable, api_url
+from orchestration.prefect_api import TRAIN, DeploymentMissing, PrefectAPI, PrefectUnavailable, api_url
 from serving.deps import Engineer, SessionDep, SettingsDep, Viewer, actor_of
 
 router = APIRouter(prefix="/v1/pipelines", tags=["pipelines"])

@@ -10,7 +10,7 @@ from models.bundle import ForecastBundle
 
 def register(tracking_uri: str, model_name: str, bundle_json: bytes | str) -> str:
     """Register ``bundle_json`` as a new version of ``model_name``; returns the version."""
-    from models.flavor import register_bundle
+    from registry.flavor import register_bundle
 
     return register_bundle(tracking_uri, f"serving-tests-{model_name}", model_name, bundle_json)
 

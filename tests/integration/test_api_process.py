@@ -53,7 +53,7 @@ def server(
     from astralytiq import api_keys, audit
     from astralytiq.db import session_scope
     from astralytiq.settings import get_settings
-    from models.registry import load_champion_bundle
+    from registry.tracking import load_champion_bundle
 
     _, demo = load_champion_bundle(platform_env.tracking_uri, "nyc_flights")
     versions = {

@@ -26,7 +26,7 @@ ENGINEER = ("swap-engineer", "engineer-password-1")
 @pytest.fixture(scope="module")
 def versions(platform_env: Platform, trained_demo: dict[str, Any]) -> dict[str, str]:
     """v1 (x1), v2 (x2), v3 (not JSON), v4 (NaN forecasts); v1 is champion."""
-    from models.registry import load_champion_bundle
+    from registry.tracking import load_champion_bundle
 
     _, demo = load_champion_bundle(platform_env.tracking_uri, "nyc_flights")
     uri = platform_env.tracking_uri

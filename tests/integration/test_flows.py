@@ -86,7 +86,7 @@ def test_failed_contract_stops_training_and_registers_nothing(
 def test_training_without_mlflow_says_how_to_fix(
     platform_env: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from models.registry import TrackingUnavailable, check_tracking_server
+    from registry.tracking import TrackingUnavailable, check_tracking_server
 
     with pytest.raises(TrackingUnavailable, match="astralytiq up"):
         check_tracking_server("http://127.0.0.1:9")

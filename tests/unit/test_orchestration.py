@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flows.prefect_api import PrefectAPI
 from flows.retrain import deployment_name
 from flows.train import train_chunk
 from models.engine import train_series
 from models.frame import iter_series
+from orchestration.prefect_api import PrefectAPI
 from tests.unit.test_training_keys import CONFIG, frame
 
 

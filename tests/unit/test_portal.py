@@ -43,7 +43,7 @@ SWAP_MODEL = "portal_demo"
 @pytest.fixture(scope="module")
 def portal_model(platform_env: Platform, trained_demo: dict[str, Any]) -> dict[str, str]:
     """A model of its own (two versions, forecasts x1 and x2) for promote and rollback."""
-    from models.registry import load_champion_bundle
+    from registry.tracking import load_champion_bundle
 
     _, demo = load_champion_bundle(platform_env.tracking_uri, "nyc_flights")
     uri = platform_env.tracking_uri

@@ -11,7 +11,7 @@ from flows.checkpoints import SeriesCheckpoints
 from flows.train import plan_chunks
 from models.engine import TrainingConfig, train_series
 from models.frame import iter_series
-from models.registration import code_version, idempotency_key
+from registry.registration import code_version, idempotency_key
 
 CONFIG = TrainingConfig(
     freq="D", horizon=7, season_length=7, candidates=("seasonal_naive",), backtest_windows=2

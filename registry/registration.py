@@ -19,11 +19,13 @@ from typing import Any
 
 import pandas as pd
 
+import models
 from models.engine import TrainingConfig, TrainingResult
-from models.gate import CHAMPION, GATE_METRIC, GateDecision
+from registry.gate import CHAMPION, GATE_METRIC, GateDecision
 
 IDEMPOTENCY_TAG = "idempotency_key"
-MODELS_DIR = Path(__file__).parent
+MODELS_DIR = Path(models.__file__).parent  # the forecasting engine: what code_version hashes
+REGISTRY_DIR = Path(__file__).parent  # the pyfunc flavor lives here: shipped with each model
 
 
 def code_version() -> str:
@@ -111,8 +113,8 @@ def register_once(
     """
     import mlflow
 
-    from models.flavor import BUNDLE_ARTIFACT, ForecastBundleModel, signature
-    from models.registry import forecast_plot
+    from registry.flavor import BUNDLE_ARTIFACT, ForecastBundleModel, signature
+    from registry.tracking import forecast_plot
 
     client = client_for(tracking_uri)
     bundle = result.bundle
@@ -152,7 +154,7 @@ def register_once(
                 name="forecaster",
                 python_model=ForecastBundleModel(),
                 artifacts={BUNDLE_ARTIFACT: str(bundle_path)},
-                code_paths=[str(MODELS_DIR)],
+                code_paths=[str(MODELS_DIR), str(REGISTRY_DIR)],
                 signature=signature(),
                 pip_requirements=["mlflow", "pandas"],
             )

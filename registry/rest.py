@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlencode, urlparse, urlunparse
 
-BUNDLE_FILE = "artifacts/bundle.json"  # where models.flavor stores the bundle in a model
+BUNDLE_FILE = "artifacts/bundle.json"  # where registry.flavor stores the bundle in a model
 
 
 class RegistryError(RuntimeError):

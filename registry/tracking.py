@@ -95,7 +95,7 @@ def load_champion_bundle(tracking_uri: str, model_name: str) -> tuple[str, Forec
     """(version, bundle) of the current champion, through the MLflow client."""
     import mlflow
 
-    from models.flavor import BUNDLE_ARTIFACT
+    from registry.flavor import BUNDLE_ARTIFACT
 
     client = _client(tracking_uri)
     version = client.get_model_version_by_alias(model_name, CHAMPION)
