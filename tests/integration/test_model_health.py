@@ -262,9 +262,9 @@ def test_simulate_drift_closes_the_loop_and_says_which_stage_did_not_happen(
 
     from typer.testing import CliRunner
 
-    from astralytiq.cli import app
     from astralytiq.db import DriftReport, session_scope
     from astralytiq.settings import get_settings
+    from cli.app import app
     from flows.train import train_flow
 
     first = train_flow(dataset=str(trio_spec(tmp_path, ["seasonal_naive"])), n_jobs=1)

@@ -71,7 +71,7 @@ def up(
     drift, then starts the prediction API (:8000) and the portal (:8501). The admin password is
     ASTRALYTIQ_ADMIN_PASSWORD, or generated and printed once.
     """
-    from astralytiq.platform import PlatformError, run_platform
+    from cli.platform import PlatformError, run_platform
 
     try:
         run_platform(_settings(), retrain, typer.echo)
@@ -169,7 +169,7 @@ def simulate_drift(
     settings = _settings()
     configure_prefect(settings)
     from astralytiq.db import upgrade_database
-    from astralytiq.drift_demo import run_drift_loop
+    from cli.drift_demo import run_drift_loop
     from data_contracts.spec import SpecError
     from data_contracts.validation import ContractViolation
     from registry.tracking import TrackingUnavailable
