@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from tests.conftest import Platform
-from tests.portal_standin import StandIn, finished_run, serve
 from tests.support import BIN, REPO, free_port, start, stop, wait_http
+from tests.support.portal_standin import StandIn, finished_run, serve
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -46,7 +46,7 @@ def test_served_forecast_over_http(
 def portal_url(
     api_url: str, platform_env: Platform, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    # The portal talks to the real API through the stand-in of tests/portal_standin.py, which
+    # The portal talks to the real API through the stand-in of tests/support/portal_standin.py, which
     # forwards every route the API has and stands in only for the pipelines and live-accuracy
     # routes issues 6 and 7 add, until they are merged (prefer_upstream).
     runs = [

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from tests.conftest import Platform
-from tests.integration.serving_support import register, set_champion, variant
 from tests.support import BIN, REPO, free_port, start, stop, wait_http
+from tests.support.factories import register, set_champion, variant
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Platform
-from tests.integration.serving_support import champion_of, register, set_champion, variant
+from tests.support.factories import champion_of, register, set_champion, variant
 
 pytestmark = pytest.mark.integration
 

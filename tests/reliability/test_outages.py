@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import Platform
-from tests.integration.serving_support import register, set_champion
-from tests.reliability.tcp_proxy import TcpProxy
-from tests.security.api_process import api_process, prepare_database
+from tests.support.api_process import api_process, prepare_database
+from tests.support.factories import register, set_champion
+from tests.support.tcp_proxy import TcpProxy
 from tests.unit.test_bundle_loader import bundle
 
 MODEL = "outage_model"

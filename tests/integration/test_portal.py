@@ -2,7 +2,7 @@
 against the real API process (tests/conftest.py: MLflow server, trained demo, `astralytiq serve`).
 
 The routes issues 6 and 7 add (pipelines, live accuracy) are reached through the stand-in of
-tests/portal_standin.py, which forwards everything else to the real API. The API being down is
+tests/support/portal_standin.py, which forwards everything else to the real API. The API being down is
 a port where nothing listens; an expired session is a real token past its expiry, and a token
 the API refuses.
 """
@@ -21,9 +21,9 @@ from streamlit.testing.v1 import AppTest
 
 from portal.api_client import ApiClient, Session
 from tests.conftest import Platform
-from tests.integration.serving_support import champion_of, register, set_champion, variant
-from tests.portal_standin import StandIn, finished_run, serve
 from tests.support import BIN, REPO, free_port, start, stop, wait_http
+from tests.support.factories import champion_of, register, set_champion, variant
+from tests.support.portal_standin import StandIn, finished_run, serve
 
 # AppTest drives the pages in-process, but against the real API and MLflow: not a quick unit test.
 pytestmark = pytest.mark.integration
