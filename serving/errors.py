@@ -10,18 +10,13 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from serving.schemas import ErrorDetail
+
 log = logging.getLogger("astralytiq.serving")
-
-
-class ErrorDetail(BaseModel):
-    """Every refusal: a sentence saying what was wrong, or (422) one entry per invalid field."""
-
-    detail: str | list[dict[str, Any]]
 
 
 def _documented(description: str) -> dict[str, Any]:

@@ -17,49 +17,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi import Path as PathParam
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from registry.rest import NotFound, RegistryClient, RegistryError
 from serving.deps import Principal, SettingsDep, Viewer
+from serving.schemas import DATASET_PATTERN, ContractReportOut, ContractRunOut, RuleOut
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 
 REPORT_FOLDER = "contract_report"
-DATASET_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"  # the dataset spec's name rule
 RunId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$", description="MLflow run id")]
 # The Data Docs open other pages of the same folder; without same-origin they cannot read
 # anything the API's origin holds, even if a value in the data slipped past GX's escaping.
 DOCS_POLICY = "sandbox allow-scripts allow-popups"
-
-
-class ContractRunOut(BaseModel):
-    run_id: str
-    dataset: str
-    status: Literal["passed", "failed"]
-    stage: str | None
-    started_at: datetime
-    rules: int | None = None
-    failures: int | None = None
-    model_version: str | None = None
-
-
-class RuleOut(BaseModel):
-    rule: str
-    column: str
-    success: bool
-    expectation: str
-    message: str = ""
-    unexpected: int = 0
-
-
-class ContractReportOut(ContractRunOut):
-    summary: str
-    rows: int | None = None
-    series: int | None = None
-    quarantined: int = 0
-    quarantine_counts: dict[str, int] = {}
-    results: list[RuleOut] = []
-    docs_url: str | None = None  # the GX Data Docs page of this check, under this API
 
 
 class ContractReports(RegistryClient):
