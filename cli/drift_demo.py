@@ -31,12 +31,11 @@ class LoopReport:
 
 
 def _champion(tracking_uri: str, model: str) -> str | None:
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
+    from registry.rest import RegistryClient, RegistryError
 
     try:
-        return str(MlflowClient(tracking_uri).get_model_version_by_alias(model, "champion").version)
-    except MlflowException:
+        return RegistryClient(tracking_uri).champion(model)
+    except RegistryError:  # unreachable for now: read as "not known", the loop polls again
         return None
 
 

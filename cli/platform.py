@@ -248,16 +248,10 @@ def _train_if_needed(
     echo: Callable[[str], None],
 ) -> None:
     from data_contracts.spec import load_spec
-    from registry.rest import NotFound, RegistryClient
+    from registry.rest import RegistryClient
 
     spec = load_spec(dataset, settings.datasets_dir)
-    client = RegistryClient(mlflow_uri)
-    try:
-        version = client.version_by_alias(spec.model_name, "champion").version
-    except NotFound:
-        version = None
-    finally:
-        client.close()
+    version = RegistryClient(mlflow_uri).champion(spec.model_name)
     if version and not retrain:
         echo(f"    {spec.model_name}: champion v{version} already registered (use --retrain to train again)")
         return

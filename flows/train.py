@@ -26,6 +26,7 @@ from models import engine
 from models.frame import DS, SERIES_ID, Series, fingerprint, iter_series
 from registry import registration, tracking
 from registry.gate import GATE_METRIC, GateDecision, decide, head_to_head
+from registry.names import CONTRACT_TAG
 
 if TYPE_CHECKING:
     from prefect_dask import DaskTaskRunner
@@ -156,7 +157,7 @@ def find_registered(model_name: str, key: str) -> tuple[registration.Registered 
     found = registration.find_version(client, model_name, key)
     if found is None:
         return None, None
-    registered = registration.Registered(model_name, found.version, found.run_id, reused=True)
+    registered = registration.Registered(model_name, found.version, found.run_id or "", reused=True)
     return registered, registration.recorded_decision(client, model_name, found.version)
 
 
@@ -184,7 +185,7 @@ def register_model(
         },
         data_fingerprint=data_fingerprint,
         contract_docs=docs_dir,
-        tags={"dataset": spec.name, "contract": "passed", "contract_stage": "training"},
+        tags={"dataset": spec.name, CONTRACT_TAG: "passed", "contract_stage": "training"},
     )
 
 

@@ -13,8 +13,7 @@ import mlflow.pyfunc
 import pandas as pd
 
 from models.bundle import ForecastBundle
-
-BUNDLE_ARTIFACT = "bundle"
+from registry.names import BUNDLE_ARTIFACT
 
 
 class ForecastBundleModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined,misc]

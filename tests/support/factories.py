@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 
 from models.bundle import ForecastBundle
+from registry.names import CHAMPION
+from registry.rest import RegistryClient
 
 
 def register(tracking_uri: str, model_name: str, bundle_json: bytes | str) -> str:
@@ -16,15 +18,13 @@ def register(tracking_uri: str, model_name: str, bundle_json: bytes | str) -> st
 
 
 def set_champion(tracking_uri: str, model_name: str, version: str) -> None:
-    from mlflow import MlflowClient
-
-    MlflowClient(tracking_uri).set_registered_model_alias(model_name, "champion", version)
+    RegistryClient(tracking_uri).set_alias(model_name, CHAMPION, version)
 
 
 def champion_of(tracking_uri: str, model_name: str) -> str:
-    from mlflow import MlflowClient
-
-    return str(MlflowClient(tracking_uri).get_model_version_by_alias(model_name, "champion").version)
+    version = RegistryClient(tracking_uri).champion(model_name)
+    assert version is not None, f"{model_name} has no champion"
+    return version
 
 
 def variant(bundle: ForecastBundle, model_name: str, scale: float, series: int = 4) -> ForecastBundle:

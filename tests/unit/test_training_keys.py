@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import ast
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
+import models
 from flows.checkpoints import SeriesCheckpoints
 from flows.train import plan_chunks
 from models.engine import TrainingConfig, train_series
 from models.frame import iter_series
+from registry import registration
 from registry.registration import code_version, idempotency_key
 
 CONFIG = TrainingConfig(
@@ -48,6 +53,26 @@ def test_key_changes_with_data_window_config_and_code() -> None:
 def test_code_version_names_the_release_and_the_engine_source() -> None:
     release, digest = code_version().split("+", 1)
     assert release and len(digest) >= 12
+
+
+def test_code_version_hashes_the_forecasting_engine_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A training's key changes with the engine's code, never with MLflow bookkeeping: every file
+    hashed is a module of the engine, and none of them reaches the registry."""
+    assert Path(models.__file__).parent == registration.MODELS_DIR
+    for path in registration.MODELS_DIR.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            assert not [n for n in names if n.split(".")[0] in ("mlflow", "registry", "prefect")], path
+    engine_copy = tmp_path / "models"
+    shutil.copytree(registration.MODELS_DIR, engine_copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(registration, "MODELS_DIR", engine_copy)
+    before = code_version()
+    (engine_copy / "engine.py").write_text((engine_copy / "engine.py").read_text() + "\n# changed\n")
+    assert code_version() != before
 
 
 def test_checkpoints_round_trip_and_ignore_broken_files(tmp_path: Path) -> None:
