@@ -21,6 +21,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from astralytiq.settings import Settings, get_settings
 from data_contracts.spec import DatasetSpec
 from flows.checkpoints import SeriesCheckpoints
+from flows.outcomes import TrainOutcome
 from flows.tasks import check_contract, load_data, load_spec_task
 from models import engine
 from models.frame import DS, SERIES_ID, Series, fingerprint, iter_series
@@ -253,19 +254,8 @@ def gate(
     return decision
 
 
-def _summary_of(registered: registration.Registered, decision: GateDecision) -> dict[str, Any]:
-    return {
-        "model_name": registered.model_name,
-        "version": registered.version,
-        "run_id": registered.run_id,
-        "promoted": decision.promoted,
-        "alias": decision.alias,
-        "reason": decision.reason,
-    }
-
-
 @flow(name="train", log_prints=True)
-def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> dict[str, Any]:
+def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> TrainOutcome:
     """Train and register a forecaster for ``dataset`` on its data up to ``until``.
 
     Idempotent: a run whose (data window, configuration, code) was registered already returns
@@ -294,12 +284,15 @@ def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> dict
         registered, decision = find_registered(spec.model_name, key)  # type: ignore[misc]
         if registered is not None and decision is not None:
             logger.info("v%s already holds this training (key %s): nothing to do", registered.version, key)
-            return {
-                **_summary_of(registered, decision),
-                "idempotency_key": key,
-                "skipped": True,
-                "resumed": 0,
-            }
+            return TrainOutcome(
+                registered.model_name,
+                registered.version,
+                registered.run_id,
+                decision.alias,
+                decision.reason,
+                idempotency_key=key,
+                skipped=True,
+            )
         checkpoints = SeriesCheckpoints(settings.data_dir / "checkpoints" / "train", key)
         runner = series_runner(settings, workers)
         outcomes, resumed = train_on_cluster(df, config, checkpoints, runner, workers)
@@ -307,7 +300,7 @@ def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> dict
         registered = register_model(result, spec, key, data_fingerprint, docs_dir)
         decision = gate(result, registered, df, config, spec.training.promotion_margin)
     checkpoints.clear()
-    counts = result.selection["model"].value_counts().to_dict()
+    counts = {str(model): int(n) for model, n in result.selection["model"].value_counts().items()}
     create_markdown_artifact(
         key=f"training-{spec.name.replace('_', '-')}",
         markdown=(
@@ -318,14 +311,18 @@ def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> dict
             f"- idempotency key `{key}`; {resumed} series resumed from an earlier attempt\n"
         ),
     )
-    return {
-        **_summary_of(registered, decision),
-        "backtest_mase": result.summary["backtest_mase"],
-        "selection": counts,
-        "idempotency_key": key,
-        "skipped": False,
-        "resumed": resumed,
-    }
+    return TrainOutcome(
+        registered.model_name,
+        registered.version,
+        registered.run_id,
+        decision.alias,
+        decision.reason,
+        idempotency_key=key,
+        skipped=False,
+        resumed=resumed,
+        backtest_mase=float(result.summary["backtest_mase"]),
+        selection=counts,
+    )
 
 
 def _window(df: pd.DataFrame) -> tuple[str, str]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from flows.outcomes import TrainOutcome
 from tests.support import BIN, REPO, free_port, start, stop, wait_http
 
 
@@ -86,7 +86,7 @@ def prefect_harness() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def trained_demo(platform_env: Platform, prefect_harness: None) -> dict[str, Any]:
+def trained_demo(platform_env: Platform, prefect_harness: None) -> TrainOutcome:
     """The demo dataset trained once through the real training flow and registered in MLflow."""
     from flows.train import train_flow
 
@@ -116,7 +116,7 @@ def engineer_credentials(platform_env: Platform) -> tuple[str, str]:
 def api_server(
     platform_env: Platform,
     prefect_harness: None,
-    trained_demo: dict[str, Any],
+    trained_demo: TrainOutcome,
     admin_credentials: tuple[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:

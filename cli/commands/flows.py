@@ -37,30 +37,29 @@ def train(
 
     with refused(*_flow_errors()):
         result = train_flow(dataset=dataset, until=until.date() if until else None, n_jobs=jobs)
-    verdict = "now champion" if result["promoted"] else "registered as challenger"
-    typer.echo(f"{result['model_name']} v{result['version']}: {verdict} ({result['reason']})")
+    verdict = "now champion" if result.promoted else "registered as challenger"
+    typer.echo(f"{result.model_name} v{result.version}: {verdict} ({result.reason})")
 
 
 def monitor(dataset: DatasetArg) -> None:
     """Run the monitoring flow: drift of the newest actuals against the champion's training window."""
     context(prefect=True, database=True)
     from flows.monitor import monitor_flow
+    from flows.outcomes import Retrained, RetrainTriggered
 
     with refused(*_flow_errors()):
         result = monitor_flow(dataset=dataset)
-    if result["status"] == "no new actuals":
-        typer.echo(
-            f"{result['model_name']} v{result['version']}: no new actuals since training; nothing to check"
-        )
-    else:
-        typer.echo(
-            f"{result['model_name']} v{result['version']}: {result['status']} (drifted share {result['drift_share']:.0%})"
-        )
-        retrain = result.get("retrain")
-        if retrain and retrain["how"] == "deployment":
-            typer.echo(f"drift above the threshold: training run {retrain['flow_run_id']} triggered")
-        elif retrain:
-            typer.echo(f"drift above the threshold: retrained, v{retrain['version']} is {retrain['alias']}")
+    if result.drift_share is None:
+        typer.echo(f"{result.model_name} v{result.version}: no new actuals since training; nothing to check")
+        return
+    typer.echo(
+        f"{result.model_name} v{result.version}: {result.status} (drifted share {result.drift_share:.0%})"
+    )
+    if isinstance(result.retrain, RetrainTriggered):
+        typer.echo(f"drift above the threshold: training run {result.retrain.flow_run_id} triggered")
+    elif isinstance(result.retrain, Retrained):
+        training = result.retrain.training
+        typer.echo(f"drift above the threshold: retrained, v{training.version} is {training.alias}")
 
 
 def simulate_drift(

@@ -7,11 +7,11 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from flows.outcomes import TrainOutcome
 from tests.conftest import Platform
 from tests.support import BIN, REPO, free_port, start, stop, wait_http
 from tests.support.portal_standin import StandIn, finished_run, serve
@@ -26,7 +26,7 @@ def api_url(api_server: str) -> str:
 
 
 def test_served_forecast_over_http(
-    api_url: str, admin_credentials: tuple[str, str], trained_demo: dict[str, Any]
+    api_url: str, admin_credentials: tuple[str, str], trained_demo: TrainOutcome
 ) -> None:
     username, password = admin_credentials
     token = httpx.post(f"{api_url}/v1/auth/token", data={"username": username, "password": password}).json()[
@@ -38,7 +38,7 @@ def test_served_forecast_over_http(
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 200
-    assert response.headers["x-model-version"] == trained_demo["version"]
+    assert response.headers["x-model-version"] == trained_demo.version
     assert [len(f["points"]) for f in response.json()["forecasts"]] == [14, 14, 14]
 
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from flows.outcomes import TrainOutcome
 from tests.conftest import Platform
 
 
 @pytest.fixture(scope="module")
 def client(
-    platform_env: Platform, trained_demo: dict[str, Any], admin_credentials: tuple[str, str]
+    platform_env: Platform, trained_demo: TrainOutcome, admin_credentials: tuple[str, str]
 ) -> Iterator[TestClient]:
     from astralytiq.settings import get_settings
     from serving.app import create_app

@@ -12,11 +12,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from flows.outcomes import TrainOutcome
 from tests.conftest import Platform
 from tests.support import BIN, REPO, free_port, start, stop, wait_http
 from tests.support.factories import register, set_champion, variant
@@ -48,7 +48,7 @@ def memory(pid: int) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def server(
-    platform_env: Platform, trained_demo: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+    platform_env: Platform, trained_demo: TrainOutcome, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     from astralytiq import api_keys, audit
     from astralytiq.db import session_scope

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from flows.outcomes import TrainOutcome
 from tests.conftest import Platform
 from tests.support.factories import champion_of, register, set_champion, variant
 
@@ -24,7 +25,7 @@ ENGINEER = ("swap-engineer", "engineer-password-1")
 
 
 @pytest.fixture(scope="module")
-def versions(platform_env: Platform, trained_demo: dict[str, Any]) -> dict[str, str]:
+def versions(platform_env: Platform, trained_demo: TrainOutcome) -> dict[str, str]:
     """v1 (x1), v2 (x2), v3 (not JSON), v4 (NaN forecasts); v1 is champion."""
     from registry.tracking import load_champion_bundle
 

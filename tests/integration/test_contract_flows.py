@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from flows.outcomes import TrainOutcome
 from tests.conftest import Platform
 from tests.support import REPO
 
@@ -58,7 +58,7 @@ def _registry_state(tracking_uri: str) -> tuple[int, dict[str, str]]:
 
 
 def test_failed_training_contract_changes_nothing_and_its_docs_are_served(
-    platform_env: Platform, trained_demo: dict[str, Any], api: TestClient, tmp_path: Path
+    platform_env: Platform, trained_demo: TrainOutcome, api: TestClient, tmp_path: Path
 ) -> None:
     from data_contracts.validation import ContractViolation
     from flows.train import train_flow
@@ -85,7 +85,7 @@ def test_failed_training_contract_changes_nothing_and_its_docs_are_served(
 
 
 def test_failed_monitoring_contract_stores_no_drift(
-    platform_env: Platform, trained_demo: dict[str, Any], api: TestClient, tmp_path: Path
+    platform_env: Platform, trained_demo: TrainOutcome, api: TestClient, tmp_path: Path
 ) -> None:
     from sqlalchemy import func, select
 
@@ -110,7 +110,7 @@ def test_failed_monitoring_contract_stores_no_drift(
 
 
 def test_quarantine_lets_monitoring_go_on_and_keeps_the_rows_with_reasons(
-    platform_env: Platform, trained_demo: dict[str, Any], tmp_path: Path
+    platform_env: Platform, trained_demo: TrainOutcome, tmp_path: Path
 ) -> None:
     from data_contracts.contract import load_contract
     from flows.monitor import monitor_flow
@@ -125,7 +125,7 @@ def test_quarantine_lets_monitoring_go_on_and_keeps_the_rows_with_reasons(
     december = data.index[pd.to_datetime(data["ds"]) >= "2013-12-10"]
     data.loc[december[:3], "y"] = -1.0
     result = monitor_flow(dataset=_dataset_with(tmp_path, data, contract=str(tmp_path / "contract.yaml")))
-    assert result["status"] in {"ok", "drift"}  # the run went on to compute drift
+    assert result.status in {"ok", "drift"}  # the run went on to compute drift
     kept = sorted((platform_env.data_dir / "reports" / "quarantine" / "nyc_flights").glob("monitoring-*.csv"))
     assert kept, "no quarantine file"
     rows = pd.read_csv(kept[-1])
@@ -135,11 +135,11 @@ def test_quarantine_lets_monitoring_go_on_and_keeps_the_rows_with_reasons(
 
 
 def test_a_passing_training_run_carries_its_contract_report(
-    platform_env: Platform, trained_demo: dict[str, Any], api: TestClient
+    platform_env: Platform, trained_demo: TrainOutcome, api: TestClient
 ) -> None:
     passed = api.get("/v1/contracts/reports", params={"dataset": "nyc_flights", "status": "passed"}).json()
-    run = next(r for r in passed if r["run_id"] == trained_demo["run_id"])
-    assert run["stage"] == "training" and run["model_version"] == trained_demo["version"]
+    run = next(r for r in passed if r["run_id"] == trained_demo.run_id)
+    assert run["stage"] == "training" and run["model_version"] == trained_demo.version
     detail = api.get(f"/v1/contracts/reports/{run['run_id']}").json()
     assert detail["rows"] > 8000 and all(r["success"] for r in detail["results"])
     assert detail["summary"].startswith("contract 'nyc_flights' passed")

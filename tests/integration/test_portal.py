@@ -19,6 +19,7 @@ import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from flows.outcomes import TrainOutcome
 from portal.api_client import ApiClient, Session
 from tests.conftest import Platform
 from tests.support import BIN, REPO, free_port, start, stop, wait_http
@@ -41,7 +42,7 @@ SWAP_MODEL = "portal_demo"
 
 
 @pytest.fixture(scope="module")
-def portal_model(platform_env: Platform, trained_demo: dict[str, Any]) -> dict[str, str]:
+def portal_model(platform_env: Platform, trained_demo: TrainOutcome) -> dict[str, str]:
     """A model of its own (two versions, forecasts x1 and x2) for promote and rollback."""
     from registry.tracking import load_champion_bundle
 
