@@ -11,8 +11,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-pytestmark = pytest.mark.integration
-
 BODY = {"series_ids": ["ATL"], "horizon": 2}
 
 

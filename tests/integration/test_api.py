@@ -10,8 +10,6 @@ from fastapi.testclient import TestClient
 
 from flows.outcomes import TrainOutcome
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def headers(admin: dict[str, str]) -> dict[str, str]:

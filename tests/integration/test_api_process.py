@@ -21,8 +21,6 @@ from tests.conftest import Platform
 from tests.support import BIN, REPO, free_port, start, stop, wait_http
 from tests.support.factories import register, set_champion, variant
 
-pytestmark = pytest.mark.integration
-
 MODEL = "flip_demo"
 FIFTY_MB = 50 * 1024 * 1024
 HEAVY = ("pandas", "numpy", "mlflow", "statsmodels", "prophet", "sklearn", "prefect", "cryptography")

@@ -18,8 +18,6 @@ from flows.outcomes import TrainOutcome
 from tests.conftest import Platform
 from tests.support.factories import champion_of, register, set_champion, variant
 
-pytestmark = pytest.mark.integration
-
 MODEL = "swap_demo"
 ENGINEER = ("swap-engineer", "engineer-password-1")
 

@@ -11,8 +11,6 @@ from flows.outcomes import TrainOutcome
 from tests.conftest import Platform
 from tests.support import REPO
 
-pytestmark = pytest.mark.integration
-
 
 def test_training_registers_a_champion_with_its_evidence(
     platform_env: Platform, trained_demo: TrainOutcome

@@ -23,8 +23,6 @@ from flows.outcomes import MonitorOutcome, TrainOutcome
 from tests.conftest import Platform
 from tests.support import BIN, REPO, free_port, start, stop, wait_http
 
-pytestmark = pytest.mark.integration
-
 MODEL = "nyc_flights"
 
 

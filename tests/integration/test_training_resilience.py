@@ -8,7 +8,6 @@ one version; a third run with the same key does nothing. The MLflow server and t
 
 from __future__ import annotations
 
-import csv
 import os
 import signal
 import subprocess
@@ -25,50 +24,9 @@ import pytest
 from flows.outcomes import TrainOutcome
 from tests.conftest import Platform
 from tests.support import BIN, REPO, free_port, start, stop
+from tests.support.factories import DEMO_SERIES, write_dataset
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-SERIES = ("ATL", "BOS", "CLT", "DEN", "FLL", "LAX")
-SPEC = """\
-name: {name}
-source: {{kind: csv, path: {name}.csv}}
-covariates: [temp_mean_f, precip_in]
-frequency: D
-season_length: 7
-horizon: 14
-model_name: {name}
-contract: nyc_flights
-training:
-  candidates: [{candidates}]
-  backtest_windows: 3
-  until: 2013-12-03
-  promotion_margin: {margin}
-monitoring:
-  drift_threshold: {threshold}
-"""
-
-
-def write_dataset(
-    folder: Path,
-    name: str,
-    margin: float = 0.01,
-    threshold: float = 0.5,
-    series: tuple[str, ...] = SERIES,
-    candidates: str = "seasonal_naive, ets",
-) -> Path:
-    """Some series of the demo data as a dataset of its own: a CSV and its spec."""
-    with open(REPO / "datasets" / "demo" / "nyc_flights_daily.csv", newline="") as source:
-        reader = csv.DictReader(source)
-        rows = [row for row in reader if row["series_id"] in series]
-        fields = reader.fieldnames
-    assert fields
-    with open(folder / f"{name}.csv", "w", newline="") as target:
-        writer = csv.DictWriter(target, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    spec = folder / f"{name}.yaml"
-    spec.write_text(SPEC.format(name=name, margin=margin, threshold=threshold, candidates=candidates))
-    return spec
+pytestmark = pytest.mark.slow
 
 
 def versions(tracking_uri: str, name: str) -> list[Any]:
@@ -142,7 +100,7 @@ def test_killed_training_registers_nothing_and_the_rerun_registers_once(
     from flows.train import train_flow
 
     finished, first = recovered.finished_before_kill, recovered.first
-    assert 1 <= finished < len(SERIES), f"killed after {finished} series: not mid-training"
+    assert 1 <= finished < len(DEMO_SERIES), f"killed after {finished} series: not mid-training"
     assert recovered.versions_after_kill == []  # nothing half-registered
     assert first.resumed == finished  # the series finished before the kill were not trained again
     assert not first.skipped and first.promoted and first.alias == "champion"
@@ -280,7 +238,7 @@ def test_training_runs_on_a_remote_dask_scheduler_by_address(
         monkeypatch.delenv("ASTRALYTIQ_DASK_ADDRESS")
         get_settings.cache_clear()
     assert not result.skipped and result.resumed == 0
-    assert sum(result.selection.values()) == len(SERIES)
+    assert sum(result.selection.values()) == len(DEMO_SERIES)
     with Client(dask_scheduler, timeout=10) as client:
         # Only this flow used the scheduler: its tasks went through it.
         transitions = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)

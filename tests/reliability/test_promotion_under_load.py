@@ -16,8 +16,7 @@ import pytest
 
 from tests.conftest import Platform
 from tests.support.api_process import ApiProcess, api_process, prepare_database
-from tests.support.factories import register, set_champion
-from tests.unit.test_bundle_loader import bundle
+from tests.support.factories import bundle, register, set_champion
 
 MODEL = "flip_under_load"
 LOAD_SECONDS = float(os.environ.get("ASTRALYTIQ_RELIABILITY_LOAD_SECONDS", "60"))

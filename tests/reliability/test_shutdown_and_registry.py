@@ -16,8 +16,7 @@ import httpx
 
 from tests.conftest import Platform
 from tests.support.api_process import api_process, prepare_database
-from tests.support.factories import register, set_champion
-from tests.unit.test_bundle_loader import bundle
+from tests.support.factories import bundle, register, set_champion
 
 SHUTDOWN_MODEL = "shutdown_model"
 GRACE_SECONDS = 10  # uvicorn's timeout_graceful_shutdown in serving/__main__.py

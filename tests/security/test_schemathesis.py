@@ -18,8 +18,7 @@ from hypothesis.errors import Unsatisfiable
 
 from tests.conftest import Platform
 from tests.support.api_process import ApiProcess, api_process, prepare_database
-from tests.support.factories import register, set_champion
-from tests.unit.test_bundle_loader import bundle
+from tests.support.factories import bundle, register, set_champion
 
 FUZZ_MODEL = "fuzz_model"
 

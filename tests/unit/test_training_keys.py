@@ -6,8 +6,6 @@ import ast
 import shutil
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
 import models
@@ -17,33 +15,22 @@ from models.engine import TrainingConfig, train_series
 from models.frame import iter_series
 from registry import registration
 from registry.registration import code_version, idempotency_key
-
-CONFIG = TrainingConfig(
-    freq="D", horizon=7, season_length=7, candidates=("seasonal_naive",), backtest_windows=2
-)
-
-
-def frame(n_series: int = 3, length: int = 70) -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    ds = pd.date_range("2024-01-01", periods=length, freq="D")
-    return pd.concat(
-        pd.DataFrame({"series_id": f"s{i}", "ds": ds, "y": 10 + rng.random(length)}) for i in range(n_series)
-    )
+from tests.support.factories import SMALL_CONFIG, synthetic_frame
 
 
 def test_key_changes_with_data_window_config_and_code() -> None:
-    key = idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", CONFIG, "1.0+x")
-    assert key == idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", CONFIG, "1.0+x")
+    key = idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", SMALL_CONFIG, "1.0+x")
+    assert key == idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", SMALL_CONFIG, "1.0+x")
     other_config = TrainingConfig(freq="D", horizon=14, season_length=7, candidates=("seasonal_naive",))
     assert (
         len(
             {
                 key,
-                idempotency_key("demo", "abd", "2024-01-01", "2024-03-01", CONFIG, "1.0+x"),
-                idempotency_key("demo", "abc", "2024-01-01", "2024-03-02", CONFIG, "1.0+x"),
+                idempotency_key("demo", "abd", "2024-01-01", "2024-03-01", SMALL_CONFIG, "1.0+x"),
+                idempotency_key("demo", "abc", "2024-01-01", "2024-03-02", SMALL_CONFIG, "1.0+x"),
                 idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", other_config, "1.0+x"),
-                idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", CONFIG, "1.0+y"),
-                idempotency_key("other", "abc", "2024-01-01", "2024-03-01", CONFIG, "1.0+x"),
+                idempotency_key("demo", "abc", "2024-01-01", "2024-03-01", SMALL_CONFIG, "1.0+y"),
+                idempotency_key("other", "abc", "2024-01-01", "2024-03-01", SMALL_CONFIG, "1.0+x"),
             }
         )
         == 6
@@ -76,7 +63,7 @@ def test_code_version_hashes_the_forecasting_engine_and_nothing_else(
 
 
 def test_checkpoints_round_trip_and_ignore_broken_files(tmp_path: Path) -> None:
-    outcomes = [train_series(s, CONFIG) for s in iter_series(frame(), "D")]
+    outcomes = [train_series(s, SMALL_CONFIG) for s in iter_series(synthetic_frame(), "D")]
     store = SeriesCheckpoints(tmp_path, "k1")
     assert store.load() == {}
     store.save(outcomes[:2])
@@ -90,7 +77,7 @@ def test_checkpoints_round_trip_and_ignore_broken_files(tmp_path: Path) -> None:
 
 
 def test_chunks_cover_every_series_once() -> None:
-    series = list(iter_series(frame(10), "D"))
+    series = list(iter_series(synthetic_frame(10), "D"))
     chunks = plan_chunks(series, workers=2)
     assert [s.series_id for chunk in chunks for s in chunk] == [s.series_id for s in series]
     assert [len(c) for c in chunks] == [2, 2, 2, 2, 2]  # up to 4 per worker, none empty
