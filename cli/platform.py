@@ -87,6 +87,23 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
+def mlflow_server_command(settings: Settings, host: str, port: int) -> list[str]:
+    """The embedded MLflow tracking server: SQLite store, artifacts in the data folder (created)."""
+    Path(settings.mlflow_artifacts_uri).mkdir(parents=True, exist_ok=True)
+    return [
+        _bin("mlflow"),
+        "server",
+        "--backend-store-uri",
+        settings.mlflow_store_uri,
+        "--artifacts-destination",
+        settings.mlflow_artifacts_uri,
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+
+
 def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None]) -> None:
     from astralytiq.accounts import ensure_admin
     from astralytiq.db import upgrade_database
@@ -135,24 +152,8 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
     }
     try:
         echo(f"2/6 MLflow tracking server on {mlflow_uri} (SQLite store, local artifacts)")
-        Path(settings.mlflow_artifacts_uri).mkdir(parents=True, exist_ok=True)
         mlflow = supervisor.start(
-            "mlflow",
-            [
-                _bin("mlflow"),
-                "server",
-                "--backend-store-uri",
-                settings.mlflow_store_uri,
-                "--artifacts-destination",
-                settings.mlflow_artifacts_uri,
-                "--host",
-                host,
-                "--port",
-                str(settings.mlflow_port),
-                "--workers",
-                "1",
-            ],
-            env,
+            "mlflow", [*mlflow_server_command(settings, host, settings.mlflow_port), "--workers", "1"], env
         )
         wait_http(f"{mlflow_uri}/health", 120, lambda: mlflow.poll() is None)
 

@@ -284,15 +284,7 @@ def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> Trai
         registered, decision = find_registered(spec.model_name, key)  # type: ignore[misc]
         if registered is not None and decision is not None:
             logger.info("v%s already holds this training (key %s): nothing to do", registered.version, key)
-            return TrainOutcome(
-                registered.model_name,
-                registered.version,
-                registered.run_id,
-                decision.alias,
-                decision.reason,
-                idempotency_key=key,
-                skipped=True,
-            )
+            return _outcome(registered, decision, key, skipped=True)
         checkpoints = SeriesCheckpoints(settings.data_dir / "checkpoints" / "train", key)
         runner = series_runner(settings, workers)
         outcomes, resumed = train_on_cluster(df, config, checkpoints, runner, workers)
@@ -311,6 +303,15 @@ def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> Trai
             f"- idempotency key `{key}`; {resumed} series resumed from an earlier attempt\n"
         ),
     )
+    mase = float(result.summary["backtest_mase"])
+    return _outcome(
+        registered, decision, key, skipped=False, resumed=resumed, backtest_mase=mase, selection=counts
+    )
+
+
+def _outcome(
+    registered: registration.Registered, decision: GateDecision, key: str, **training: Any
+) -> TrainOutcome:
     return TrainOutcome(
         registered.model_name,
         registered.version,
@@ -318,10 +319,7 @@ def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> Trai
         decision.alias,
         decision.reason,
         idempotency_key=key,
-        skipped=False,
-        resumed=resumed,
-        backtest_mase=float(result.summary["backtest_mase"]),
-        selection=counts,
+        **training,
     )
 
 

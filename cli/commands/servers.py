@@ -99,25 +99,12 @@ def portal(
 
 def mlflow(port: Annotated[int, typer.Option(help="Port (ASTRALYTIQ_MLFLOW_PORT).")] = 0) -> None:
     """Start only the embedded MLflow tracking server (SQLite store, artifacts in the data folder)."""
+    from cli.platform import mlflow_server_command
+
     settings = context()
-    Path(settings.mlflow_artifacts_uri).mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")  # GenAI job runner: unused
-    binary = str(Path(sys.executable).with_name("mlflow"))
-    os.execv(
-        binary,
-        [
-            binary,
-            "server",
-            "--backend-store-uri",
-            settings.mlflow_store_uri,
-            "--artifacts-destination",
-            settings.mlflow_artifacts_uri,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port or settings.mlflow_port),
-        ],
-    )
+    command = mlflow_server_command(settings, "127.0.0.1", port or settings.mlflow_port)
+    os.execv(command[0], command)
 
 
 def worker() -> None:
