@@ -1,153 +1,48 @@
 """Data contract reports: every checked run kept in MLflow, its rules and its GX Data Docs.
 
-A failed contract leaves an MLflow run tagged ``contract=failed``; a training run whose data
-passed is tagged ``contract=passed``. Both keep the report under the ``contract_report``
-artifact folder (``report.json``, ``summary.txt``, the Data Docs, ``quarantine.csv``).
+The MLflow side (which runs hold a check, where their files are) is ``registry.contract_reports``.
 """
 
 from __future__ import annotations
 
 import json
 import mimetypes
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import asdict
 from pathlib import PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi import Path as PathParam
 from fastapi.responses import Response
-from pydantic import BaseModel
 
-from serving.deps import Principal, SettingsDep, Viewer
-from serving.registry import NotFound, RegistryClient, RegistryError
+from registry.contract_reports import ContractRun
+from registry.rest import NotFound, RegistryError
+from serving.deps import ContractReportsDep, Principal, Viewer
+from serving.errors import registry_unavailable
+from serving.schemas import DATASET_PATTERN, ContractReportOut, ContractRunOut, RuleOut
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 
-REPORT_FOLDER = "contract_report"
-DATASET_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"  # the dataset spec's name rule
 RunId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$", description="MLflow run id")]
 # The Data Docs open other pages of the same folder; without same-origin they cannot read
 # anything the API's origin holds, even if a value in the data slipped past GX's escaping.
 DOCS_POLICY = "sandbox allow-scripts allow-popups"
 
 
-class ContractRunOut(BaseModel):
-    run_id: str
-    dataset: str
-    status: Literal["passed", "failed"]
-    stage: str | None
-    started_at: datetime
-    rules: int | None = None
-    failures: int | None = None
-    model_version: str | None = None
+def _run_out(run: ContractRun) -> ContractRunOut:
+    return ContractRunOut(**{k: v for k, v in asdict(run).items() if k != "artifact_uri"})
 
 
-class RuleOut(BaseModel):
-    rule: str
-    column: str
-    success: bool
-    expectation: str
-    message: str = ""
-    unexpected: int = 0
-
-
-class ContractReportOut(ContractRunOut):
-    summary: str
-    rows: int | None = None
-    series: int | None = None
-    quarantined: int = 0
-    quarantine_counts: dict[str, int] = {}
-    results: list[RuleOut] = []
-    docs_url: str | None = None  # the GX Data Docs page of this check, under this API
-
-
-class ContractReports(RegistryClient):
-    """The MLflow REST calls behind this router: contract runs and their report artifacts."""
-
-    def contract_runs(self, dataset: str | None, status_: str | None, limit: int) -> list[dict[str, Any]]:
-        if dataset:
-            try:
-                experiments = [
-                    self._get("/api/2.0/mlflow/experiments/get-by-name", experiment_name=dataset)[
-                        "experiment"
-                    ]
-                ]
-            except NotFound:
-                return []
-        else:
-            experiments = self._post("/api/2.0/mlflow/experiments/search", {"max_results": 1000}).get(
-                "experiments", []
-            )
-        if not experiments:
-            return []
-        body = {
-            "experiment_ids": [e["experiment_id"] for e in experiments],
-            "filter": f"tags.contract = '{status_}'" if status_ else "tags.contract LIKE '%'",
-            "max_results": limit,
-            "order_by": ["attributes.start_time DESC"],
-        }
-        return list(self._post("/api/2.0/mlflow/runs/search", body).get("runs", []))
-
-    def run(self, run_id: str) -> dict[str, Any]:
-        return dict(self._get("/api/2.0/mlflow/runs/get", run_id=run_id)["run"])
-
-    def artifact(self, run: dict[str, Any], path: str) -> bytes:
-        """A file of the run's ``contract_report`` folder, through the server's artifact proxy."""
-        return self.download_artifact(run["info"]["artifact_uri"], f"{REPORT_FOLDER}/{path}")
-
-
-def get_contract_reports(settings: SettingsDep) -> Iterator[ContractReports]:
-    client = ContractReports(settings.mlflow_tracking_uri)
+def _contract_run(client: ContractReportsDep, run_id: str, principal: Principal) -> ContractRun:
     try:
-        yield client
-    finally:
-        client.close()
-
-
-ContractReportsDep = Annotated[ContractReports, Depends(get_contract_reports)]
-
-
-def _registry_down(exc: RegistryError) -> HTTPException:
-    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"model registry unavailable: {exc}")
-
-
-def _run_out(run: dict[str, Any]) -> ContractRunOut:
-    info, data = run["info"], run.get("data", {})
-    tags = {t["key"]: t["value"] for t in data.get("tags", [])}
-    metrics = {m["key"]: m["value"] for m in data.get("metrics", [])}
-    verdict = tags.get("contract", "failed")
-    return ContractRunOut(
-        run_id=info["run_id"],
-        dataset=tags.get("dataset") or tags.get("mlflow.runName", "").removeprefix("contract-failed-"),
-        status="passed" if verdict == "passed" else "failed",
-        stage=tags.get("contract_stage") or tags.get("stage"),
-        started_at=datetime.fromtimestamp(int(info["start_time"]) / 1000, tz=UTC),
-        rules=int(metrics["contract_rules"]) if "contract_rules" in metrics else None,
-        failures=int(metrics["contract_failures"])
-        if "contract_failures" in metrics
-        else (0 if verdict == "passed" else None),
-        model_version=tags.get("model_version"),
-    )
-
-
-def _contract_run(
-    client: ContractReports, run_id: str, principal: Principal
-) -> tuple[dict[str, Any], ContractRunOut]:
-    missing = HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no contract report in run {run_id}")
-    try:
-        run = client.run(run_id)
+        run = client.contract_run(run_id)
     except NotFound:
-        raise missing from None
+        run = None
     except RegistryError as exc:
-        raise _registry_down(exc) from None
-    tags = {t["key"] for t in run.get("data", {}).get("tags", [])}
-    if "contract" not in tags:
-        raise missing
-    out = _run_out(run)
-    if not principal.can_use(out.dataset):
-        raise missing
-    return run, out
+        raise registry_unavailable(exc) from None
+    if run is None or not principal.can_use(run.dataset):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no contract report in run {run_id}")
+    return run
 
 
 @router.get("/reports", response_model=list[ContractRunOut])
@@ -164,29 +59,29 @@ def list_reports(
     try:
         runs = client.contract_runs(dataset, status_, limit)
     except RegistryError as exc:
-        raise _registry_down(exc) from None
-    return [out for out in map(_run_out, runs) if principal.can_use(out.dataset)]
+        raise registry_unavailable(exc) from None
+    return [_run_out(run) for run in runs if principal.can_use(run.dataset)]
 
 
 @router.get("/reports/{run_id}", response_model=ContractReportOut)
 def report_detail(run_id: RunId, client: ContractReportsDep, principal: Viewer) -> ContractReportOut:
     """One check: every rule with its verdict and one-line reason, and a link to its Data Docs."""
-    run, out = _contract_run(client, run_id, principal)
+    run = _contract_run(client, run_id, principal)
     try:
-        summary = client.artifact(run, "summary.txt").decode("utf-8", "replace").strip()
+        summary = client.report_file(run, "summary.txt").decode("utf-8", "replace").strip()
     except NotFound:
         summary = ""
     except RegistryError as exc:
-        raise _registry_down(exc) from None
+        raise registry_unavailable(exc) from None
     try:
-        report = json.loads(client.artifact(run, "report.json"))
+        report = json.loads(client.report_file(run, "report.json"))
     except (NotFound, ValueError):
         report = {}  # kept before reports carried report.json: the summary is all there is
     except RegistryError as exc:
-        raise _registry_down(exc) from None
+        raise registry_unavailable(exc) from None
     page = report.get("validation_page")
     return ContractReportOut(
-        **out.model_dump(),
+        **_run_out(run).model_dump(),
         summary=summary,
         rows=report.get("rows"),
         series=report.get("series"),
@@ -203,13 +98,13 @@ def report_docs(run_id: RunId, path: str, client: ContractReportsDep, principal:
     parts = PurePosixPath(path).parts
     if not parts or path.startswith("/") or any(p in ("..", ".") for p in parts):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no file {path!r} in the report")
-    run, _ = _contract_run(client, run_id, principal)
+    run = _contract_run(client, run_id, principal)
     try:
-        content = client.artifact(run, "/".join(parts))
+        content = client.report_file(run, "/".join(parts))
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no file {path!r} in the report") from None
     except RegistryError as exc:
-        raise _registry_down(exc) from None
+        raise registry_unavailable(exc) from None
     media_type = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
     return Response(
         content,

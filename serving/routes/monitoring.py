@@ -12,13 +12,14 @@ from sqlalchemy import select
 
 from astralytiq.db import AccuracyReport, DriftReport
 from serving.deps import SessionDep, SettingsDep, Viewer, check_model_scope
-from serving.errors import COMMON_RESPONSES, ErrorDetail
+from serving.errors import COMMON_RESPONSES
 from serving.schemas import (
     AccuracyHistoryOut,
     AccuracyPointOut,
     DriftFeatureOut,
     DriftHistoryOut,
     DriftReportOut,
+    ErrorDetail,
 )
 
 router = APIRouter(prefix="/v1/models", tags=["monitoring"])

@@ -11,8 +11,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-pytestmark = pytest.mark.integration
-
 BODY = {"series_ids": ["ATL"], "horizon": 2}
 
 
@@ -60,7 +58,7 @@ def test_a_revoked_key_is_refused_at_once(client: TestClient, admin: dict[str, s
 def test_a_key_revoked_elsewhere_is_refused_within_the_recheck_interval(
     client: TestClient, admin: dict[str, str]
 ) -> None:
-    from astralytiq.cli import app
+    from cli.app import app
 
     issued = new_key(client, admin)
     headers = {"X-API-Key": issued["key"]}
@@ -197,7 +195,7 @@ def test_the_audit_log_records_key_and_user_changes(client: TestClient, admin: d
 
 
 def test_keys_cli_creates_lists_and_revokes(client: TestClient, admin: dict[str, str]) -> None:
-    from astralytiq.cli import app
+    from cli.app import app
 
     runner = CliRunner()
     created = runner.invoke(
@@ -221,7 +219,7 @@ def test_keys_cli_creates_lists_and_revokes(client: TestClient, admin: dict[str,
 
 
 def test_users_cli_disables_enables_and_changes_roles(client: TestClient, admin: dict[str, str]) -> None:
-    from astralytiq.cli import app
+    from cli.app import app
 
     runner = CliRunner()
     created = runner.invoke(

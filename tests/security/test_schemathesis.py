@@ -17,9 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
 from tests.conftest import Platform
-from tests.integration.serving_support import register, set_champion
-from tests.security.api_process import ApiProcess, api_process, prepare_database
-from tests.unit.test_bundle_loader import bundle
+from tests.support.api_process import ApiProcess, api_process, prepare_database
+from tests.support.factories import bundle, register, set_champion
 
 FUZZ_MODEL = "fuzz_model"
 

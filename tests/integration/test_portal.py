@@ -1,10 +1,11 @@
 """Every portal page in Streamlit's AppTest, logged out, as a viewer, an engineer and an admin,
-against the real API process (tests/conftest.py: MLflow server, trained demo, `astralytiq serve`).
+against the real API process (tests/conftest.py: MLflow server, trained demo, `astralytiq serve`
+with the Prefect test server), through tests/support/portal_standin.py, which forwards every
+request unless told to play an API without the pipelines and live-accuracy routes.
 
-The routes issues 6 and 7 add (pipelines, live accuracy) are reached through the stand-in of
-tests/portal_standin.py, which forwards everything else to the real API. The API being down is
-a port where nothing listens; an expired session is a real token past its expiry, and a token
-the API refuses.
+Prefect being down is a second real API process whose Prefect URL is a port where nothing
+listens; the API being down is such a port too. An expired session is a real token past its
+expiry, and a token the API refuses.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from flows.outcomes import TrainOutcome
 from portal.api_client import ApiClient, Session
 from tests.conftest import Platform
-from tests.integration.serving_support import champion_of, register, set_champion, variant
-from tests.portal_standin import StandIn, finished_run, serve
-from tests.support import BIN, REPO, free_port, start, stop, wait_http
+from tests.support import REPO, free_port, wait_http
+from tests.support.api_process import served_api
+from tests.support.factories import champion_of, register, set_champion, variant
+from tests.support.portal_standin import StandIn, serve
 
 # AppTest drives the pages in-process, but against the real API and MLflow: not a quick unit test.
-pytestmark = pytest.mark.integration
 
 APP = str(REPO / "portal" / "app.py")
 PAGES = {
@@ -41,9 +43,9 @@ SWAP_MODEL = "portal_demo"
 
 
 @pytest.fixture(scope="module")
-def portal_model(platform_env: Platform, trained_demo: dict[str, Any]) -> dict[str, str]:
+def portal_model(platform_env: Platform, trained_demo: TrainOutcome) -> dict[str, str]:
     """A model of its own (two versions, forecasts x1 and x2) for promote and rollback."""
-    from models.registry import load_champion_bundle
+    from registry.tracking import load_champion_bundle
 
     _, demo = load_champion_bundle(platform_env.tracking_uri, "nyc_flights")
     uri = platform_env.tracking_uri
@@ -72,13 +74,8 @@ def standin(api_server: str, portal_model: dict[str, str]) -> Iterator[StandIn]:
 
 @pytest.fixture(autouse=True)
 def standin_defaults(standin: StandIn) -> None:
-    """Every test starts from the same stand-in: routes present, Prefect up, three runs."""
-    standin.new_routes, standin.prefect_up = True, True
-    standin.runs[:] = [
-        finished_run("monitor", "nyc_flights", "COMPLETED", 20, 31.5),
-        finished_run("train", "nyc_flights", "FAILED", 90, 12.0),
-        finished_run("train", "nyc_flights", "COMPLETED", 180, 240.2),
-    ]
+    """Every test starts with the stand-in forwarding everything: the API as it is."""
+    standin.without_routes = False
 
 
 @pytest.fixture(scope="module")
@@ -209,19 +206,50 @@ def strict_api(
 ) -> Iterator[str]:
     """An API process of its own that refuses a client after two failed logins, so the lockouts
     of the test below cannot reach the API the other tests share."""
-    port = free_port()
-    env = {
-        **platform_env.env,
+    limits = {
         "ASTRALYTIQ_LOGIN_MAX_FAILURES_PER_CLIENT": "2",
         "ASTRALYTIQ_LOGIN_MAX_FAILURES_PER_ACCOUNT": "100",
     }
-    log = tmp_path_factory.mktemp("strict-api") / "api.log"
-    process = start([str(BIN / "astralytiq"), "serve", "--port", str(port)], log, env)
+    with served_api(platform_env, tmp_path_factory.mktemp("strict-api"), limits) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def prefect_down_api(platform_env: Platform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The session's API as it runs when its Prefect server is down: nothing listens there."""
+    down = {"PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api"}
+    with served_api(platform_env, tmp_path_factory.mktemp("prefect-down-api"), down) as url:
+        yield url
+
+
+@pytest.fixture
+def train_deployment(api_server: str) -> Iterator[str]:
+    """A real train/nyc_flights deployment on the session's Prefect server that no worker serves,
+    so a run started through the API stays scheduled. Deleted afterwards with its runs: a later
+    monitor run of the demo must not retrain through it."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.deployments.runner import RunnerDeployment
+
+    from flows.train import train_flow
+
+    deployment = train_flow.to_deployment(name="nyc_flights", parameters={"dataset": "nyc_flights"})
+    assert isinstance(deployment, RunnerDeployment)  # called outside an event loop: not a coroutine
+    deployment_id = deployment.apply()
+    assert isinstance(deployment_id, UUID)
     try:
-        wait_http(f"http://127.0.0.1:{port}/readyz", 120, process)
-        yield f"http://127.0.0.1:{port}"
+        yield str(deployment_id)
     finally:
-        stop(process)
+        with get_client(sync_client=True) as prefect:
+            only = DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
+            # sort and limit given: this client sends None for them otherwise, which the server refuses
+            runs = prefect.read_flow_runs(deployment_filter=only, sort=FlowRunSort.ID_DESC, limit=200)
+            for run in runs:
+                prefect.delete_flow_run(run.id)
+            prefect.delete_deployment(deployment_id)
 
 
 def test_login_forwards_the_browsers_address_so_one_person_cannot_lock_out_the_rest(
@@ -363,20 +391,21 @@ def test_an_engineer_promotes_and_rolls_back_from_the_models_page(
 def test_health_shows_drift_live_accuracy_and_latency(
     standin: StandIn, sessions: dict[str, Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ApiClient(standin.url, sessions["viewer"].token).forecast("nyc_flights", ["ATL"], 3, [80.0])
+    api = ApiClient(standin.url, sessions["viewer"].token)
+    api.forecast("nyc_flights", ["ATL"], 3, [80.0])
+    newest = api.accuracy("nyc_flights")["points"][-1]  # the session's monitor run scored it
+    assert newest["mase"] is not None and newest["wape"] is not None
     at = open_page(portal(standin.url, monkeypatch, sessions["viewer"]), "health")
     at.selectbox[0].select("nyc_flights").run()
     labels = [m.label for m in at.metric]
     assert {"Drifted share", "Live MASE", "80% interval coverage", "Requests served"} <= set(labels)
-    mase = next(m for m in at.metric if m.label == "Live MASE")
-    assert mase.value == "0.940"  # the newest of the stand-in's four evaluations
-    assert next(m for m in at.metric if m.label == "Live WAPE").value == "8.3%"
+    assert next(m for m in at.metric if m.label == "Live MASE").value == f"{newest['mase']:.3f}"
+    assert next(m for m in at.metric if m.label == "Live WAPE").value == f"{newest['wape']:.1f}%"
     forecast_row = next(r for r in table(at, "latency") if r["route"] == "/v1/models/{name}/forecast")
     assert int(forecast_row["requests"]) >= 1 and float(forecast_row["p50 ms"]) > 0
     assert not at.get("iframe")  # the Evidently report loads only when asked for
     at.toggle(key="show_evidently").set_value(True).run()
     (report,) = at.get("iframe")
-    api = ApiClient(standin.url, sessions["viewer"].token)
     latest = api.drift("nyc_flights")["latest"]
     assert latest is not None
     assert report.proto.srcdoc == api.drift_report_html("nyc_flights", latest["id"])  # the stored report
@@ -385,7 +414,7 @@ def test_health_shows_drift_live_accuracy_and_latency(
 def test_health_says_live_accuracy_is_not_available_on_an_older_server(
     standin: StandIn, sessions: dict[str, Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    standin.new_routes = False
+    standin.without_routes = True
     at = open_page(portal(standin.url, monkeypatch, sessions["viewer"]), "health")
     # Other tests register models of their own: pick the monitored demo, not the first name.
     at.selectbox[0].select("nyc_flights").run()
@@ -395,26 +424,36 @@ def test_health_says_live_accuracy_is_not_available_on_an_older_server(
 
 
 def test_pipelines_lists_runs_and_an_engineer_starts_training(
-    standin: StandIn, sessions: dict[str, Session], monkeypatch: pytest.MonkeyPatch
+    standin: StandIn,
+    sessions: dict[str, Session],
+    train_deployment: str,
+    prefect_down_api: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    api = ApiClient(standin.url, sessions["engineer"].token)
     at = open_page(portal(standin.url, monkeypatch, sessions["engineer"]), "pipelines")
-    assert [r["state"] for r in table(at, "runs")][:3] == ["COMPLETED", "FAILED", "COMPLETED"]
-    before = len(standin.runs)
+    listed = api.pipeline_runs(limit=20)  # the session's own flow runs on its Prefect server
+    assert listed and [r["state"] for r in table(at, "runs")] == [r["state"] for r in listed]
     at.selectbox[0].select("nyc_flights")
     next(b for b in at.button if b.label == "Start training").click().run()
     assert "Training of nyc_flights started" in texts(at.success)
-    assert len(standin.runs) == before + 1 and table(at, "runs")[0]["state"] == "SCHEDULED"
+    newest = api.pipeline_runs(limit=1)[0]
+    assert newest["flow"] == "train" and newest["dataset"] == "nyc_flights"
+    assert newest["id"] in texts(at.success) and newest["state"] == "SCHEDULED"  # no worker serves it
+    assert table(at, "runs")[0]["state"] == "SCHEDULED"
 
-    standin.prefect_up = False
-    next(b for b in at.button if b.label == "Start training").click().run()
-    assert "no Prefect server is reachable" in texts(at.error)
-    assert len(standin.runs) == before + 1
+    down = open_page(portal(prefect_down_api, monkeypatch, sessions["engineer"]), "pipelines")
+    assert "no Prefect server reachable" in texts(down.error)  # the runs cannot be listed
+    down.selectbox[0].select("nyc_flights")
+    next(b for b in down.button if b.label == "Start training").click().run()
+    assert texts(down.error).count("no Prefect server reachable") == 2, texts(down.error)
+    assert api.pipeline_runs(limit=1)[0]["id"] == newest["id"]  # nothing was started
 
 
 def test_pipelines_say_not_available_on_an_older_server(
     standin: StandIn, sessions: dict[str, Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    standin.new_routes = False
+    standin.without_routes = True
     at = open_page(portal(standin.url, monkeypatch, sessions["engineer"]), "pipelines")
     assert "Pipeline runs is not available on this server" in texts(at.info)
     assert not at.error

@@ -1,8 +1,12 @@
-"""Helpers the tests share: free ports, waiting for servers, starting real processes."""
+"""Helpers the tests share: free ports, waiting for servers, starting real processes and tools.
+
+The rest of tests/support/: factories (bundles, registered versions, training data), the API as a
+process, the PostgreSQL address, the portal's stand-in, a TCP proxy to cut connections."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,8 +15,9 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
@@ -58,3 +63,16 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+
+
+def promtool() -> str:
+    path = shutil.which("promtool")
+    if path is None:
+        pytest.fail(
+            "promtool is missing: run `bash scripts/install_system_deps.sh` (Debian package prometheus)"
+        )
+    return path

@@ -15,15 +15,23 @@ import tempfile
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+import models
 from models.engine import TrainingConfig, TrainingResult
-from models.gate import CHAMPION, GATE_METRIC, GateDecision
+from registry.gate import GATE_METRIC, GateDecision
+from registry.names import BUNDLE_ARTIFACT, CHAMPION, IDEMPOTENCY_TAG, REPORT_FOLDER, as_alias
+from registry.tracking import client_for, forecast_plot
 
-IDEMPOTENCY_TAG = "idempotency_key"
-MODELS_DIR = Path(__file__).parent
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
+__all__ = ["IDEMPOTENCY_TAG", "client_for", "code_version", "idempotency_key", "register_once"]
+MODELS_DIR = Path(models.__file__).parent  # the forecasting engine: what code_version hashes
+REGISTRY_DIR = Path(__file__).parent  # the pyfunc flavor lives here: shipped with each model
 
 
 def code_version() -> str:
@@ -61,15 +69,7 @@ class Registered:
     reused: bool  # found by its key: registered by an earlier (possibly crashed) run
 
 
-def client_for(tracking_uri: str) -> Any:
-    import mlflow
-    from mlflow import MlflowClient
-
-    mlflow.set_tracking_uri(tracking_uri)
-    return MlflowClient(tracking_uri)
-
-
-def find_version(client: Any, model_name: str, key: str) -> Any | None:
+def find_version(client: MlflowClient, model_name: str, key: str) -> ModelVersion | None:
     """The (oldest) model version registered under ``key``, or None."""
     from mlflow.exceptions import MlflowException
 
@@ -80,7 +80,7 @@ def find_version(client: Any, model_name: str, key: str) -> Any | None:
     return min(found, key=lambda v: int(v.version)) if found else None
 
 
-def _close_abandoned_runs(client: Any, experiment: str, key: str) -> None:
+def _close_abandoned_runs(client: MlflowClient, experiment: str, key: str) -> None:
     """Runs of this key left RUNNING by a killed process registered nothing: mark them KILLED."""
     found = client.get_experiment_by_name(experiment)
     if found is None:
@@ -111,8 +111,7 @@ def register_once(
     """
     import mlflow
 
-    from models.flavor import BUNDLE_ARTIFACT, ForecastBundleModel, signature
-    from models.registry import forecast_plot
+    from registry.flavor import ForecastBundleModel, signature
 
     client = client_for(tracking_uri)
     bundle = result.bundle
@@ -121,7 +120,7 @@ def register_once(
         if existing.run_id and client.get_run(existing.run_id).info.status == "RUNNING":
             # Killed after registering: everything the run logs comes before the version.
             client.set_terminated(existing.run_id, status="FINISHED")
-        return Registered(bundle.model_name, existing.version, existing.run_id, reused=True)
+        return Registered(bundle.model_name, existing.version, existing.run_id or "", reused=True)
     _close_abandoned_runs(client, experiment, key)
     mlflow.set_experiment(experiment)
     with mlflow.start_run(
@@ -146,13 +145,13 @@ def register_once(
             mlflow.log_artifacts(str(folder), artifact_path="backtest")
             mlflow.log_artifact(str(forecast_plot(bundle, folder / "forecasts.png")), artifact_path="plots")
             if contract_docs is not None and contract_docs.is_dir():
-                mlflow.log_artifacts(str(contract_docs), artifact_path="contract_report")
+                mlflow.log_artifacts(str(contract_docs), artifact_path=REPORT_FOLDER)
             bundle_path = bundle.save(folder / "bundle.json")
             info = mlflow.pyfunc.log_model(
                 name="forecaster",
                 python_model=ForecastBundleModel(),
                 artifacts={BUNDLE_ARTIFACT: str(bundle_path)},
-                code_paths=[str(MODELS_DIR)],
+                code_paths=[str(MODELS_DIR), str(REGISTRY_DIR)],
                 signature=signature(),
                 pip_requirements=["mlflow", "pandas"],
             )
@@ -162,7 +161,7 @@ def register_once(
     first = find_version(client, bundle.model_name, key)
     if first is not None and first.version != created.version:
         client.delete_model_version(bundle.model_name, created.version)
-        return Registered(bundle.model_name, first.version, first.run_id, reused=True)
+        return Registered(bundle.model_name, first.version, first.run_id or "", reused=True)
     return Registered(bundle.model_name, created.version, run.info.run_id, reused=False)
 
 
@@ -173,7 +172,9 @@ class ChampionChoice:
     recorded_score: float | None  # the champion's own backtest score (on its own windows)
 
 
-def current_champion(client: Any, model_name: str, excluding: str | None = None) -> ChampionChoice | None:
+def current_champion(
+    client: MlflowClient, model_name: str, excluding: str | None = None
+) -> ChampionChoice | None:
     """The champion's version and per-series selection (from its run's ``backtest/selection.csv``)."""
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -200,15 +201,16 @@ def current_champion(client: Any, model_name: str, excluding: str | None = None)
     return ChampionChoice(champion.version, selection, recorded)
 
 
-def recorded_decision(client: Any, model_name: str, version: str) -> GateDecision | None:
+def recorded_decision(client: MlflowClient, model_name: str, version: str) -> GateDecision | None:
     """The gate decision a version already carries (an earlier attempt decided), or None."""
     tags = client.get_model_version(model_name, version).tags
-    if "gate_decision" not in tags:
+    alias = as_alias(tags.get("gate_decision"))
+    if alias is None:  # not decided yet (the gate writes nothing else there)
         return None
     number = tags.get("gate_new_score")
     champion = tags.get("gate_champion_score")
     return GateDecision(
-        alias=tags["gate_decision"],
+        alias=alias,
         reason=tags.get("gate", ""),
         margin=float(tags.get("gate_margin", "0")),
         metric=tags.get("gate_metric", GATE_METRIC),
@@ -218,7 +220,9 @@ def recorded_decision(client: Any, model_name: str, version: str) -> GateDecisio
     )
 
 
-def apply_decision(client: Any, model_name: str, version: str, run_id: str, decision: GateDecision) -> bool:
+def apply_decision(
+    client: MlflowClient, model_name: str, version: str, run_id: str, decision: GateDecision
+) -> bool:
     """Record the decision on the version, then point its alias at it; True if the alias moved.
 
     The decision is written before the alias (``gate_decision`` last, as the commit mark), so a

@@ -1,28 +1,33 @@
-"""MLflow bookkeeping of training: one run per job, the bundle registered, the champion alias.
+"""The MLflow client of the flows: the tracking server's health, failed contracts kept as runs,
+the champion's bundle, and the plots a training run logs.
 
-Champion/challenger: a new version takes the ``champion`` alias only when it beats the current
-champion's backtest score (same metric, same windows) by ``margin``; otherwise it becomes
-``challenger`` and the reason is recorded on the version.
+Training's registration (one version per idempotency key, the gate's alias) is in
+``registry.registration``; the API reads the registry through ``registry.rest`` instead.
 """
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from models.bundle import ForecastBundle
+from registry.names import BUNDLE_FILE, CHAMPION, CONTRACT_TAG, REPORT_FOLDER
 
-CHAMPION = "champion"
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+    from data_contracts.report import ContractReport
 
 
 class TrackingUnavailable(RuntimeError):
     """The MLflow tracking server cannot be reached."""
 
 
-def _client(tracking_uri: str) -> Any:
+def client_for(tracking_uri: str) -> MlflowClient:
+    """The MLflow client for ``tracking_uri``; the fluent API (``mlflow.start_run``) is pointed there too."""
     import mlflow
     from mlflow import MlflowClient
 
@@ -73,20 +78,20 @@ def forecast_plot(bundle: ForecastBundle, path: Path, max_series: int = 6) -> Pa
 
 
 def log_contract_failure(
-    report: Any, *, tracking_uri: str, experiment: str, tags: dict[str, str] | None = None
+    report: ContractReport, *, tracking_uri: str, experiment: str, tags: dict[str, str] | None = None
 ) -> str:
     """Keep a failed contract's report as an MLflow run (status FAILED); returns the run id."""
     import mlflow
 
-    _client(tracking_uri)
+    client_for(tracking_uri)
     mlflow.set_experiment(experiment)
     with mlflow.start_run(
-        run_name=f"contract-failed-{report.dataset}", tags={**(tags or {}), "contract": "failed"}
+        run_name=f"contract-failed-{report.dataset}", tags={**(tags or {}), CONTRACT_TAG: "failed"}
     ) as run:
         mlflow.log_metrics({"contract_rules": report.evaluated, "contract_failures": len(report.failures)})
-        mlflow.log_text(report.summary(), "contract_report/summary.txt")
+        mlflow.log_text(report.summary(), f"{REPORT_FOLDER}/summary.txt")
         if report.docs_dir is not None:
-            mlflow.log_artifacts(str(report.docs_dir), artifact_path="contract_report")
+            mlflow.log_artifacts(str(report.docs_dir), artifact_path=REPORT_FOLDER)
         mlflow.end_run(status="FAILED")
     return run.info.run_id
 
@@ -95,13 +100,11 @@ def load_champion_bundle(tracking_uri: str, model_name: str) -> tuple[str, Forec
     """(version, bundle) of the current champion, through the MLflow client."""
     import mlflow
 
-    from models.flavor import BUNDLE_ARTIFACT
-
-    client = _client(tracking_uri)
+    client = client_for(tracking_uri)
     version = client.get_model_version_by_alias(model_name, CHAMPION)
     with tempfile.TemporaryDirectory() as tmp:
         path = mlflow.artifacts.download_artifacts(
             artifact_uri=f"models:/{model_name}/{version.version}", dst_path=tmp
         )
-        bundle = ForecastBundle.load(Path(path) / "artifacts" / f"{BUNDLE_ARTIFACT}.json")
-    return version.version, bundle
+        bundle = ForecastBundle.load(Path(path) / BUNDLE_FILE)
+    return str(version.version), bundle

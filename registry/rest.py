@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlencode, urlparse, urlunparse
 
-BUNDLE_FILE = "artifacts/bundle.json"  # where models.flavor stores the bundle in a model
+from registry.names import BUNDLE_FILE, CHAMPION
 
 
 class RegistryError(RuntimeError):
@@ -155,6 +155,13 @@ class RegistryClient:
     def version_by_alias(self, name: str, alias: str) -> ModelVersion:
         data = self._get("/api/2.0/mlflow/registered-models/alias", name=name, alias=alias)
         return self._version(data["model_version"])
+
+    def champion(self, name: str) -> str | None:
+        """The champion's version of ``name``; None when it has none (or there is no such model)."""
+        try:
+            return self.version_by_alias(name, CHAMPION).version
+        except NotFound:
+            return None
 
     def versions(self, name: str) -> list[ModelVersion]:
         escaped = name.replace("'", "\\'")

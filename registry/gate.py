@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-CHAMPION = "champion"
-CHALLENGER = "challenger"
+from registry.names import CHALLENGER, CHAMPION, Alias
+
 DEFAULT_MARGIN = 0.01  # a 1% better MASE: less would swap champions on backtest noise
 GATE_METRIC = "mase"
 
@@ -40,7 +40,7 @@ class HeadToHead:
 
 @dataclass(frozen=True)
 class GateDecision:
-    alias: str  # CHAMPION or CHALLENGER
+    alias: Alias
     reason: str
     margin: float
     metric: str = GATE_METRIC
@@ -81,7 +81,7 @@ def decide(
     if not 0 <= margin < 1:
         raise ValueError(f"the promotion margin is a fraction in [0, 1), got {margin}")
 
-    def made(alias: str, reason: str, champion: float | None = champion_score) -> GateDecision:
+    def made(alias: Alias, reason: str, champion: float | None = champion_score) -> GateDecision:
         return GateDecision(alias, reason, margin, metric, new_score, champion, champion_version)
 
     if champion_version is None:

@@ -13,8 +13,7 @@ import mlflow.pyfunc
 import pandas as pd
 
 from models.bundle import ForecastBundle
-
-BUNDLE_ARTIFACT = "bundle"
+from registry.names import BUNDLE_ARTIFACT
 
 
 class ForecastBundleModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined,misc]
@@ -45,7 +44,7 @@ def signature() -> Any:
 def register_bundle(tracking_uri: str, experiment: str, model_name: str, bundle_json: bytes | str) -> str:
     """Log ``bundle_json`` as this flavor in a run of its own and register it as a new version of
     ``model_name``; returns the version. For benchmarks and tests: training registers through
-    ``models.registration.register_once``, which adds the signature, metrics and idempotency key."""
+    ``registry.registration.register_once``, which adds the signature, metrics and idempotency key."""
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment(experiment)
     with tempfile.TemporaryDirectory() as tmp, mlflow.start_run():

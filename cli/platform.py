@@ -87,6 +87,23 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
+def mlflow_server_command(settings: Settings, host: str, port: int) -> list[str]:
+    """The embedded MLflow tracking server: SQLite store, artifacts in the data folder (created)."""
+    Path(settings.mlflow_artifacts_uri).mkdir(parents=True, exist_ok=True)
+    return [
+        _bin("mlflow"),
+        "server",
+        "--backend-store-uri",
+        settings.mlflow_store_uri,
+        "--artifacts-destination",
+        settings.mlflow_artifacts_uri,
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+
+
 def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None]) -> None:
     from astralytiq.accounts import ensure_admin
     from astralytiq.db import upgrade_database
@@ -135,24 +152,8 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
     }
     try:
         echo(f"2/6 MLflow tracking server on {mlflow_uri} (SQLite store, local artifacts)")
-        Path(settings.mlflow_artifacts_uri).mkdir(parents=True, exist_ok=True)
         mlflow = supervisor.start(
-            "mlflow",
-            [
-                _bin("mlflow"),
-                "server",
-                "--backend-store-uri",
-                settings.mlflow_store_uri,
-                "--artifacts-destination",
-                settings.mlflow_artifacts_uri,
-                "--host",
-                host,
-                "--port",
-                str(settings.mlflow_port),
-                "--workers",
-                "1",
-            ],
-            env,
+            "mlflow", [*mlflow_server_command(settings, host, settings.mlflow_port), "--workers", "1"], env
         )
         wait_http(f"{mlflow_uri}/health", 120, lambda: mlflow.poll() is None)
 
@@ -248,16 +249,10 @@ def _train_if_needed(
     echo: Callable[[str], None],
 ) -> None:
     from data_contracts.spec import load_spec
-    from serving.registry import NotFound, RegistryClient
+    from registry.rest import RegistryClient
 
     spec = load_spec(dataset, settings.datasets_dir)
-    client = RegistryClient(mlflow_uri)
-    try:
-        version = client.version_by_alias(spec.model_name, "champion").version
-    except NotFound:
-        version = None
-    finally:
-        client.close()
+    version = RegistryClient(mlflow_uri).champion(spec.model_name)
     if version and not retrain:
         echo(f"    {spec.model_name}: champion v{version} already registered (use --retrain to train again)")
         return

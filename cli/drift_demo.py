@@ -8,11 +8,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 
 from astralytiq.settings import Settings
+
+if TYPE_CHECKING:
+    from flows.outcomes import Retrained, RetrainTriggered
 
 Say = Callable[[str], None]
 
@@ -31,12 +34,11 @@ class LoopReport:
 
 
 def _champion(tracking_uri: str, model: str) -> str | None:
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
+    from registry.rest import RegistryClient, RegistryError
 
     try:
-        return str(MlflowClient(tracking_uri).get_model_version_by_alias(model, "champion").version)
-    except MlflowException:
+        return RegistryClient(tracking_uri).champion(model)
+    except RegistryError:  # unreachable for now: read as "not known", the loop polls again
         return None
 
 
@@ -74,15 +76,14 @@ def _served_version(api_url: str, model: str) -> str | None:
     return models.get(model)
 
 
-def describe_retrain(retrain: Any) -> str:
+def describe_retrain(retrain: RetrainTriggered | Retrained) -> str:
     """The monitor flow's retrain outcome (flows.retrain.maybe_retrain) in one line."""
-    if not isinstance(retrain, dict):
-        return str(retrain)
-    if retrain.get("how") == "subflow":
-        return f"trained v{retrain.get('version')} here: {retrain.get('alias')} ({retrain.get('reason')})"
-    if retrain.get("how") == "deployment":
-        return f"training deployment run {retrain.get('flow_run_id')} started; waiting for its verdict"
-    return ", ".join(f"{key}={value}" for key, value in retrain.items())
+    from flows.outcomes import Retrained
+
+    if isinstance(retrain, Retrained):
+        training = retrain.training
+        return f"trained v{training.version} here: {training.alias} ({training.reason})"
+    return f"training deployment run {retrain.flow_run_id} started; waiting for its verdict"
 
 
 def run_drift_loop(
@@ -109,12 +110,12 @@ def run_drift_loop(
     )
     say(f"monitoring the shifted copy: {simulated.spec_path}")
 
-    result: dict[str, Any] = monitor_flow(dataset=str(simulated.spec_path))
-    drifted = result.get("status") == "drift"
-    if "drift_share" in result:
-        detail = f"drifted share {result['drift_share']:.0%}, threshold {spec.monitoring.drift_threshold:.0%}"
+    result = monitor_flow(dataset=str(simulated.spec_path))
+    drifted = result.status == "drift"
+    if result.drift_share is not None:
+        detail = f"drifted share {result.drift_share:.0%}, threshold {spec.monitoring.drift_threshold:.0%}"
     else:
-        detail = f"monitor status {result.get('status')!r}"
+        detail = f"monitor status {result.status!r}"
     report.mark("drift detected", drifted, say, detail if drifted else f"NOT detected ({detail})")
 
     refresh = settings.health_refresh_seconds + 5
@@ -149,14 +150,14 @@ def run_drift_loop(
             ),
         )
 
-    retrain = result.get("retrain")
-    triggered = bool(retrain)
+    retrain = result.retrain
+    triggered = retrain is not None
     report.mark(
         "retrain triggered",
         triggered,
         say,
         describe_retrain(retrain)
-        if retrain
+        if retrain is not None
         else "NOT triggered by the monitor flow (drift at or under the threshold, or no retrain step); "
         f"close the loop by hand: astralytiq train {simulated.spec_path}",
     )

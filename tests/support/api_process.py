@@ -1,5 +1,7 @@
-"""The API as a real server process (`python -m serving`), with its own app database, for the
-tests that need real HTTP: schemathesis, load, shutdown and outages."""
+"""The API as a real server process: ``api_process`` (`python -m serving`) with an app database of
+its own, for schemathesis, load, shutdown and outages; ``served_api`` (`astralytiq serve`) on the
+session's platform (same app database, same signing key: the session's tokens work), with some
+settings changed."""
 
 from __future__ import annotations
 
@@ -8,11 +10,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
-from tests.conftest import Platform
 from tests.support import BIN, free_port, start, stop, wait_http
+
+if TYPE_CHECKING:
+    from tests.conftest import Platform
 
 
 @dataclass(frozen=True)
@@ -58,5 +63,19 @@ def api_process(
     try:
         wait_http(f"{url}/healthz", 120, process)
         yield ApiProcess(url, process, data_dir, log, env)
+    finally:
+        stop(process)
+
+
+@contextmanager
+def served_api(platform: Platform, log_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """`astralytiq serve` on a free port with the session's settings and ``extra_env``; its URL."""
+    port = free_port()
+    env = {**platform.env, **(extra_env or {})}
+    process = start([str(BIN / "astralytiq"), "serve", "--port", str(port)], log_dir / "api.log", env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/readyz", 120, process)
+        yield url
     finally:
         stop(process)
