@@ -79,7 +79,7 @@ def through_dask(
     @flow(name="dask-scaling")
     def run() -> dict[str, str]:
         checkpoints = SeriesCheckpoints(scratch, uuid.uuid4().hex)  # empty: nothing to resume
-        outcomes, _ = train_on_cluster(df, config, checkpoints, dask_runner(workers=workers), workers)
+        outcomes, _, _ = train_on_cluster(df, config, checkpoints, dask_runner(workers=workers), workers)
         return {o.series_id: o.selected for o in outcomes}
 
     return run()

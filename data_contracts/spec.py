@@ -17,7 +17,11 @@ from pydantic import (
     model_validator,
 )
 
+from models import defaults
+
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+MAX_SEASON_LENGTH = 8784  # a year of hourly data (leap year)
+_UNITS = {"s": 1, "m": 60, "h": 3600}
 FILE_SUFFIXES = {"csv": (".csv", ".csv.gz", ".txt", ".txt.gz"), "parquet": (".parquet", ".pq")}
 
 
@@ -71,12 +75,23 @@ class ColumnMap(BaseModel):
 
 
 class TrainingSpec(BaseModel):
+    """How to train. Unset fields take the engine's one set of defaults (``models/defaults.py``),
+    the same that ``benchmarks/m4.py`` runs."""
+
     model_config = ConfigDict(extra="forbid")
 
-    candidates: list[str] = Field(default_factory=lambda: ["seasonal_naive", "ets", "theta", "prophet"])
-    backtest_windows: int = Field(3, ge=1, le=20)
+    candidates: list[str] = Field(
+        default_factory=lambda: list(defaults.CANDIDATES),
+        description="Forecasters to backtest per series; default: the engine's list (models/defaults.py).",
+    )
+    backtest_windows: int = Field(defaults.BACKTEST_WINDOWS, ge=1, le=20)
     backtest_step: int | None = Field(None, ge=1)
-    levels: list[float] = Field(default_factory=lambda: [80.0, 95.0])
+    levels: list[float] = Field(default_factory=lambda: list(defaults.LEVELS))
+    time_budget: str | float | None = Field(
+        None,
+        description="Wall time the training may take, in seconds or with a unit (90s, 10m, 1h); "
+        "candidates projected not to fit are dropped and the reason logged. Default: no budget.",
+    )
     until: date | None = Field(
         None, description="Train only on data up to this date; later rows are new actuals."
     )
@@ -87,6 +102,15 @@ class TrainingSpec(BaseModel):
         description="How much better (relative backtest MASE on the same windows) a new version "
         "must be than the champion to replace it; otherwise it is registered as challenger.",
     )
+
+    @field_validator("time_budget")
+    @classmethod
+    def _time_budget(cls, value: str | float | None) -> float | None:
+        return None if value is None else parse_duration(value)
+
+    @property
+    def time_budget_seconds(self) -> float:
+        return float(self.time_budget or 0.0)
 
     @field_validator("levels")
     @classmethod
@@ -115,7 +139,10 @@ class DatasetSpec(BaseModel):
     columns: ColumnMap = Field(default_factory=ColumnMap)
     covariates: list[str] = Field(default_factory=list)
     frequency: str = Field(description="pandas offset alias: D, W-SUN, MS, H ...")
-    season_length: int = Field(ge=1, le=366)
+    season_length: int | list[int] = Field(
+        description="Observations per seasonal cycle, e.g. 7 for daily data; a list for several "
+        "cycles, e.g. [24, 168] for hourly data (the first scales MASE and the seasonal naive)."
+    )
     horizon: int = Field(ge=1, le=1000)
     nonnegative: bool = Field(True, description="Demand-like data: forecasts never go below zero.")
     model_name: str = Field("", description="Registered model name; default: the dataset name.")
@@ -128,6 +155,27 @@ class DatasetSpec(BaseModel):
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
     spec_path: Path | None = Field(None, exclude=True)
+
+    @field_validator("season_length")
+    @classmethod
+    def _season_length(cls, value: int | list[int]) -> int | list[int]:
+        values = value if isinstance(value, list) else [value]
+        if not values:
+            raise ValueError("season_length needs at least one whole number, e.g. 7 or [24, 168]")
+        for item in values:
+            if not 1 <= item <= MAX_SEASON_LENGTH:
+                raise ValueError(f"each season length must be between 1 and {MAX_SEASON_LENGTH}, got {item}")
+        return value
+
+    @property
+    def season_lengths(self) -> tuple[int, ...]:
+        """Every declared season length, the primary one first."""
+        values = self.season_length if isinstance(self.season_length, list) else [self.season_length]
+        return tuple(dict.fromkeys(values))
+
+    @property
+    def primary_season_length(self) -> int:
+        return self.season_lengths[0]
 
     @field_validator("frequency")
     @classmethod
@@ -173,6 +221,20 @@ class DatasetSpec(BaseModel):
         if self.contract.endswith((".yaml", ".yml")):
             return self.resolve_path(self.contract)
         return contracts_dir / f"{self.contract}.yaml"
+
+
+def parse_duration(value: str | float) -> float:
+    """Seconds from 90, "90", "90s", "10m" or "1.5h"; refuses anything else, saying how to write it."""
+    text = str(value).strip().lower()
+    unit = _UNITS.get(text[-1:], 0)
+    number = text[:-1] if unit else text
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a duration; write seconds (600) or 90s, 10m, 1h") from None
+    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
+        raise ValueError(f"a time budget must be a positive duration, got {value!r}")
+    return seconds
 
 
 def _format_errors(exc: ValidationError) -> str:

@@ -39,12 +39,14 @@ def training_config(spec: DatasetSpec) -> engine.TrainingConfig:
     return engine.TrainingConfig(
         freq=spec.frequency,
         horizon=spec.horizon,
-        season_length=spec.season_length,
+        season_length=spec.primary_season_length,
+        season_lengths=spec.season_lengths,
         candidates=tuple(spec.training.candidates),
         backtest_windows=spec.training.backtest_windows,
         backtest_step=spec.training.backtest_step,
         levels=tuple(spec.training.levels),
         nonnegative=spec.nonnegative,
+        time_budget=spec.training.time_budget_seconds,
     )
 
 
@@ -107,10 +109,12 @@ def train_on_cluster(
     checkpoints: SeriesCheckpoints,
     runner: TaskRunner[Any],
     workers: int,
-) -> tuple[list[engine.SeriesOutcome], int]:
-    """Every series' outcome (and how many came from an earlier attempt's checkpoints)."""
+) -> tuple[list[engine.SeriesOutcome], int, engine.TrainingConfig]:
+    """Every series' outcome, how many came from an earlier attempt's checkpoints, and the
+    planned config (candidates that do not apply or fit the time budget dropped, each logged)."""
     logger = get_run_logger()
     series = sorted(iter_series(df, config.freq), key=lambda s: s.series_id)
+    config = engine.plan_training(series, config, workers, logger.info)
     saved = checkpoints.load()
     outcomes = {s.series_id: saved[s.series_id] for s in series if s.series_id in saved}
     todo = [s for s in series if s.series_id not in outcomes]
@@ -118,16 +122,17 @@ def train_on_cluster(
     if resumed:
         logger.info("resuming: %d of %d series were trained by an earlier attempt", resumed, len(series))
     if not todo:
-        return [outcomes[s.series_id] for s in series], resumed
+        return [outcomes[s.series_id] for s in series], resumed, config
     progress_id = create_progress_artifact(
         progress=100.0 * resumed / len(series), description=f"series trained of {len(series)}"
     )
     assert isinstance(progress_id, UUID)  # the sync call inside a sync flow returns the id
     pooled: dict[str, engine.PooledForecasts] = {}
     if len(series) > 1 and any(c in engine.GLOBAL_CANDIDATES for c in config.candidates):
-        # Global candidates learn across all series, as engine.train does: fitted once, here.
+        # Global candidates learn across all series, as engine.train does: fitted once, here,
+        # in worker processes (one per pooled fit), a log line as each finishes.
         logger.info("fitting the global candidates across %d series", len(series))
-        pooled = engine.pool_forecasts(series, config)
+        pooled = engine.pool_forecasts(series, config, workers, logger.info)
     chunks = plan_chunks(todo, workers)
     logger.info("training %d series in %d tasks on %s", len(todo), len(chunks), describe(runner))
     with runner:
@@ -148,7 +153,7 @@ def train_on_cluster(
             outcomes.update((o.series_id, o) for o in finished)
             logger.info("trained %d/%d series (last: %s)", len(outcomes), len(series), finished[-1].series_id)
             update_progress_artifact(progress_id, progress=100.0 * len(outcomes) / len(series))
-    return [outcomes[s.series_id] for s in series], resumed
+    return [outcomes[s.series_id] for s in series], resumed, config
 
 
 @task(name="find-registered", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
@@ -176,7 +181,7 @@ def register_model(
             "dataset": spec.name,
             "frequency": spec.frequency,
             "horizon": spec.horizon,
-            "season_length": spec.season_length,
+            "season_length": ",".join(map(str, spec.season_lengths)),
             "candidates": ",".join(config.candidates),
             "backtest_windows": config.backtest_windows,
             "backtest_step": config.backtest_step or config.horizon,
@@ -287,7 +292,7 @@ def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> Trai
             return _outcome(registered, decision, key, skipped=True)
         checkpoints = SeriesCheckpoints(settings.data_dir / "checkpoints" / "train", key)
         runner = series_runner(settings, workers)
-        outcomes, resumed = train_on_cluster(df, config, checkpoints, runner, workers)
+        outcomes, resumed, config = train_on_cluster(df, config, checkpoints, runner, workers)
         result = engine.assemble(outcomes, config, spec.model_name, df)
         registered = register_model(result, spec, key, data_fingerprint, docs_dir)
         decision = gate(result, registered, df, config, spec.training.promotion_margin)

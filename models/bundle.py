@@ -2,7 +2,10 @@
 
 A fitted local model's forecast from the end of its history is fixed, so the bundle stores the
 path for every step up to ``max_horizon`` and the error standard deviation per step; any
-horizon up to the maximum and any interval level are then cheap arithmetic. The module is pure
+horizon up to the maximum and any interval level are then cheap arithmetic. Since format 2 the
+spread is calibrated on backtest errors (``models.calibration``), and ``interval_tails`` holds,
+per chosen model, how much wider than normal each trained level's band is; format 1 bundles
+(no calibration) still load and serve their normal bands. The module is pure
 Python (json, dataclasses) so the serving process loads it without pandas or NumPy.
 """
 
@@ -14,9 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.intervals import bands
+from models.intervals import bands, tail_ratio
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class ForecastBundle:
     nonnegative: bool
     series: dict[str, SeriesForecast]
     metadata: dict[str, Any] = field(default_factory=dict)
+    # model -> {level ("95") -> ratio of its calibrated band to the normal one}; empty: normal
+    interval_tails: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def forecast(
         self, series_ids: Iterable[str], horizon: int, levels: Iterable[float]
@@ -57,7 +63,10 @@ class ForecastBundle:
                 raise KeyError(series_id)
             mean = entry.mean[:horizon]
             sigma = entry.sigma[:horizon]
-            level_bands = {level: bands(mean, sigma, level, floor) for level in levels}
+            tails = self.interval_tails.get(entry.model)
+            level_bands = {
+                level: bands(mean, sigma, level, floor, tail_ratio(tails, level)) for level in levels
+            }
             for step in range(horizon):
                 row: dict[str, Any] = {
                     "series_id": series_id,
@@ -84,8 +93,10 @@ class ForecastBundle:
     def from_json(cls, text: str | bytes) -> ForecastBundle:
         data = json.loads(text)
         version = data.pop("format_version", None)
-        if version != FORMAT_VERSION:
-            raise ValueError(f"bundle format {version!r} is not {FORMAT_VERSION}; retrain the model")
+        if version not in READABLE_VERSIONS:
+            raise ValueError(
+                f"bundle format {version!r} is not one of {READABLE_VERSIONS}; retrain the model"
+            )
         data["series"] = {k: SeriesForecast(**v) for k, v in data["series"].items()}
         return cls(**data)
 

@@ -11,12 +11,13 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 
 import numpy as np
 import pandas as pd
 
+from models import defaults
 from models.backtest import (
     BacktestConfig,
     WindowScore,
@@ -27,10 +28,11 @@ from models.backtest import (
 )
 from models.base import Forecast, ForecastError
 from models.bundle import ForecastBundle, SeriesForecast
+from models.calibration import Calibration, fit_calibration, normalized_errors
 from models.frame import DS, Series, iter_series
-from models.gbm import GBMSettings, GlobalGBM, check_loss, default_lags
+from models.gbm import STRATEGIES, GBMSettings, GlobalGBM, check_loss, default_lags
 from models.parallel import worker_pool
-from models.zoo import COMBINATIONS, DEFAULT_CANDIDATES, GLOBAL_CANDIDATES, check_candidate, make_forecaster
+from models.zoo import COMBINATIONS, GLOBAL_CANDIDATES, check_candidate, make_forecaster
 
 ProgressCallback = Callable[[int, int, str], None]  # (done, total, series_id)
 StageCallback = Callable[[str], None]  # one line on a step that is not per series
@@ -40,19 +42,25 @@ StageCallback = Callable[[str], None]  # one line on a step that is not per seri
 class TrainingConfig:
     freq: str
     horizon: int  # the longest horizon the trained model will serve
-    season_length: int = 1
-    candidates: tuple[str, ...] = DEFAULT_CANDIDATES
-    backtest_windows: int = 3
+    season_length: int = 1  # the primary season length (MASE's scale, Naive2's adjustment)
+    candidates: tuple[str, ...] = defaults.CANDIDATES
+    backtest_windows: int = defaults.BACKTEST_WINDOWS
     backtest_step: int | None = None
-    levels: tuple[float, ...] = (80.0, 95.0)
-    selection_metric: str = "mase"
+    levels: tuple[float, ...] = defaults.LEVELS
+    selection_metric: str = defaults.SELECTION_METRIC
     nonnegative: bool = False
     history_points: int = 0  # how much recent history to keep for charts; 0: 4 horizons
     max_history: int = 0  # local models fit on at most this many recent points; 0: all
     combine_top_k: int = 3  # combo_mean / combo_median average this many best candidates
     gbm_lags: int = 0  # lag window of the boosted-trees model; 0: from horizon and season
-    gbm_loss: str = "absolute_error"  # or "squared_error" (see models/gbm.py for why not)
+    gbm_loss: str = defaults.GBM_LOSS  # or "squared_error" (see models/gbm.py for why not)
+    gbm_strategy: str = defaults.GBM_STRATEGY  # or "direct": one model per step ahead
     calendar_features: bool = True  # month/week/weekday features (off when dates are synthetic)
+    season_lengths: tuple[
+        int, ...
+    ] = ()  # every seasonal period (multi-seasonal candidates); () = (season_length,)
+    time_budget: float = 0.0  # seconds for the whole training; 0: no budget (see models/plan.py)
+    calibrate_intervals: bool = True  # conformal calibration on the backtest errors
 
     def __post_init__(self) -> None:
         for name in self.candidates:
@@ -62,6 +70,20 @@ class TrainingConfig:
         if self.combine_top_k < 2:
             raise ValueError(f"combine_top_k must be >= 2, got {self.combine_top_k}")
         check_loss(self.gbm_loss)
+        if self.gbm_strategy not in STRATEGIES:
+            raise ValueError(
+                f"gbm strategy must be one of {', '.join(STRATEGIES)}, got {self.gbm_strategy!r}"
+            )
+        if any(p < 1 for p in (self.season_length, *self.season_lengths)):
+            raise ValueError(f"season lengths must be >= 1, got {[self.season_length, *self.season_lengths]}")
+        if self.time_budget < 0:
+            raise ValueError(f"time_budget is in seconds and must be >= 0, got {self.time_budget}")
+
+    @property
+    def periods(self) -> tuple[int, ...]:
+        """Every declared season length, the primary one first."""
+        rest = [p for p in self.season_lengths if p != self.season_length]
+        return (self.season_length, *rest)
 
     @property
     def backtest(self) -> BacktestConfig:
@@ -90,6 +112,8 @@ class SeriesOutcome:
     reason: str
     scores: list[WindowScore]
     forecast: SeriesForecast
+    # candidate -> |error| / sigma on each backtest window (rows) and step (columns)
+    interval_errors: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -98,6 +122,7 @@ class TrainingResult:
     scores: pd.DataFrame  # one row per (series, candidate, window)
     selection: pd.DataFrame  # one row per series: the chosen candidate and its mean scores
     summary: dict[str, float] = field(default_factory=dict)
+    calibration: Calibration | None = None
 
 
 def _mean_score(scores: list[WindowScore], metric: str) -> float:
@@ -148,12 +173,20 @@ def train_series(
             window_forecasts[name] = pooled.windows[name]
         else:
             window_forecasts[name] = backtest_forecasts(
-                series, partial(make_forecaster, name, m), config.backtest, m
+                series, partial(make_forecaster, name, m, config.periods), config.backtest, m
             )
     scores: list[WindowScore] = []
+    errors: dict[str, list[np.ndarray]] = {}
+
+    def record(name: str, cutoff: int, forecast: Forecast) -> None:
+        actual = series.y[cutoff : cutoff + config.horizon]
+        errors.setdefault(name, []).append(normalized_errors(actual, forecast.mean, forecast.sigma))
+
     for name, by_cutoff in window_forecasts.items():
         for window, (cutoff, forecast) in enumerate(sorted(by_cutoff.items())):
             scores.append(score_forecast(series, name, cutoff, window, forecast, config.backtest, m))
+            if isinstance(forecast, Forecast):
+                record(name, cutoff, forecast)
     members = _top_members(scores, config.base_candidates, config.selection_metric, config.combine_top_k)
     for kind in (c for c in config.candidates if c in COMBINATIONS):
         if len(members) < 2:
@@ -168,6 +201,7 @@ def train_series(
             parts = [window_forecasts[n][cutoff] for n in members]
             combined = _combine(kind, [p for p in parts if isinstance(p, Forecast)])
             scores.append(score_forecast(series, kind, cutoff, window, combined, config.backtest, m))
+            record(kind, cutoff, combined)
     selected, reason = select(scores, config.candidates, config.selection_metric)
 
     finals: dict[str, Forecast] = {}
@@ -182,7 +216,7 @@ def train_series(
                     raise ForecastError(result)
                 finals[name] = result
             else:
-                model = make_forecaster(name, m)
+                model = make_forecaster(name, m, config.periods)
                 finals[name] = fit_window(series, model, config.horizon, config.max_history)
         return finals[name]
 
@@ -218,21 +252,27 @@ def train_series(
             history_dates=[d.isoformat() for d in series.ds[-keep:].date],
             history_values=[float(v) for v in series.y[-keep:]],
         ),
+        interval_errors={name: np.vstack(rows) for name, rows in errors.items()},
     )
 
 
 def _fit_pooled(name: str, config: TrainingConfig, train: list[Series]) -> dict[str, Forecast | str]:
-    settings = GBMSettings(
-        horizon=config.horizon,
-        lags=config.gbm_lags or default_lags(config.horizon, config.season_length),
-        calendar=config.calendar_features,
-        loss=config.gbm_loss,
-    )
+    settings = gbm_settings(config)
     try:
         model = GlobalGBM(settings).fit(train)
         return dict(model.forecast(train))
     except (ForecastError, ValueError) as exc:
         return {s.series_id: f"{name}: {exc}" for s in train}
+
+
+def gbm_settings(config: TrainingConfig) -> GBMSettings:
+    return GBMSettings(
+        horizon=config.horizon,
+        lags=config.gbm_lags or default_lags(config.horizon, max(config.periods)),
+        calendar=config.calendar_features,
+        loss=config.gbm_loss,
+        strategy=config.gbm_strategy,
+    )
 
 
 PooledFit = tuple[str, int, list[Series]]  # (candidate, windows back (-1: the full history), train)
@@ -269,7 +309,7 @@ def pool_forecasts(
     final: dict[str, dict[str, Forecast | str]] = {s.series_id: {} for s in series}
     fits: list[PooledFit] = []
     for name in (c for c in config.base_candidates if c in GLOBAL_CANDIDATES):
-        probe = make_forecaster(name, config.season_length)
+        probe = make_forecaster(name, config.season_length, config.periods)
         cutoffs = {
             s.series_id: config.backtest.cutoffs(len(s), min_train(probe, config.season_length))
             for s in series
@@ -337,10 +377,64 @@ def train_all(
     return sorted(outcomes, key=lambda o: o.series_id)
 
 
+def plan_training(
+    series: list[Series], config: TrainingConfig, n_jobs: int = 0, stage: StageCallback | None = None
+) -> TrainingConfig:
+    """The config with the candidates that apply and fit the time budget; each drop is logged."""
+    from models.plan import within_budget
+
+    plan = within_budget(config, series, n_jobs or os.cpu_count() or 1, stage)
+    for dropped in plan.dropped:
+        if stage:
+            stage(f"{dropped.candidate} dropped: {dropped.reason}" if dropped.candidate else dropped.reason)
+    return plan.config
+
+
+def calibrate(
+    outcomes: list[SeriesOutcome], config: TrainingConfig
+) -> tuple[Calibration | None, list[SeriesOutcome]]:
+    """Fit the interval calibration on every outcome's backtest errors and apply it to the
+    chosen forecasts (new outcomes; the given ones are left as they were)."""
+    if not config.calibrate_intervals:
+        return None, outcomes
+    errors: dict[str, list[np.ndarray]] = {}
+    for outcome in outcomes:
+        for name, rows in outcome.interval_errors.items():
+            errors.setdefault(name, []).append(rows)
+    calibration = fit_calibration(errors, config.levels, config.horizon)
+    calibrated = []
+    for outcome in outcomes:
+        factors = calibration.factors(outcome.selected, len(outcome.forecast.sigma))
+        sigma = [float(v * f) for v, f in zip(outcome.forecast.sigma, factors, strict=True)]
+        calibrated.append(replace(outcome, forecast=replace(outcome.forecast, sigma=sigma)))
+    return calibration, calibrated
+
+
+def calibrated_coverage(outcomes: list[SeriesOutcome], calibration: Calibration, level: float) -> float:
+    """Share of the chosen models' backtest errors inside their calibrated ``level``% band."""
+    from models.intervals import tail_ratio, z_score
+
+    inside, total = 0, 0
+    for outcome in outcomes:
+        rows = outcome.interval_errors.get(outcome.selected)
+        if rows is None or not rows.size:
+            continue
+        tails = {f"{k:g}": v for k, v in calibration.tails.get(outcome.selected, {}).items()}
+        half = (
+            z_score(level) * tail_ratio(tails, level) * calibration.factors(outcome.selected, rows.shape[1])
+        )
+        finite = np.isfinite(rows)
+        inside += int(((rows <= half[None, :]) & finite).sum())
+        total += int(finite.sum())
+    return inside / total if total else float("nan")
+
+
 def assemble(
     outcomes: list[SeriesOutcome], config: TrainingConfig, model_name: str, df: pd.DataFrame
 ) -> TrainingResult:
-    """Gather per-series outcomes into the served bundle and the tables MLflow keeps."""
+    """Gather per-series outcomes into the served bundle and the tables MLflow keeps; the
+    chosen forecasts' intervals are calibrated on the backtest errors first (``calibrate``)."""
+    calibration, outcomes = calibrate(outcomes, config)
     score_rows = []
     for outcome in outcomes:
         for s in outcome.scores:
@@ -368,6 +462,18 @@ def assemble(
         for col in [c for c in scores.columns if c.startswith("coverage_")]:
             chosen_rows = scores.merge(selection[["series_id", "model"]], on=["series_id", "model"])
             summary[f"backtest_{col}"] = float(chosen_rows[col].mean())
+    tails: dict[str, dict[str, float]] = {}
+    if calibration is not None:
+        for level in config.levels:
+            summary[f"backtest_calibrated_coverage_{level:g}"] = calibrated_coverage(
+                outcomes, calibration, level
+            )
+        chosen_models = {o.selected for o in outcomes}
+        tails = {
+            model: {f"{level:g}": round(ratio, 4) for level, ratio in ratios.items()}
+            for model, ratios in calibration.tails.items()
+            if model in chosen_models
+        }
     bundle = ForecastBundle(
         model_name=model_name,
         freq=config.freq,
@@ -377,9 +483,17 @@ def assemble(
         train_end=str(df[DS].max().date()),
         nonnegative=config.nonnegative,
         series={o.series_id: o.forecast for o in outcomes},
-        metadata={"candidates": list(config.candidates), "selection_metric": config.selection_metric},
+        metadata={
+            "candidates": list(config.candidates),
+            "selection_metric": config.selection_metric,
+            "season_lengths": list(config.periods),
+            "intervals": "calibrated on backtest errors" if calibration is not None else "model",
+        },
+        interval_tails=tails,
     )
-    return TrainingResult(bundle=bundle, scores=scores, selection=selection, summary=summary)
+    return TrainingResult(
+        bundle=bundle, scores=scores, selection=selection, summary=summary, calibration=calibration
+    )
 
 
 def train(
@@ -388,7 +502,9 @@ def train(
     model_name: str,
     n_jobs: int = 0,
     progress: ProgressCallback | None = None,
+    stage: StageCallback | None = None,
 ) -> TrainingResult:
-    """Backtest, select and fit every series of a long frame; see ``train_series``."""
+    """Plan, backtest, select and fit every series of a long frame; see ``train_series``."""
     series = list(iter_series(df, config.freq))
-    return assemble(train_all(series, config, n_jobs, progress), config, model_name, df)
+    config = plan_training(series, config, n_jobs, stage)
+    return assemble(train_all(series, config, n_jobs, progress, stage), config, model_name, df)

@@ -5,8 +5,9 @@ Pure Python (no NumPy) so that the serving process can compute bands without hea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from itertools import pairwise
 from statistics import NormalDist
 
 
@@ -18,11 +19,31 @@ def z_score(level: float) -> float:
     return NormalDist().inv_cdf(0.5 + level / 200.0)
 
 
+def tail_ratio(tails: Mapping[str, float] | None, level: float) -> float:
+    """How much wider than normal the calibrated ``level``% band is, relative to the reference
+    level (``models.calibration``): linear between the trained levels, flat beyond them; 1 when
+    the model was not calibrated."""
+    if not tails:
+        return 1.0
+    points = sorted((float(k), float(v)) for k, v in tails.items())
+    if level <= points[0][0]:
+        return points[0][1]
+    for (low, low_ratio), (high, high_ratio) in pairwise(points):
+        if level <= high:
+            return low_ratio + (high_ratio - low_ratio) * (level - low) / (high - low)
+    return points[-1][1]
+
+
 def bands(
-    mean: Sequence[float], sigma: Sequence[float], level: float, floor: float | None = None
+    mean: Sequence[float],
+    sigma: Sequence[float],
+    level: float,
+    floor: float | None = None,
+    tail: float = 1.0,
 ) -> tuple[list[float], list[float]]:
-    """Lower and upper bounds of the ``level``% interval; ``floor`` clips (e.g. 0 for demand)."""
-    z = z_score(level)
+    """Lower and upper bounds of the ``level``% interval; ``floor`` clips (e.g. 0 for demand);
+    ``tail`` widens (or narrows) the normal band where calibration found other tails."""
+    z = z_score(level) * tail
     lower = [m - z * s for m, s in zip(mean, sigma, strict=True)]
     upper = [m + z * s for m, s in zip(mean, sigma, strict=True)]
     if floor is not None:

@@ -10,7 +10,15 @@ factories, the API as a process, the PostgreSQL address, the portal's stand-in).
 
 from __future__ import annotations
 
+import os
 import time
+
+# One OpenMP thread in the test process, set before anything loads scikit-learn's OpenMP runtime:
+# the engine's worker processes run that way (models/parallel.py), and a boosted-trees fit made
+# inline here otherwise spins a second thread against the other tests' processes (a 30 s fit
+# took 460 s on the loaded 2-core machine).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path

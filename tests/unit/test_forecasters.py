@@ -29,7 +29,7 @@ def test_forecast_shape_and_intervals(name: str) -> None:
         assert c <= a <= m <= b <= d
 
 
-@pytest.mark.parametrize("name", ["seasonal_naive", "ets", "theta"])
+@pytest.mark.parametrize("name", ["seasonal_naive", "ets", "theta", "mstl"])
 def test_seasonal_models_follow_the_weekly_cycle(name: str) -> None:
     series = weekly_series()
     forecast = make_forecaster(name, 7).fit(series).forecast(7)

@@ -57,11 +57,57 @@ def test_pooled_fits_in_worker_processes_equal_the_inline_ones() -> None:
     assert len(lines) == 3 and any("full history" in line for line in lines)
 
 
+def _counted_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the regressor fits (the real fit still runs): cost in fits, not seconds."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    calls: list[int] = []
+    real_fit = HistGradientBoostingRegressor.fit
+
+    def counting_fit(self, x, y, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(len(x))
+        return real_fit(self, x, y, *args, **kwargs)
+
+    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", counting_fit)
+    return calls
+
+
+@pytest.mark.parametrize("strategy", ["stacked", "recursive"])
+def test_fits_do_not_grow_with_the_horizon(monkeypatch: pytest.MonkeyPatch, strategy: str) -> None:
+    """One regressor per pooled fit, and a bounded sample of rows, at any horizon."""
+    calls = _counted_fits(monkeypatch)
+    rng = np.random.default_rng(0)
+    series = [
+        as_series(f"s{i}", 100 + 10 * np.sin(np.arange(400) / 3) + rng.normal(0, 1, 400).cumsum(), "D")
+        for i in range(12)
+    ]
+    rows = {}
+    for horizon in (6, 48):
+        calls.clear()
+        settings = GBMSettings(
+            horizon=horizon, lags=24, calendar=False, strategy=strategy, max_iter=5, max_rows=3_000
+        )
+        model = GlobalGBM(settings).fit(series)
+        assert model.fitted_models == 1 and len(calls) == 1, f"{len(calls)} fits at horizon {horizon}"
+        assert model.forecast(series)["s0"].mean.shape == (horizon,)
+        rows[horizon] = calls[0]
+    assert rows[48] <= 3_000 and rows[6] <= 3_000  # the sample is bounded whatever the horizon
+
+
+def test_the_direct_strategy_is_the_one_whose_fits_grow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The control: the old one-model-per-step strategy fails the bound above."""
+    calls = _counted_fits(monkeypatch)
+    series = [as_series("s", np.arange(200, dtype=float) % 17, "D")]
+    GlobalGBM(GBMSettings(horizon=12, lags=24, calendar=False, strategy="direct", max_iter=5)).fit(series)
+    assert len(calls) == 12
+
+
 def test_beats_naive2_on_held_out_m4_weekly_series() -> None:
     """80 M4 Weekly series: fit on their training part, score the published test part.
 
-    Measured here: 0.661 as built; 0.737 with squared-error loss and 0.949 with 26 lags, the two
-    settings the module docstring credits, so the bound fails if either is undone."""
+    The default (stacked) trees; on all 359 series they score 0.698 alone, against 0.736
+    without the origin-indexed lags; squared-error loss scored 0.85 with the old direct
+    strategy (benchmarks/README.md)."""
     history = dict(list(read_m4(M4 / "Weekly-train.csv").items())[:80])
     actual = read_m4(M4 / "Weekly-test.csv")
     series = [as_series(sid, y, "D") for sid, y in history.items()]
