@@ -50,13 +50,17 @@ def fail(message: str, code: int = 1) -> None:
 def _settings():  # type: ignore[no-untyped-def]
     from pydantic import ValidationError
 
+    from astralytiq.private_files import tighten
+
     try:
-        return get_settings()
+        settings = get_settings()
     except ValidationError as exc:
         fail(
             "invalid settings: "
             + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         )
+    tighten(settings.data_dir)
+    return settings
 
 
 @app.command()
@@ -628,4 +632,7 @@ def datasets_list() -> None:
 
 
 def main() -> None:
+    from astralytiq.private_files import restrict_new_files
+
+    restrict_new_files()  # the data folder's databases, keys and logs: the owner's only
     app()

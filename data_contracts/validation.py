@@ -186,6 +186,16 @@ def _rules(contract: Contract, columns: list[str], freq: str, time_rules: bool) 
                 f"one {freq!r} period per step, at most {s.max_gap_share:.1%} gaps",
             )
         )
+    if s.id_pattern is not None:
+        rules.append(
+            Rule(
+                "series id characters",
+                SERIES_ID,
+                E.ExpectColumnValuesToMatchRegex(column=SERIES_ID, regex=s.id_pattern),
+                f"ids matching {s.id_pattern}",
+                row_level=True,
+            )
+        )
     rules.append(
         Rule(
             "minimum history",
@@ -251,6 +261,9 @@ def _explain(rule: Rule, result: dict[str, Any], contract: Contract, freq: str) 
             return f"column {DS!r}: {count} timestamp(s) off the {freq!r} grid (mixed frequency?)"
         case "regular frequency":
             return f"column {DS!r}: {count} step(s) skip or break the frequency, over the gap budget of {s.max_gap_share:.1%}"
+        case "series id characters":
+            shown = f" (e.g. {str(examples[0])[:60]!r})" if examples else ""
+            return f"column {SERIES_ID!r}: {count} row(s) have an id outside the contract's id_pattern{shown}; rename those series or set series.id_pattern"
         case "minimum history":
             return f"column {SERIES_ID!r}: {count} row(s) belong to series shorter than {s.min_history} observations"
         case "maximum rows":
@@ -270,6 +283,8 @@ class _Checkpoint:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
+        from data_contracts import docs_view
+
         # Ephemeral: no project folder or YAML stores to write; only the Data Docs touch disk.
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -281,9 +296,10 @@ class _Checkpoint:
                     "class_name": "TupleFilesystemStoreBackend",
                     "base_directory": str(docs_root),
                 },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                # The suite's own page repeats what each validation page shows; skip building it.
-                "site_section_builders": {"expectations": "0", "profiling": "0"},
+                # Views that escape the data they show (a series id is text, never markup); the
+                # suite's own page, which repeats each validation page, is not built.
+                "site_index_builder": docs_view.SITE_INDEX,
+                "site_section_builders": docs_view.SITE_SECTIONS,
             }
             context.add_data_docs_site("contract", cast(Any, site))
             actions.append(gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["contract"]))

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 log = logging.getLogger("astralytiq.serving")
 
@@ -77,7 +78,20 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     return JSONResponse(status_code=422, content={"detail": [_error(e) for e in exc.errors()]})
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route answers on this path (routes are per method, so the one that
+    refused a method knows only its own): what a 405's Allow must list."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)  # PARTIAL: the path matches, the method does not
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
 async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    if exc.status_code == 405:
+        exc.headers = {**(exc.headers or {}), "Allow": allowed_methods(request)}
     cause = exc.__cause__
     if exc.status_code == 400 and cause is not None and not isinstance(cause, StarletteHTTPException):
         # FastAPI's "There was an error parsing the body" hides why: say it (bad UTF-8, nesting).

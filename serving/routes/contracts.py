@@ -16,9 +16,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi import Path as PathParam
-from fastapi.responses import Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from astralytiq.settings import Settings
+from serving import security_headers
+from serving.datasets import DatasetModels, dataset_name
 from serving.deps import Principal, SettingsDep, Viewer
 from serving.registry import NotFound, RegistryClient, RegistryError
 
@@ -27,9 +30,6 @@ router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 REPORT_FOLDER = "contract_report"
 DATASET_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"  # the dataset spec's name rule
 RunId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$", description="MLflow run id")]
-# The Data Docs open other pages of the same folder; without same-origin they cannot read
-# anything the API's origin holds, even if a value in the data slipped past GX's escaping.
-DOCS_POLICY = "sandbox allow-scripts allow-popups"
 
 
 class ContractRunOut(BaseModel):
@@ -119,7 +119,9 @@ def _run_out(run: dict[str, Any]) -> ContractRunOut:
     verdict = tags.get("contract", "failed")
     return ContractRunOut(
         run_id=info["run_id"],
-        dataset=tags.get("dataset") or tags.get("mlflow.runName", "").removeprefix("contract-failed-"),
+        dataset=dataset_name(
+            tags.get("dataset") or tags.get("mlflow.runName", "").removeprefix("contract-failed-")
+        ),
         status="passed" if verdict == "passed" else "failed",
         stage=tags.get("contract_stage") or tags.get("stage"),
         started_at=datetime.fromtimestamp(int(info["start_time"]) / 1000, tz=UTC),
@@ -132,7 +134,7 @@ def _run_out(run: dict[str, Any]) -> ContractRunOut:
 
 
 def _contract_run(
-    client: ContractReports, run_id: str, principal: Principal
+    client: ContractReports, run_id: str, principal: Principal, settings: Settings
 ) -> tuple[dict[str, Any], ContractRunOut]:
     missing = HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no contract report in run {run_id}")
     try:
@@ -145,7 +147,7 @@ def _contract_run(
     if "contract" not in tags:
         raise missing
     out = _run_out(run)
-    if not principal.can_use(out.dataset):
+    if not DatasetModels(settings.datasets_dir).allows(principal, out.dataset):
         raise missing
     return run, out
 
@@ -154,6 +156,7 @@ def _contract_run(
 def list_reports(
     client: ContractReportsDep,
     principal: Viewer,
+    settings: SettingsDep,
     dataset: Annotated[str | None, Query(pattern=DATASET_PATTERN, description="Only this dataset.")] = None,
     status_: Annotated[
         Literal["passed", "failed"] | None, Query(alias="status", description="Only passed or failed checks.")
@@ -165,13 +168,16 @@ def list_reports(
         runs = client.contract_runs(dataset, status_, limit)
     except RegistryError as exc:
         raise _registry_down(exc) from None
-    return [out for out in map(_run_out, runs) if principal.can_use(out.dataset)]
+    datasets = DatasetModels(settings.datasets_dir)
+    return [out for out in map(_run_out, runs) if datasets.allows(principal, out.dataset)]
 
 
 @router.get("/reports/{run_id}", response_model=ContractReportOut)
-def report_detail(run_id: RunId, client: ContractReportsDep, principal: Viewer) -> ContractReportOut:
+def report_detail(
+    run_id: RunId, client: ContractReportsDep, principal: Viewer, settings: SettingsDep
+) -> ContractReportOut:
     """One check: every rule with its verdict and one-line reason, and a link to its Data Docs."""
-    run, out = _contract_run(client, run_id, principal)
+    run, out = _contract_run(client, run_id, principal, settings)
     try:
         summary = client.artifact(run, "summary.txt").decode("utf-8", "replace").strip()
     except NotFound:
@@ -197,22 +203,34 @@ def report_detail(run_id: RunId, client: ContractReportsDep, principal: Viewer) 
     )
 
 
-@router.get("/reports/{run_id}/docs/{path:path}", response_class=Response)
-def report_docs(run_id: RunId, path: str, client: ContractReportsDep, principal: Viewer) -> Response:
-    """A file of the check's GX Data Docs (``index.html``, a validation page, its styles)."""
+@router.get(
+    "/reports/{run_id}/docs/{path:path}",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "A Data Docs file, sandboxed (Content-Security-Policy: sandbox)",
+            "content": {
+                "text/html": {"schema": {"type": "string"}},
+                "text/css": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+def report_docs(
+    run_id: RunId, path: str, client: ContractReportsDep, principal: Viewer, settings: SettingsDep
+) -> StreamingResponse:
+    """A file of the check's GX Data Docs (``index.html``, a validation page, its styles), streamed."""
     parts = PurePosixPath(path).parts
-    if not parts or path.startswith("/") or any(p in ("..", ".") for p in parts):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no file {path!r} in the report")
-    run, _ = _contract_run(client, run_id, principal)
+    if not parts or path.startswith("/") or any(p in ("..", ".") for p in parts) or len(path) > 1024:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no file {path[:200]!r} in the report")
+    run, _ = _contract_run(client, run_id, principal, settings)
     try:
-        content = client.artifact(run, "/".join(parts))
+        chunks = client.stream_artifact(run["info"]["artifact_uri"], "/".join((REPORT_FOLDER, *parts)))
     except NotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no file {path!r} in the report") from None
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"no file {path[:200]!r} in the report"
+        ) from None
     except RegistryError as exc:
         raise _registry_down(exc) from None
     media_type = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
-    return Response(
-        content,
-        media_type=media_type,
-        headers={"Content-Security-Policy": DOCS_POLICY, "X-Content-Type-Options": "nosniff"},
-    )
+    return StreamingResponse(chunks, media_type=media_type, headers=security_headers.DOCS_HEADERS)
