@@ -309,7 +309,8 @@ def portal(
     import portal as portal_pkg
 
     settings = _settings()
-    script = Path(portal_pkg.__file__).parent / "app.py"
+    # server.py: the portal's pages (app.py) on Streamlit's server, with security headers.
+    script = Path(portal_pkg.__file__).parent / "server.py"
     command = [
         sys.executable,
         "-m",
@@ -526,6 +527,65 @@ def users_set_role(
     """Change what a user may do."""
     _set_user(username, role=role)
     typer.echo(f"{username!r} is now {role}")
+
+
+def _new_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("New password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    username: Annotated[str, typer.Argument(help="Login name (any case).")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the new password from standard input.")
+    ] = False,
+) -> None:
+    """Set someone's password (as an admin would, for a forgotten one); their sessions end."""
+    from astralytiq.accounts import PasswordPolicyError, UserNotFound, reset_password
+    from astralytiq.db import session_scope, upgrade_database
+
+    settings = _settings()
+    password = _new_password(password_stdin)
+    upgrade_database(settings.app_database_url)
+    try:
+        with session_scope(settings.app_database_url) as session:
+            name = reset_password(session, _cli_actor(), username, password).username
+    except (PasswordPolicyError, UserNotFound) as exc:
+        fail(str(exc))
+    typer.echo(f"{name!r} has a new password; every session they had has ended")
+
+
+@users_app.command("change-password")
+def users_change_password(
+    username: Annotated[str, typer.Argument(help="Your login name (any case).")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the current, then the new password from standard input (two lines).",
+        ),
+    ] = False,
+) -> None:
+    """Change your own password: the current one is asked first; your other sessions end."""
+    from astralytiq.accounts import PasswordPolicyError, UserNotFound, WrongPassword, change_password
+    from astralytiq.db import session_scope, upgrade_database
+
+    settings = _settings()
+    current = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else str(typer.prompt("Current password", hide_input=True))
+    )
+    password = _new_password(password_stdin)
+    upgrade_database(settings.app_database_url)
+    try:
+        with session_scope(settings.app_database_url) as session:
+            name = change_password(session, _cli_actor(), username, current, password).username
+    except (PasswordPolicyError, UserNotFound, WrongPassword) as exc:
+        fail(str(exc))
+    typer.echo(f"password of {name!r} changed; your other sessions have ended")
 
 
 @keys_app.command("create")

@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     render_queue: int = Field(
         16, ge=0, le=10_000, description="Large answers that may wait for a renderer before 503."
     )
+    report_streams: int = Field(
+        4, ge=1, le=1000, description="Reports (drift HTML, Data Docs) sent at once; 503 past it."
+    )
+    report_stream_bytes_per_second: ByteSize = Field(
+        ByteSize(5 * 1024**2), ge=64 * 1024, description="Top speed of one report stream, e.g. 5MiB."
+    )
     metrics_token: SecretStr = Field(
         SecretStr(""),
         description="Bearer token Prometheus sends for /metrics on the API port (a person's token "

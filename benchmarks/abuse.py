@@ -226,17 +226,18 @@ async def _attack(order: dict[str, Any]) -> dict[str, Any]:
         f"POST /v1/models/{MODEL}/forecast HTTP/1.1\r\n{auth}Content-Type: application/json\r\n"
         "Content-Length: 1000\r\n\r\n"
     ).encode()
-    jobs = [_repeat("batch", host, port, batch_request, until, tally) for _ in range(MIX["batch"])]
-    jobs += [_repeat("drift_html", host, port, html_request, until, tally) for _ in range(MIX["drift_html"])]
-    jobs += [_big_header(host, port, until, tally) for _ in range(MIX["big_header"])]
+    mix = order["mix"]
+    jobs = [_repeat("batch", host, port, batch_request, until, tally) for _ in range(mix["batch"])]
+    jobs += [_repeat("drift_html", host, port, html_request, until, tally) for _ in range(mix["drift_html"])]
+    jobs += [_big_header(host, port, until, tally) for _ in range(mix["big_header"])]
     jobs += [
         _slow("slow_header", host, port, b"GET /healthz HTTP/1.1\r\n", b"X-Slow: 1\r\n", until, tally)
-        for _ in range(MIX["slow_header"])
+        for _ in range(mix["slow_header"])
     ]
     jobs += [
-        _slow("slow_body", host, port, forecast_head, b" ", until, tally) for _ in range(MIX["slow_body"])
+        _slow("slow_body", host, port, forecast_head, b" ", until, tally) for _ in range(mix["slow_body"])
     ]
-    jobs += [_slow("idle", host, port, b"", b"", until, tally) for _ in range(MIX["idle"])]
+    jobs += [_slow("idle", host, port, b"", b"", until, tally) for _ in range(mix["idle"])]
     await asyncio.gather(*jobs)
     return tally.as_dict()
 
@@ -366,16 +367,26 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         say(f"MLflow tracking server in {workdir}")
         tracking_uri = start_tracking_server(workdir, base_env, running)
-        say(f"training {args.series} M4 Weekly series (seasonal naive) and registering")
-        version, _ = register_champion(tracking_uri, args.series)
+        from serving.registry import NotFound, RegistryClient
+
+        try:  # a --workdir kept from an earlier run already holds the champion
+            version = RegistryClient(tracking_uri).version_by_alias(MODEL, "champion").version
+            say(f"{MODEL} v{version} is already champion in {workdir}")
+        except NotFound:
+            say(f"training {args.series} M4 Weekly series (seasonal naive) and registering")
+            version, _ = register_champion(tracking_uri, args.series)
+        shutil.rmtree(workdir / "api-env", ignore_errors=True)  # this checkout's code, not a kept one's
         api_bin = api_environment(workdir, args.api_env)
         data_dir = workdir / "app"
+        shutil.rmtree(data_dir, ignore_errors=True)  # a fresh app database every run
         app_env = {
             **base_env,
             "ASTRALYTIQ_DATA_DIR": str(data_dir),
             "ASTRALYTIQ_MLFLOW_TRACKING_URI": tracking_uri,
             "ASTRALYTIQ_ENVIRONMENT": "production",
             "ASTRALYTIQ_SECRET_KEY": os.urandom(32).hex(),
+            "ASTRALYTIQ_METRICS_PORT": "0",  # no cluster scraper here; the port may be taken
+            "ASTRALYTIQ_METRICS_TOKEN": os.urandom(24).hex(),
         }
         subprocess.run(
             [str(api_bin / "astralytiq"), "db", "upgrade"],
@@ -408,7 +419,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             start_rss = rss_bytes(pid)
             quiet = normal_traffic(api.url, key, windows, args.rate, args.healthz_rate, args.seconds)
 
-            say(f"normal traffic beside the abusive mix for {args.seconds:.0f}s: {MIX}")
+            say(f"normal traffic beside the abusive mix for {args.seconds:.0f}s: {args.mix}")
             order = {
                 "host": "127.0.0.1",
                 "port": int(api.url.rsplit(":", 1)[1]),
@@ -416,6 +427,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "seconds": args.seconds + 5,
                 "batch_body": body,
                 "drift_path": drift_path,
+                "mix": args.mix,
             }
             attacker = subprocess.Popen(
                 [sys.executable, "-m", "benchmarks.abuse", "--attacker"],
@@ -480,7 +492,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "seconds": args.seconds,
         },
         "abusive_mix": {
-            **MIX,
+            **args.mix,
             "batch_shape": f"{BATCH_ITEMS} x {BATCH_SERIES} series x {BATCH_LEVELS} levels, history",
             "batch_body_bytes": len(body),
             "drift_report_bytes": report_bytes,
@@ -553,6 +565,16 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _mix(text: str) -> dict[str, int]:
+    mix = dict(MIX)
+    for item in filter(None, text.split(",")):
+        kind, _, count = item.partition("=")
+        if kind not in MIX or not count.isdigit():
+            raise argparse.ArgumentTypeError(f"{item!r}: give kind=count with a kind of {', '.join(MIX)}")
+        mix[kind] = int(count)
+    return mix
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -571,6 +593,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="Keep the temporary folder (logs, databases).")
     parser.add_argument(
         "--output", type=Path, default=RESULTS / "abuse.json", help="Where the JSON goes (.md beside it)."
+    )
+    parser.add_argument(
+        "--mix",
+        type=_mix,
+        default=dict(MIX),
+        help="Clients of each abusive kind, e.g. batch=8,drift_html=0 (the rest as issue 16's mix).",
     )
     args = parser.parse_args()
     if args.attacker:

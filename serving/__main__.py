@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from astralytiq.private_files import restrict_new_files, tighten
 from astralytiq.settings import get_settings
-from serving import warm_start
+from serving import memory, warm_start
 
 GRACEFUL_SHUTDOWN_SECONDS = 10  # after the drain: how long requests still running may take
 MIGRATE = "import sys; from astralytiq.db import upgrade_database; upgrade_database(sys.argv[1])"
@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("astralytiq").addHandler(handler)
     logging.getLogger("astralytiq").setLevel(logging.INFO)
     restrict_new_files()  # app.db, the secret key, reports: the owner's only
+    # Two heap arenas, not one per worker thread: memory freed after a burst of large answers can
+    # then go back to the system (serving.memory trims it).
+    memory.limit_arenas(2)
     try:
         settings = get_settings()
     except ValidationError as exc:  # a weak secret in production, a bad value: one clear line

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from astralytiq.db import session_factory
 from astralytiq.settings import Settings, get_settings
-from serving import errors, openapi, warm_start
+from serving import errors, memory, openapi, warm_start
 from serving.access import AccessCache
 from serving.forwarded import ForwardedClient
 from serving.health_gauges import HealthGauges
@@ -22,9 +22,11 @@ from serving.middleware import ObservabilityMiddleware
 from serving.model_store import ModelStore
 from serving.registry import RegistryClient
 from serving.rendering import Renderer
+from serving.report_streams import ReportStreams
 from serving.routes import admin, auth, champion, contracts, forecast, health, models, monitoring, pipelines
 
 log = logging.getLogger("astralytiq.serving")
+MEMORY_TRIM_SECONDS = 5.0  # after a burst of large answers, RSS is back near its start within seconds
 
 DESCRIPTION = """
 Forecasts from the champion of every registered AstralytiQ model.
@@ -49,6 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.signing_key = settings.signing_key()  # read once, not per request
         app.state.metrics_bearer = settings.metrics_bearer()
         app.state.renderer = Renderer(settings.render_concurrency, settings.render_queue)
+        app.state.report_streams = ReportStreams(
+            settings.report_streams, settings.report_stream_bytes_per_second
+        )
         app.state.sessions = session_factory(settings.app_database_url)
         app.state.access = AccessCache(app.state.sessions, settings.auth_recheck_seconds)
         app.state.store = store
@@ -76,6 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             daemon=True,
         )
         health.start()
+        trimmer = threading.Thread(
+            target=memory.keep_giving_back, args=(MEMORY_TRIM_SECONDS, stop), name="memory-trim", daemon=True
+        )
+        trimmer.start()
         metrics_server = _metrics_port(settings)
         try:
             yield
@@ -85,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             watcher.join(timeout=5)
             health.join(timeout=5)
+            trimmer.join(timeout=5)
             registry.close()
 
     docs = settings.docs_enabled  # off in production unless ASTRALYTIQ_API_DOCS=true

@@ -81,6 +81,7 @@ class TokenResponse(BaseModel):
     token_type: Literal["bearer"] = "bearer"
     expires_at: UtcDatetime
     role: str
+    username: str = Field(description="The account's name as it was created (logins ignore case).")
 
 
 class Me(BaseModel):

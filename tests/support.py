@@ -58,3 +58,10 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def operator_headers(data_dir: Path) -> dict[str, str]:
+    """The metrics token of an API running (in development) on ``data_dir``, which keeps it there:
+    /metrics and what /readyz serves are not for anonymous callers."""
+    token = (data_dir / "metrics_token").read_text().strip()
+    return {"Authorization": f"Bearer {token}"}

@@ -54,7 +54,7 @@ def _token(user: User, settings: SettingsDep, request: Request, response: Respon
         version=user.token_version,
     )
     response.headers.update(NO_STORE)  # a bearer token: never kept by a browser or proxy cache
-    return TokenResponse(access_token=token, expires_at=expires, role=user.role)
+    return TokenResponse(access_token=token, expires_at=expires, role=user.role, username=user.username)
 
 
 @router.post(

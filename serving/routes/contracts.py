@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
@@ -24,6 +24,7 @@ from serving import security_headers
 from serving.datasets import DatasetModels, dataset_name
 from serving.deps import Principal, SettingsDep, Viewer
 from serving.registry import NotFound, RegistryClient, RegistryError
+from serving.report_streams import CHUNK_BYTES, FreeStream, ReportStreams
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 
@@ -217,15 +218,23 @@ def report_detail(
     },
 )
 def report_docs(
-    run_id: RunId, path: str, client: ContractReportsDep, principal: Viewer, settings: SettingsDep
-) -> StreamingResponse:
+    _stream: Annotated[None, FreeStream],
+    run_id: RunId,
+    path: str,
+    client: ContractReportsDep,
+    principal: Viewer,
+    settings: SettingsDep,
+    request: Request,
+) -> Response:
     """A file of the check's GX Data Docs (``index.html``, a validation page, its styles), streamed."""
     parts = PurePosixPath(path).parts
     if not parts or path.startswith("/") or any(p in ("..", ".") for p in parts) or len(path) > 1024:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no file {path[:200]!r} in the report")
     run, _ = _contract_run(client, run_id, principal, settings)
     try:
-        chunks = client.stream_artifact(run["info"]["artifact_uri"], "/".join((REPORT_FOLDER, *parts)))
+        chunks = client.stream_artifact(
+            run["info"]["artifact_uri"], "/".join((REPORT_FOLDER, *parts)), CHUNK_BYTES
+        )
     except NotFound:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, detail=f"no file {path[:200]!r} in the report"
@@ -233,4 +242,6 @@ def report_docs(
     except RegistryError as exc:
         raise _registry_down(exc) from None
     media_type = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
-    return StreamingResponse(chunks, media_type=media_type, headers=security_headers.DOCS_HEADERS)
+    docs = StreamingResponse(chunks, media_type=media_type, headers=security_headers.DOCS_HEADERS)
+    streams: ReportStreams = request.app.state.report_streams
+    return streams.limited(docs)

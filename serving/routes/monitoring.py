@@ -7,15 +7,16 @@ from datetime import UTC
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from astralytiq.db import AccuracyReport, DriftReport
 from serving import security_headers
 from serving.deps import SessionDep, SettingsDep, Viewer, check_model_scope
 from serving.errors import COMMON_RESPONSES, ErrorDetail
+from serving.report_streams import FreeStream, ReportFile, ReportStreams
 from serving.schemas import (
     DB_ID_MAX,
     AccuracyHistoryOut,
@@ -80,12 +81,14 @@ def drift_history(
     },
 )
 def drift_report_html(
+    _stream: Annotated[None, FreeStream],
     name: str,
     report_id: Annotated[int, PathParam(ge=1, le=DB_ID_MAX)],
     session: SessionDep,
     settings: SettingsDep,
     principal: Viewer,
-) -> FileResponse:
+    request: Request,
+) -> Response:
     """The full Evidently report of one drift check, streamed from the reports folder."""
     check_model_scope(principal, name)
     row = session.get(DriftReport, report_id)
@@ -97,8 +100,10 @@ def drift_report_html(
     reports = settings.reports_dir.resolve()
     if not path.resolve().is_relative_to(reports) or not path.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="the report file is no longer kept")
-    # Streamed in chunks (a report is megabytes: read whole, 16 readers held 0.5 GB).
-    return FileResponse(path, media_type="text/html; charset=utf-8", headers=security_headers.REPORT_HEADERS)
+    # Streamed in chunks (a report is megabytes: read whole, 16 readers held 0.5 GB), a few at a time.
+    report = ReportFile(path, media_type="text/html; charset=utf-8", headers=security_headers.REPORT_HEADERS)
+    streams: ReportStreams = request.app.state.report_streams
+    return streams.limited(report)
 
 
 def _finite(value: float) -> float | None:

@@ -18,6 +18,7 @@ from astralytiq import audit
 from flows.prefect_api import TRAIN, DeploymentMissing, PrefectAPI, PrefectUnavailable, api_url
 from serving.datasets import DatasetModels, dataset_name
 from serving.deps import Engineer, SessionDep, SettingsDep, Viewer, actor_of, check_model_scope
+from serving.errors import public
 
 router = APIRouter(prefix="/v1/pipelines", tags=["pipelines"])
 
@@ -52,7 +53,7 @@ def _prefect(configured: str) -> PrefectAPI:
     try:
         return PrefectAPI(api_url(configured), timeout=5.0)
     except PrefectUnavailable as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from None
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=public(str(exc))) from None
 
 
 @router.get("/runs", response_model=list[PipelineRun], responses=UNAVAILABLE)
@@ -66,7 +67,7 @@ def recent_runs(
     try:
         runs = _prefect(settings.prefect_api_url).recent_runs(limit)
     except PrefectUnavailable as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from None
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=public(str(exc))) from None
     datasets = DatasetModels(settings.datasets_dir)
     return [
         PipelineRun(
@@ -106,7 +107,7 @@ def trigger_training(
     try:
         run = _prefect(settings.prefect_api_url).trigger(TRAIN, body.dataset)
     except (PrefectUnavailable, DeploymentMissing) as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from None
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=public(str(exc))) from None
     audit.record(session, actor_of(principal, request), "pipeline.train", body.dataset, flow_run_id=run.id)
     session.commit()
     return TrainTriggered(flow_run_id=run.id, dataset=body.dataset, state=run.state)
