@@ -16,7 +16,6 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match
 
 log = logging.getLogger("astralytiq.serving")
 
@@ -86,20 +85,26 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     return JSONResponse(status_code=422, content={"detail": [_error(e) for e in exc.errors()]})
 
 
-def allowed_methods(request: Request) -> str:
-    """Every method some route answers on this path (routes are per method, so the one that
-    refused a method knows only its own): what a 405's Allow must list."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)  # PARTIAL: the path matches, the method does not
-        if match is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return ", ".join(sorted(methods))
+def allowed_methods(request: Request) -> str | None:
+    """Every method the API documents for this path (each method of a path is its own route, so
+    the route that refused a method knows only its own): what a 405's Allow must list. None for a
+    path outside the document (/metrics): its route's own Allow stands."""
+    paths: list[tuple[re.Pattern[str], str]] | None = getattr(request.app.state, "allow_by_path", None)
+    if paths is None:
+        paths = []
+        for template, item in request.app.openapi().get("paths", {}).items():
+            pattern = re.sub(
+                r"\\\{(\w+)(:path)?\\\}", lambda m: ".+" if m.group(2) else "[^/]+", re.escape(template)
+            )
+            paths.append((re.compile(f"^{pattern}$"), ", ".join(sorted(m.upper() for m in item))))
+        request.app.state.allow_by_path = paths
+    path = request.scope["path"]
+    return next((methods for pattern, methods in paths if pattern.match(path)), None)
 
 
 async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-    if exc.status_code == 405:
-        exc.headers = {**(exc.headers or {}), "Allow": allowed_methods(request)}
+    if exc.status_code == 405 and (allowed := allowed_methods(request)) is not None:
+        exc.headers = {**(exc.headers or {}), "Allow": allowed}
     cause = exc.__cause__
     if exc.status_code == 400 and cause is not None and not isinstance(cause, StarletteHTTPException):
         # FastAPI's "There was an error parsing the body" hides why: say it (bad UTF-8, nesting).

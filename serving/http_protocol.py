@@ -69,6 +69,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._deadline: asyncio.TimerHandle | None = None
         self._any_bytes = False
+        self._refused = False  # answered 431: nothing more of this connection is parsed
 
     # Deadlines ---------------------------------------------------------------------------------
     def _arm(self, seconds: float, callback: Any) -> None:
@@ -116,15 +117,27 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._reading_head:
             self._any_bytes = True
             self._head_bytes += len(data)
+        if self._refused:
+            return
         super().data_received(data)
         # Still without complete headers after this chunk: every byte since the request began
         # was request line and headers (httptools would buffer any amount of them).
         if self._reading_head and self._head_bytes > self.limits.max_header_bytes:
-            self._refuse(
-                b"431 Request Header Fields Too Large", HEADERS_TOO_LARGE.format(self.limits.max_header_bytes)
-            )
+            self._headers_too_large()
+
+    def _headers_too_large(self) -> None:
+        self._refused = True
+        self._refuse(
+            b"431 Request Header Fields Too Large", HEADERS_TOO_LARGE.format(self.limits.max_header_bytes)
+        )
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
 
     def on_message_begin(self) -> None:
+        if self._refused:
+            return
         super().on_message_begin()
         self._any_bytes = True
         if self._deadline is None:  # a keep-alive connection's next request: its own deadline
@@ -134,11 +147,19 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._reading_head = False
         self._head_bytes = 0
         self._disarm()
+        # Headers that arrived whole in one read: measured here, before the app sees them; what
+        # the parser still finds in this read (a body, more requests) is then ignored.
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size > self.limits.max_header_bytes:
+            self._headers_too_large()
+            return
         super().on_headers_complete()
         if self.cycle is not None and self.cycle.more_body and _has_body(self.headers):
             self._arm(self.limits.body_timeout, self._body_timed_out)
 
     def on_message_complete(self) -> None:
+        if self._refused:
+            return
         self._disarm()
         self._reading_head = True
         super().on_message_complete()

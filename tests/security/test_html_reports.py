@@ -44,7 +44,11 @@ def tags(document: str) -> list[tuple[str, dict[str, str | None]]]:
 
 def injected(document: str) -> list[tuple[str, dict[str, str | None]]]:
     """Elements the hostile id would have created had it been written as markup."""
-    return [(t, a) for t, a in tags(document) if t == "img" or any(k.startswith("on") for k in a)]
+    return [
+        (t, a)
+        for t, a in tags(document)
+        if (t == "img" and a.get("src") == "x") or any("alert(" in (v or "") for v in a.values())
+    ]
 
 
 def two_series(ids: list[str]) -> pd.DataFrame:
