@@ -71,6 +71,24 @@ LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
         "Drift": _link("drift_history_v1_models__name__drift_get", "The first model's drift", name=_MODEL),
         "Accuracy": _link("accuracy_history_v1_models__name__accuracy_get", "Its live accuracy", name=_MODEL),
     },
+    ("/v1/models/{name}/series", "get", "200"): {
+        "Forecast": {
+            **_link(
+                "forecast_v1_models__name__forecast_post",
+                "Forecast its first series",
+                name="$request.path.name",
+            ),
+            "requestBody": {"series_ids": ["$response.body#/0"], "horizon": 1},
+        },
+        "Batch": {
+            **_link("batch_forecast_v1_forecasts_post", "Its first series in a batch"),
+            "requestBody": {
+                "requests": [
+                    {"model": "$request.path.name", "series_ids": ["$response.body#/0"], "horizon": 1}
+                ]
+            },
+        },
+    },
     ("/v1/models/{name}/drift", "get", "200"): {
         "Report": _link(
             "drift_report_html_v1_models__name__drift__report_id__html_get",
@@ -84,6 +102,12 @@ LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
             "report_detail_v1_contracts_reports__run_id__get",
             "The newest check's rules",
             run_id="$response.body#/0/run_id",
+        ),
+        "Docs": _link(
+            "report_docs_v1_contracts_reports__run_id__docs__path__get",
+            "The newest check's Data Docs",
+            run_id="$response.body#/0/run_id",
+            path="index.html",
         ),
     },
 }

@@ -155,3 +155,20 @@ def test_a_405_allows_every_method_of_the_path(
         assert answer.status_code == 405, (method, path)
         allowed = {m.strip() for m in answer.headers["allow"].split(",")} - {"HEAD"}
         assert allowed == methods, (method, path, answer.headers["allow"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", f"/v1/admin/audit?before_id={2**63}"),
+        ("get", f"/v1/admin/audit?before_id={10**30}"),
+        ("get", f"/v1/models/alpha/drift/{2**63}/html"),
+        ("delete", f"/v1/admin/api-keys/{2**64}"),
+    ],
+)
+def test_ids_past_64_bits_are_a_422_not_an_overflow(
+    api: TestClient, admin: dict[str, str], method: str, path: str
+) -> None:
+    answer = api.request(method, path, headers=admin)
+    assert answer.status_code == 422, answer.text
+    assert "less than or equal to 9223372036854775807" in answer.text
