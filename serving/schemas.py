@@ -393,7 +393,11 @@ class ApiKeyCreate(BaseModel):
         description="Models the key may use; empty: every model.",
         json_schema_extra={"items": MODEL_NAME_SCHEMA},
     )
-    expires_in_days: JsonInt | None = Field(None, ge=1, le=3650, description="Empty: the key never expires.")
+    # The bounds inside the union's integer branch, before the validator: otherwise pydantic
+    # writes them as "ge"/"le", which are not JSON Schema and no client reads.
+    expires_in_days: (
+        Annotated[int, Field(strict=False, ge=1, le=3650), BeforeValidator(_json_integer)] | None
+    ) = Field(None, description="Days until the key stops working, 1-3650; empty: never.")
 
 
 class ApiKeyOut(BaseModel):
