@@ -216,6 +216,8 @@ def strict_api(
         **platform_env.env,
         "ASTRALYTIQ_LOGIN_MAX_FAILURES_PER_CLIENT": "2",
         "ASTRALYTIQ_LOGIN_MAX_FAILURES_PER_ACCOUNT": "100",
+        # As `astralytiq up` starts it: its portal, on loopback, is a trusted proxy.
+        "ASTRALYTIQ_TRUSTED_PROXIES": "127.0.0.1,::1",
     }
     log = tmp_path_factory.mktemp("strict-api") / "api.log"
     process = start([str(BIN / "astralytiq"), "serve", "--port", str(port)], log, env)
@@ -230,7 +232,8 @@ def test_login_forwards_the_browsers_address_so_one_person_cannot_lock_out_the_r
     strict_api: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The login page sends the browser's address (st.context.ip_address) in X-Forwarded-For;
-    the real API, which trusts its loopback peer (this portal), counts failures per browser.
+    the real API, which trusts its loopback peer (this portal) as `up` configures it, counts
+    failures per browser.
     AppTest has no browser connection, so that one property is patched to name a browser."""
     import streamlit as st
 
@@ -452,7 +455,7 @@ def test_an_admin_adds_a_user_and_issues_and_revokes_a_key(
     assert f"{name} can log in as viewer." in texts(at.success)
     assert name in {u["username"] for u in table(at, "users")}
 
-    at.text_input[2].input("portal-billing")
+    next(t for t in at.text_input if t.label == "Service name").input("portal-billing")
     next(b for b in at.button if b.label == "Issue").click().run()
     key = at.code[0].value
     assert key and "shown only once" in texts(at.warning)
