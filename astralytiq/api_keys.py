@@ -170,12 +170,14 @@ def all_keys(session: Session, include_revoked: bool = True) -> list[KeyInfo]:
 
 
 def find(session: Session, ref: str) -> ApiKey:
-    """A key by id or by prefix (as `keys list` prints them)."""
-    row = (
-        session.get(ApiKey, int(ref))
-        if ref.isdigit()
-        else session.scalar(select(ApiKey).where(ApiKey.prefix == ref))
-    )
+    """A key by id or by prefix (as `keys list` prints them).
+
+    The prefix is tried first: it is 12 hex digits, so about one key in 280 has a prefix made only
+    of decimal digits, which must not be read as an id. An id is a positive 64-bit integer.
+    """
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == ref))
+    if row is None and ref.isdigit() and len(ref) <= 18:
+        row = session.get(ApiKey, int(ref))
     if row is None:
         raise KeyNotFound(f"no API key with id or prefix {ref!r}; `astralytiq keys list` shows them")
     return row

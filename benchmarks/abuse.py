@@ -367,7 +367,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         say(f"MLflow tracking server in {workdir}")
         tracking_uri = start_tracking_server(workdir, base_env, running)
-        from serving.registry import NotFound, RegistryClient
+        from registry.rest import NotFound, RegistryClient
 
         try:  # a --workdir kept from an earlier run already holds the champion
             version = RegistryClient(tracking_uri).version_by_alias(MODEL, "champion").version

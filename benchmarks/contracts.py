@@ -48,11 +48,10 @@ def file_context_peer(df: pd.DataFrame, contract: Contract, docs: Path) -> bool:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    from data_contracts.validation import _has_time_keys, _rules, _table_rule, with_time_columns
+    from data_contracts.rules import rules_for, with_helpers
 
-    time_rules = _has_time_keys(df)
-    frame = with_time_columns(df, "D") if time_rules else df
-    rules = [_table_rule(contract), *_rules(contract, list(df.columns), "D", time_rules)]
+    rules = rules_for(contract, df, "D")
+    frame = with_helpers(df, rules)
     with tempfile.TemporaryDirectory() as root:
         context = gx.get_context(mode="file", project_root_dir=root)
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -63,7 +62,7 @@ def file_context_peer(df: pd.DataFrame, contract: Contract, docs: Path) -> bool:
         )
         suite = context.suites.add(gx.ExpectationSuite(name=f"{contract.dataset}_contract"))
         for rule in rules:
-            suite.add_expectation(rule.expectation)
+            suite.add_expectation(rule.expectation())
         validation = context.validation_definitions.add(
             gx.ValidationDefinition(name="validation", data=batch, suite=suite)
         )

@@ -99,8 +99,10 @@ def m4_weekly_frame(n_series: int) -> Any:
 
 def register_champion(tracking_uri: str, n_series: int) -> tuple[str, int]:
     """Train seasonal naive on every series through the engine, register it, make it champion."""
-    from models import engine, registration
+    from models import engine
     from models.frame import fingerprint
+    from registry import registration
+    from registry.names import CHAMPION
 
     frame = m4_weekly_frame(n_series)
     config = engine.TrainingConfig(
@@ -123,7 +125,7 @@ def register_champion(tracking_uri: str, n_series: int) -> tuple[str, int]:
         data_fingerprint=fingerprint(frame),
         contract_docs=None,
     )
-    registration.client_for(tracking_uri).set_registered_model_alias(MODEL, "champion", registered.version)
+    registration.client_for(tracking_uri).set_registered_model_alias(MODEL, CHAMPION, registered.version)
     return registered.version, len(result.bundle.to_json().encode())
 
 

@@ -72,18 +72,16 @@ def soak_bundle(mean: float) -> Any:
 
 
 def register(tracking_uri: str, mean: float) -> str:
-    from models.flavor import register_bundle
+    from registry.flavor import register_bundle
 
     return register_bundle(tracking_uri, "soak", MODEL, soak_bundle(mean).to_json())
 
 
 def set_alias(tracking_uri: str, version: str) -> None:
-    response = httpx.post(
-        f"{tracking_uri}/api/2.0/mlflow/registered-models/alias",
-        json={"name": MODEL, "alias": "champion", "version": version},
-        timeout=30,
-    )
-    response.raise_for_status()
+    from registry.names import CHAMPION
+    from registry.rest import RegistryClient
+
+    RegistryClient(tracking_uri, timeout=30).set_alias(MODEL, CHAMPION, version)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from data_contracts.contract import Contract
 from data_contracts.report import ContractReport, RuleResult
+from data_contracts.rules import ColumnType
 from data_contracts.sources import COLUMN, REASON, ROW, RULE, SourceRows
 from data_contracts.validation import check, keep_docs
 from models.frame import DS
@@ -45,7 +46,7 @@ def _type_results(results: list[RuleResult], unparsed: pd.DataFrame) -> list[Rul
     out = []
     for result in results:
         bad = unparsed[unparsed[COLUMN] == result.column]
-        if result.rule != "column type" or bad.empty:
+        if result.rule != ColumnType.name or bad.empty:
             out.append(result)
             continue
         first = bad.iloc[0]

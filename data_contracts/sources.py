@@ -23,6 +23,7 @@ from data_contracts.guards import (
     open_capped,
     read_header,
 )
+from data_contracts.rules import ColumnType
 from data_contracts.spec import DatasetSpec
 from models.frame import DS, SERIES_ID, Y
 
@@ -30,7 +31,7 @@ REASON = "_reason"
 RULE = "_rule"
 COLUMN = "_column"
 ROW = "_row"  # 1-based line of the row in a CSV file (the header is line 1); the row index otherwise
-TYPE_RULE = "column type"
+TYPE_RULE = ColumnType.name
 
 
 class DataSourceError(SourceRefused):

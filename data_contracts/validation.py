@@ -1,9 +1,7 @@
 """Run a contract as a Great Expectations checkpoint and explain every failure in one line.
 
-Per-series time rules (strictly increasing, frequency grid, regular steps, minimum history) have
-no single GX expectation, so they are computed here as helper columns (whether a row comes after
-every earlier row of its series, the periods since the latest earlier one, whether it sits on the
-frequency grid, the length of its series) that ordinary expectations then check.
+The rules themselves (what each checks, expects and says when broken) are ``data_contracts.rules``;
+this module builds their suite once, runs it on a frame and turns GX's results into a report.
 """
 
 from __future__ import annotations
@@ -17,34 +15,12 @@ from typing import Any, cast
 
 import pandas as pd
 
-from data_contracts.contract import ColumnRule, Contract
+from data_contracts.contract import Contract
 from data_contracts.report import ContractReport, ContractViolation, RuleResult
-from models.frame import DS, SERIES_ID
+from data_contracts.rules import Failure, Rule, rules_for, with_helpers
+from models.frame import SERIES_ID
 
 __all__ = ["ContractReport", "ContractViolation", "RuleResult", "run_contract"]
-
-# Helper columns, named so the Data Docs read plainly ("_after_previous_row values must be 1.0").
-STEP = "_periods_since_previous_row"
-AFTER = "_after_previous_row"
-ON_GRID = "_on_frequency_grid"
-SERIES_ROWS = "_rows_in_series"
-_FINITE = 1e300  # bounds that catch +-inf where the contract gives no range
-_TYPES = {
-    "number": ["float64", "int64", "float32", "int32", "Float64", "Int64"],
-    "datetime": ["datetime64[ns]", "datetime64"],
-    "string": ["str"],
-}
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One rule of a contract as a GX expectation; ``row_level`` rules single out bad rows."""
-
-    name: str
-    column: str
-    expectation: Any
-    description: str
-    row_level: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,179 +29,6 @@ class Checked:
 
     report: ContractReport
     bad_rows: dict[Any, list[RuleResult]]
-
-
-def on_grid(ds: pd.Series, freq: str) -> pd.Series:
-    """Whether each timestamp sits on the frequency's grid (midnight for D, a Sunday for W-SUN)."""
-    from pandas.tseries.frequencies import to_offset
-    from pandas.tseries.offsets import Tick
-
-    offset = to_offset(freq)
-    present = ds.notna()
-    result = pd.Series(True, index=ds.index)
-    if isinstance(offset, Tick):
-        result[present] = ds[present].astype("int64") % offset.nanos == 0
-    else:
-        # Few distinct dates even in big data: check each once, not each row.
-        unique = pd.Series(ds[present].unique())
-        valid = {value: offset.is_on_offset(value) and value == value.normalize() for value in unique}
-        result[present] = ds[present].map(valid).astype(bool)
-    return result
-
-
-def _since_latest_earlier(values: pd.Series, series: pd.Series) -> pd.Series:
-    """Each value minus the largest earlier value of its series, in file order (NaN for the first)."""
-    latest = values.groupby(series).cummax().groupby(series).shift()
-    return values - latest
-
-
-def with_time_columns(df: pd.DataFrame, freq: str) -> pd.DataFrame:
-    frame = df.copy()
-    series, missing = frame[SERIES_ID], frame[DS].isna()
-    # 1 where a row's timestamp is after every earlier one of its series; 0 for a duplicate or
-    # a row out of order; NaN where ds is missing (the missing-value rule reports those).
-    nanos = pd.Series(frame[DS].array.asi8, index=frame.index, dtype="float64").mask(missing)
-    after = _since_latest_earlier(nanos, series)
-    frame[AFTER] = (after.isna() | (after > 0)).astype(float).mask(missing)
-    # Periods since the latest earlier period of the series: 1 is a regular step, >1 a gap.
-    ordinals = pd.Series(frame[DS].dt.to_period(freq).array.asi8, index=frame.index, dtype="float64")
-    frame[STEP] = _since_latest_earlier(ordinals.mask(missing), series)
-    frame[ON_GRID] = on_grid(frame[DS], freq)
-    frame[SERIES_ROWS] = frame.groupby(SERIES_ID, dropna=False)[DS].transform("size")
-    return frame
-
-
-def _bounds(rule: ColumnRule) -> str:
-    low = "-inf" if rule.min is None else rule.min
-    high = "inf" if rule.max is None else rule.max
-    return f"[{low}, {high}]"
-
-
-def _has_time_keys(df: pd.DataFrame) -> bool:
-    return {SERIES_ID, DS} <= set(df.columns) and pd.api.types.is_datetime64_any_dtype(df[DS])
-
-
-def _rules(contract: Contract, columns: list[str], freq: str, time_rules: bool) -> list[Rule]:
-    """Every rule of the contract that applies to these columns, as a GX expectation."""
-    import great_expectations as gx
-
-    E = gx.expectations
-    rules: list[Rule] = []
-    for name, spec in contract.columns.items():
-        if name not in columns:
-            if spec.required:
-                rules.append(Rule("column exists", name, E.ExpectColumnToExist(column=name), "present"))
-            continue
-        rules.append(
-            Rule(
-                "column type",
-                name,
-                E.ExpectColumnValuesToBeInTypeList(column=name, type_list=_TYPES[spec.type]),
-                f"{spec.type} values",
-            )
-        )
-        budget = spec.max_missing_share
-        if budget < 1:
-            rules.append(
-                Rule(
-                    "missing-value budget",
-                    name,
-                    E.ExpectColumnValuesToNotBeNull(column=name, mostly=1 - budget),
-                    f"at most {budget:.1%} missing" if budget else "no missing values",
-                    row_level=budget == 0,
-                )
-            )
-        if spec.type == "number":
-            low = spec.min if spec.min is not None else -_FINITE
-            high = spec.max if spec.max is not None else _FINITE
-            rules.append(
-                Rule(
-                    "value range",
-                    name,
-                    E.ExpectColumnValuesToBeBetween(column=name, min_value=low, max_value=high),
-                    f"finite values in {_bounds(spec)}",
-                    row_level=True,
-                )
-            )
-    if not time_rules:
-        return rules  # they need both keys, ds as timestamps; the column rules above say what is wrong
-    s = contract.series
-    rules.append(
-        Rule(
-            "unique timestamps per series",
-            DS,
-            E.ExpectCompoundColumnsToBeUnique(column_list=[SERIES_ID, DS]),
-            "one row per (series_id, ds)",
-        )
-    )
-    if s.strictly_increasing:
-        rules.append(
-            Rule(
-                "strictly increasing timestamps",
-                DS,
-                E.ExpectColumnValuesToBeInSet(column=AFTER, value_set=[1.0]),
-                "each row after the earlier rows of its series",
-                row_level=True,
-            )
-        )
-    if s.regular_frequency:
-        rules.append(
-            Rule(
-                "frequency grid",
-                DS,
-                E.ExpectColumnValuesToBeInSet(column=ON_GRID, value_set=[True]),
-                f"timestamps on the {freq!r} grid",
-                row_level=True,
-            )
-        )
-        rules.append(
-            Rule(
-                "regular frequency",
-                DS,
-                E.ExpectColumnValuesToBeInSet(column=STEP, value_set=[1.0], mostly=1 - s.max_gap_share),
-                f"one {freq!r} period per step, at most {s.max_gap_share:.1%} gaps",
-            )
-        )
-    if s.id_pattern is not None:
-        rules.append(
-            Rule(
-                "series id characters",
-                SERIES_ID,
-                E.ExpectColumnValuesToMatchRegex(column=SERIES_ID, regex=s.id_pattern),
-                f"ids matching {s.id_pattern}",
-                row_level=True,
-            )
-        )
-    rules.append(
-        Rule(
-            "minimum history",
-            SERIES_ID,
-            E.ExpectColumnValuesToBeBetween(column=SERIES_ROWS, min_value=s.min_history),
-            f"at least {s.min_history} observations per series",
-        )
-    )
-    rules.append(
-        Rule(
-            "maximum series",
-            SERIES_ID,
-            E.ExpectColumnUniqueValueCountToBeBetween(
-                column=SERIES_ID, min_value=1, max_value=contract.limits.max_series
-            ),
-            f"1 to {contract.limits.max_series:,} series",
-        )
-    )
-    return rules
-
-
-def _table_rule(contract: Contract) -> Rule:
-    import great_expectations as gx
-
-    return Rule(
-        "maximum rows",
-        "(table)",
-        gx.expectations.ExpectTableRowCountToBeBetween(min_value=1, max_value=contract.limits.max_rows),
-        f"1 to {contract.limits.max_rows:,} rows",
-    )
 
 
 def _show(value: Any) -> str:
@@ -237,41 +40,13 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _explain(rule: Rule, result: dict[str, Any], contract: Contract, freq: str) -> str:
-    count = result.get("unexpected_count")
+def _failure(result: dict[str, Any]) -> Failure:
     examples = result.get("partial_unexpected_list") or []
-    example = f" (e.g. {_show(examples[0])})" if examples else ""
-    column, s = rule.column, contract.series
-    match rule.name:
-        case "column exists":
-            return f"column {column!r}: required by the contract but missing from the data"
-        case "column type":
-            return f"column {column!r}: holds {result.get('observed_value', 'other')} values, the contract says {contract.columns[column].type}"
-        case "missing-value budget":
-            budget = contract.columns[column].max_missing_share
-            allowed = f"over the budget of {budget:.1%}" if budget else "the contract allows none"
-            return f"column {column!r}: {count} missing value(s), {allowed}"
-        case "value range":
-            return f"column {column!r}: {count} value(s) outside {_bounds(contract.columns[column])} or not finite{example}"
-        case "unique timestamps per series":
-            return f"column {DS!r}: {count} row(s) repeat a (series_id, ds) pair{example}"
-        case "strictly increasing timestamps":
-            return f"column {DS!r}: {count} row(s) not after the previous row of their series (unsorted or duplicated)"
-        case "frequency grid":
-            return f"column {DS!r}: {count} timestamp(s) off the {freq!r} grid (mixed frequency?)"
-        case "regular frequency":
-            return f"column {DS!r}: {count} step(s) skip or break the frequency, over the gap budget of {s.max_gap_share:.1%}"
-        case "series id characters":
-            shown = f" (e.g. {str(examples[0])[:60]!r})" if examples else ""
-            return f"column {SERIES_ID!r}: {count} row(s) have an id outside the contract's id_pattern{shown}; rename those series or set series.id_pattern"
-        case "minimum history":
-            return f"column {SERIES_ID!r}: {count} row(s) belong to series shorter than {s.min_history} observations"
-        case "maximum rows":
-            observed = result.get("observed_value")
-            return f"table: {observed} rows, outside 1..{contract.limits.max_rows:,}"
-        case "maximum series":
-            return f"column {SERIES_ID!r}: {result.get('observed_value')} series, outside 1..{contract.limits.max_series:,}"
-    return f"{rule.name} failed on column {column!r}"
+    return Failure(
+        count=result.get("unexpected_count"),
+        observed=result.get("observed_value"),
+        example=f" (e.g. {_show(examples[0])})" if examples else "",
+    )
 
 
 class _Checkpoint:
@@ -305,14 +80,15 @@ class _Checkpoint:
             actions.append(gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["contract"]))
         asset = context.data_sources.add_pandas("incoming").add_dataframe_asset(contract.dataset)
         batch = asset.add_batch_definition_whole_dataframe("whole")
+        expectations = []
         for rule in rules:
-            rule.expectation.meta = {"rule": rule.name, "column": rule.column}
+            expectation = rule.expectation()
+            expectation.meta = {"rule": rule.name, "column": rule.column}
+            expectations.append(expectation)
         # Built whole and stored once: adding expectations one by one rewrites the stored suite
         # each time, which cost about half a second per check.
         suite = context.suites.add(
-            gx.ExpectationSuite(
-                name=f"{contract.dataset}_contract", expectations=[r.expectation for r in rules]
-            )
+            gx.ExpectationSuite(name=f"{contract.dataset}_contract", expectations=expectations)
         )
         validation = context.validation_definitions.add(
             gx.ValidationDefinition(name=f"{contract.dataset}_validation", data=batch, suite=suite)
@@ -357,11 +133,9 @@ def check(
 ) -> tuple[Checked, _Checkpoint]:
     """Validate ``df``; with ``row_indexes`` also say which rows break each row-level rule."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no phoning home from a flow
-    time_rules = _has_time_keys(df)
-    frame = with_time_columns(df, freq) if time_rules else df
     if checkpoint is None:
-        rules = [_table_rule(contract), *_rules(contract, list(df.columns), freq, time_rules)]
-        checkpoint = _Checkpoint(contract, rules, docs_root, row_indexes)
+        checkpoint = _Checkpoint(contract, rules_for(contract, df, freq), docs_root, row_indexes)
+    frame = with_helpers(df, list(checkpoint.rules.values()))
     results: list[RuleResult] = []
     bad_rows: dict[Any, list[RuleResult]] = {}
     for rule, success, detail in checkpoint.run(frame, run_name):
@@ -370,8 +144,8 @@ def check(
             rule=rule.name,
             column=rule.column,
             success=success,
-            expectation=rule.description,
-            message="" if success else _explain(rule, detail, contract, freq),
+            expectation=rule.expects,
+            message="" if success else rule.explain(_failure(detail)),
             unexpected=int(detail.get("unexpected_count") or 0),
             examples=examples,
         )

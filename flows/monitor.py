@@ -4,7 +4,6 @@ forecast on them (live accuracy), then their drift against the training window."
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
@@ -14,19 +13,20 @@ from prefect.cache_policies import NONE
 from astralytiq.db import session_scope
 from astralytiq.settings import get_settings
 from data_contracts.spec import DatasetSpec
+from flows.outcomes import MonitorOutcome
 from flows.retrain import maybe_retrain
 from flows.tasks import check_contract, load_data, load_spec_task
-from models import registry
 from models.bundle import ForecastBundle
 from models.frame import DS
 from monitoring.accuracy import AccuracyResult, live_accuracy
 from monitoring.drift import DriftResult, NoNewActuals, compute_drift, split_windows
 from monitoring.store import save_accuracy, save_drift, save_monitor_run
+from registry import tracking
 
 
 @task(name="load-champion", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
 def load_champion(model_name: str) -> tuple[str, ForecastBundle]:
-    return registry.load_champion_bundle(get_settings().mlflow_tracking_uri, model_name)
+    return tracking.load_champion_bundle(get_settings().mlflow_tracking_uri, model_name)
 
 
 @task(name="compute-drift", cache_policy=NONE)
@@ -96,10 +96,10 @@ def store_accuracy(model_name: str, version: str, result: AccuracyResult) -> int
 
 
 @flow(name="monitor", log_prints=True)
-def monitor_flow(dataset: str) -> dict[str, Any]:
+def monitor_flow(dataset: str) -> MonitorOutcome:
     """Drift of ``dataset``'s newest actuals against the window its champion was trained on."""
     settings = get_settings()
-    registry.check_tracking_server(settings.mlflow_tracking_uri)
+    tracking.check_tracking_server(settings.mlflow_tracking_uri)
     spec = load_spec_task(dataset)
     rows = load_data(spec)
     df = check_contract(rows, spec, settings.reports_dir / "contracts" / spec.name, stage="monitoring")
@@ -111,7 +111,7 @@ def monitor_flow(dataset: str) -> dict[str, Any]:
         result = drift_task(df, spec, bundle)
     except NoNewActuals as exc:
         get_run_logger().warning("%s: nothing to monitor yet", exc)
-        return {"model_name": spec.model_name, "version": version, "status": "no new actuals"}
+        return MonitorOutcome(spec.model_name, version, "no new actuals", accuracy_id=accuracy_id)
     report_id = store_drift(spec.model_name, version, result)
     drifted = sorted(name for name, f in result.features.items() if f.drifted)
     create_markdown_artifact(
@@ -125,12 +125,12 @@ def monitor_flow(dataset: str) -> dict[str, Any]:
         ),
     )
     retrain = maybe_retrain(dataset, spec, result.drift_share)
-    return {
-        "model_name": spec.model_name,
-        "version": version,
-        "status": "drift" if result.dataset_drift else "ok",
-        "drift_share": result.drift_share,
-        "report_id": report_id,
-        "accuracy_id": accuracy_id,
-        "retrain": retrain,
-    }
+    return MonitorOutcome(
+        spec.model_name,
+        version,
+        "drift" if result.dataset_drift else "ok",
+        drift_share=result.drift_share,
+        report_id=report_id,
+        accuracy_id=accuracy_id,
+        retrain=retrain,
+    )

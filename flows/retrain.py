@@ -9,13 +9,13 @@ version is promoted, and an unchanged data window registers nothing new (idempot
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
 from data_contracts.spec import DatasetSpec
-from flows.prefect_api import TRAIN, DeploymentMissing, PrefectAPI, PrefectUnavailable
+from flows.outcomes import Retrained, RetrainTriggered
+from orchestration.prefect_api import TRAIN, DeploymentMissing, PrefectAPI, PrefectUnavailable
 
 
 def deployment_name(dataset: str) -> str | None:
@@ -41,7 +41,7 @@ def trigger_training_deployment(dataset: str) -> str | None:
     return run.id
 
 
-def maybe_retrain(dataset: str, spec: DatasetSpec, drift_share: float) -> dict[str, Any] | None:
+def maybe_retrain(dataset: str, spec: DatasetSpec, drift_share: float) -> RetrainTriggered | Retrained | None:
     """Train again when ``drift_share`` is above the spec's threshold; None when it is not."""
     from flows.train import train_flow
 
@@ -54,11 +54,5 @@ def maybe_retrain(dataset: str, spec: DatasetSpec, drift_share: float) -> dict[s
     )
     flow_run_id = trigger_training_deployment(dataset)
     if flow_run_id is not None:
-        return {"how": "deployment", "flow_run_id": flow_run_id}
-    outcome = train_flow(dataset=dataset)
-    return {
-        "how": "subflow",
-        "version": outcome["version"],
-        "alias": outcome["alias"],
-        "reason": outcome["reason"],
-    }
+        return RetrainTriggered(flow_run_id)
+    return Retrained(train_flow(dataset=dataset))

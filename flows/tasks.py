@@ -18,8 +18,8 @@ from data_contracts.quarantine import enforce_contract
 from data_contracts.sources import SourceRows, read_dataset
 from data_contracts.spec import DatasetSpec, load_spec
 from data_contracts.validation import ContractViolation
-from models import registry
 from models.frame import DS, SERIES_ID
+from registry import tracking
 
 
 @task(name="load-spec", cache_policy=NONE)
@@ -82,7 +82,7 @@ def check_contract(rows: SourceRows, spec: DatasetSpec, docs_dir: Path, stage: s
     if report.quarantine_file is not None:
         logger.warning("%d row(s) set aside in %s", report.quarantined, report.quarantine_file)
     if not report.success:
-        run_id = registry.log_contract_failure(
+        run_id = tracking.log_contract_failure(
             report,
             tracking_uri=settings.mlflow_tracking_uri,
             experiment=spec.name,

@@ -21,10 +21,13 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from astralytiq.settings import Settings, get_settings
 from data_contracts.spec import DatasetSpec
 from flows.checkpoints import SeriesCheckpoints
+from flows.outcomes import TrainOutcome
 from flows.tasks import check_contract, load_data, load_spec_task
-from models import engine, registration, registry
+from models import engine
 from models.frame import DS, SERIES_ID, Series, fingerprint, iter_series
-from models.gate import GATE_METRIC, GateDecision, decide, head_to_head
+from registry import registration, tracking
+from registry.gate import GATE_METRIC, GateDecision, decide, head_to_head
+from registry.names import CONTRACT_TAG
 
 if TYPE_CHECKING:
     from prefect_dask import DaskTaskRunner
@@ -155,7 +158,7 @@ def find_registered(model_name: str, key: str) -> tuple[registration.Registered 
     found = registration.find_version(client, model_name, key)
     if found is None:
         return None, None
-    registered = registration.Registered(model_name, found.version, found.run_id, reused=True)
+    registered = registration.Registered(model_name, found.version, found.run_id or "", reused=True)
     return registered, registration.recorded_decision(client, model_name, found.version)
 
 
@@ -183,7 +186,7 @@ def register_model(
         },
         data_fingerprint=data_fingerprint,
         contract_docs=docs_dir,
-        tags={"dataset": spec.name, "contract": "passed", "contract_stage": "training"},
+        tags={"dataset": spec.name, CONTRACT_TAG: "passed", "contract_stage": "training"},
     )
 
 
@@ -251,26 +254,15 @@ def gate(
     return decision
 
 
-def _summary_of(registered: registration.Registered, decision: GateDecision) -> dict[str, Any]:
-    return {
-        "model_name": registered.model_name,
-        "version": registered.version,
-        "run_id": registered.run_id,
-        "promoted": decision.promoted,
-        "alias": decision.alias,
-        "reason": decision.reason,
-    }
-
-
 @flow(name="train", log_prints=True)
-def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> dict[str, Any]:
+def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> TrainOutcome:
     """Train and register a forecaster for ``dataset`` on its data up to ``until``.
 
     Idempotent: a run whose (data window, configuration, code) was registered already returns
     that version; a run after a crash resumes from the series it had finished.
     """
     settings = get_settings()
-    registry.check_tracking_server(settings.mlflow_tracking_uri)
+    tracking.check_tracking_server(settings.mlflow_tracking_uri)
     logger = get_run_logger()
     spec = load_spec_task(dataset)
     until = until or spec.training.until
@@ -292,12 +284,7 @@ def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> dict
         registered, decision = find_registered(spec.model_name, key)  # type: ignore[misc]
         if registered is not None and decision is not None:
             logger.info("v%s already holds this training (key %s): nothing to do", registered.version, key)
-            return {
-                **_summary_of(registered, decision),
-                "idempotency_key": key,
-                "skipped": True,
-                "resumed": 0,
-            }
+            return _outcome(registered, decision, key, skipped=True)
         checkpoints = SeriesCheckpoints(settings.data_dir / "checkpoints" / "train", key)
         runner = series_runner(settings, workers)
         outcomes, resumed = train_on_cluster(df, config, checkpoints, runner, workers)
@@ -305,7 +292,7 @@ def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> dict
         registered = register_model(result, spec, key, data_fingerprint, docs_dir)
         decision = gate(result, registered, df, config, spec.training.promotion_margin)
     checkpoints.clear()
-    counts = result.selection["model"].value_counts().to_dict()
+    counts = {str(model): int(n) for model, n in result.selection["model"].value_counts().items()}
     create_markdown_artifact(
         key=f"training-{spec.name.replace('_', '-')}",
         markdown=(
@@ -316,14 +303,24 @@ def train_flow(dataset: str, until: date | None = None, n_jobs: int = 0) -> dict
             f"- idempotency key `{key}`; {resumed} series resumed from an earlier attempt\n"
         ),
     )
-    return {
-        **_summary_of(registered, decision),
-        "backtest_mase": result.summary["backtest_mase"],
-        "selection": counts,
-        "idempotency_key": key,
-        "skipped": False,
-        "resumed": resumed,
-    }
+    mase = float(result.summary["backtest_mase"])
+    return _outcome(
+        registered, decision, key, skipped=False, resumed=resumed, backtest_mase=mase, selection=counts
+    )
+
+
+def _outcome(
+    registered: registration.Registered, decision: GateDecision, key: str, **training: Any
+) -> TrainOutcome:
+    return TrainOutcome(
+        registered.model_name,
+        registered.version,
+        registered.run_id,
+        decision.alias,
+        decision.reason,
+        idempotency_key=key,
+        **training,
+    )
 
 
 def _window(df: pd.DataFrame) -> tuple[str, str]:

@@ -1,4 +1,5 @@
 """The forecasting engine: a pure core (DataFrames in, DataFrames and dataclasses out).
 
-Nothing here imports Prefect, FastAPI or Streamlit; flows, the API and the portal call in.
+Nothing here imports MLflow, Prefect, FastAPI or Streamlit; flows, the API and the portal call
+in, and the registry (registry/) keeps its results. code_version() hashes this folder.
 """

@@ -15,19 +15,19 @@ from urllib.parse import quote
 import httpx
 
 from portal.api_types import (
-    AccuracyHistory,
-    ApiKey,
+    AccuracyHistoryOut,
     ApiKeyIssued,
+    ApiKeyOut,
     ChampionChange,
-    ContractReport,
-    ContractRun,
-    DriftHistory,
-    Forecast,
+    ContractReportOut,
+    ContractRunOut,
+    DriftHistoryOut,
+    ForecastResponse,
     ModelDetail,
     ModelSummary,
     PipelineRun,
-    TrainingStarted,
-    User,
+    TrainTriggered,
+    UserOut,
 )
 
 
@@ -172,9 +172,11 @@ class ApiClient:
     def series(self, model: str) -> list[str]:
         return cast(list[str], self._call("GET", f"/v1/models/{_seg(model)}/series"))
 
-    def forecast(self, model: str, series_ids: list[str], horizon: int, levels: list[float]) -> Forecast:
+    def forecast(
+        self, model: str, series_ids: list[str], horizon: int, levels: list[float]
+    ) -> ForecastResponse:
         body = {"series_ids": series_ids, "horizon": horizon, "levels": levels, "include_history": True}
-        return cast(Forecast, self._call("POST", f"/v1/models/{_seg(model)}/forecast", json=body))
+        return cast(ForecastResponse, self._call("POST", f"/v1/models/{_seg(model)}/forecast", json=body))
 
     def promote(self, model: str, version: str, reason: str) -> ChampionChange:
         body = {"version": version, "reason": reason}
@@ -185,15 +187,15 @@ class ApiClient:
         return cast(ChampionChange, self._call("POST", f"/v1/models/{_seg(model)}/rollback", json=body))
 
     # --- health --------------------------------------------------------------------------
-    def drift(self, model: str) -> DriftHistory:
-        return cast(DriftHistory, self._call("GET", f"/v1/models/{_seg(model)}/drift"))
+    def drift(self, model: str) -> DriftHistoryOut:
+        return cast(DriftHistoryOut, self._call("GET", f"/v1/models/{_seg(model)}/drift"))
 
     def drift_report_html(self, model: str, report_id: int) -> str:
         return cast(str, self._call("GET", f"/v1/models/{_seg(model)}/drift/{report_id}/html"))
 
-    def accuracy(self, model: str) -> AccuracyHistory:
+    def accuracy(self, model: str) -> AccuracyHistoryOut:
         """Live accuracy of served forecasts (issue 7's route; RouteMissing on older servers)."""
-        return cast(AccuracyHistory, self._call("GET", f"/v1/models/{_seg(model)}/accuracy"))
+        return cast(AccuracyHistoryOut, self._call("GET", f"/v1/models/{_seg(model)}/accuracy"))
 
     def metrics_text(self) -> str:
         """The API's own Prometheus exposition (/metrics): latency and request counters."""
@@ -203,15 +205,15 @@ class ApiClient:
     def pipeline_runs(self, limit: int = 20) -> list[PipelineRun]:
         return cast(list[PipelineRun], self._call("GET", "/v1/pipelines/runs", params={"limit": limit}))
 
-    def train(self, dataset: str) -> TrainingStarted:
-        return cast(TrainingStarted, self._call("POST", "/v1/pipelines/train", json={"dataset": dataset}))
+    def train(self, dataset: str) -> TrainTriggered:
+        return cast(TrainTriggered, self._call("POST", "/v1/pipelines/train", json={"dataset": dataset}))
 
     # --- data contracts ------------------------------------------------------------------
-    def contract_reports(self, limit: int = 50) -> list[ContractRun]:
-        return cast(list[ContractRun], self._call("GET", "/v1/contracts/reports", params={"limit": limit}))
+    def contract_reports(self, limit: int = 50) -> list[ContractRunOut]:
+        return cast(list[ContractRunOut], self._call("GET", "/v1/contracts/reports", params={"limit": limit}))
 
-    def contract_report(self, run_id: str) -> ContractReport:
-        return cast(ContractReport, self._call("GET", f"/v1/contracts/reports/{_seg(run_id)}"))
+    def contract_report(self, run_id: str) -> ContractReportOut:
+        return cast(ContractReportOut, self._call("GET", f"/v1/contracts/reports/{_seg(run_id)}"))
 
     def contract_docs_html(self, docs_url: str) -> str:
         """A Data Docs page the API links from a report (``docs_url``, a path on this API)."""
@@ -220,24 +222,24 @@ class ApiClient:
         return cast(str, self._call("GET", docs_url))
 
     # --- administration ------------------------------------------------------------------
-    def users(self) -> list[User]:
-        return cast(list[User], self._call("GET", "/v1/admin/users"))
+    def users(self) -> list[UserOut]:
+        return cast(list[UserOut], self._call("GET", "/v1/admin/users"))
 
-    def create_user(self, username: str, password: str, role: str) -> User:
+    def create_user(self, username: str, password: str, role: str) -> UserOut:
         body = {"username": username, "password": password, "role": role}
-        return cast(User, self._call("POST", "/v1/admin/users", json=body))
+        return cast(UserOut, self._call("POST", "/v1/admin/users", json=body))
 
-    def update_user(self, username: str, role: str | None = None, active: bool | None = None) -> User:
+    def update_user(self, username: str, role: str | None = None, active: bool | None = None) -> UserOut:
         body = {k: v for k, v in (("role", role), ("active", active)) if v is not None}
-        return cast(User, self._call("PATCH", f"/v1/admin/users/{_seg(username)}", json=body))
+        return cast(UserOut, self._call("PATCH", f"/v1/admin/users/{_seg(username)}", json=body))
 
-    def reset_password(self, username: str, password: str) -> User:
+    def reset_password(self, username: str, password: str) -> UserOut:
         """An admin sets someone's password; their sessions end."""
         body = {"password": password}
-        return cast(User, self._call("POST", f"/v1/admin/users/{_seg(username)}/password", json=body))
+        return cast(UserOut, self._call("POST", f"/v1/admin/users/{_seg(username)}/password", json=body))
 
-    def api_keys(self) -> list[ApiKey]:
-        return cast(list[ApiKey], self._call("GET", "/v1/admin/api-keys"))
+    def api_keys(self) -> list[ApiKeyOut]:
+        return cast(list[ApiKeyOut], self._call("GET", "/v1/admin/api-keys"))
 
     def issue_api_key(
         self, name: str, role: str, models: list[str], expires_in_days: int | None
@@ -245,5 +247,5 @@ class ApiClient:
         body = {"name": name, "role": role, "models": models, "expires_in_days": expires_in_days}
         return cast(ApiKeyIssued, self._call("POST", "/v1/admin/api-keys", json=body))
 
-    def revoke_api_key(self, key_id: int) -> ApiKey:
-        return cast(ApiKey, self._call("DELETE", f"/v1/admin/api-keys/{key_id}"))
+    def revoke_api_key(self, key_id: int) -> ApiKeyOut:
+        return cast(ApiKeyOut, self._call("DELETE", f"/v1/admin/api-keys/{key_id}"))

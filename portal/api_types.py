@@ -23,7 +23,7 @@ class ModelSummary(TypedDict):
     train_end: str | None
 
 
-class Version(TypedDict):
+class VersionOut(TypedDict):
     version: str
     aliases: list[str]
     run_id: str
@@ -38,7 +38,7 @@ class SelectionRow(TypedDict):
 
 
 class ModelDetail(ModelSummary):
-    versions: list[Version]
+    versions: list[VersionOut]
     selection: list[SelectionRow]
 
 
@@ -59,19 +59,19 @@ class HistoryPoint(TypedDict):
     y: float
 
 
-class SeriesForecast(TypedDict):
+class SeriesForecastOut(TypedDict):
     series_id: str
     selected_model: str
     points: list[ForecastPoint]
     history: list[HistoryPoint] | None
 
 
-class Forecast(TypedDict):
+class ForecastResponse(TypedDict):
     model: str
     version: str
     horizon: int
     levels: list[float]
-    forecasts: list[SeriesForecast]
+    forecasts: list[SeriesForecastOut]
 
 
 class ChampionChange(TypedDict):
@@ -83,14 +83,14 @@ class ChampionChange(TypedDict):
     load_seconds: float
 
 
-class DriftFeature(TypedDict):
+class DriftFeatureOut(TypedDict):
     feature: str
     score: float
     method: str
     drifted: bool
 
 
-class DriftReport(TypedDict):
+class DriftReportOut(TypedDict):
     id: int
     model_name: str
     model_version: str
@@ -101,16 +101,16 @@ class DriftReport(TypedDict):
     current_end: str
     drift_share: float
     dataset_drift: bool
-    features: list[DriftFeature]
+    features: list[DriftFeatureOut]
 
 
-class DriftHistory(TypedDict):
+class DriftHistoryOut(TypedDict):
     model_name: str
-    latest: DriftReport | None
-    history: list[DriftReport]
+    latest: DriftReportOut | None
+    history: list[DriftReportOut]
 
 
-class AccuracyPoint(TypedDict):
+class AccuracyPointOut(TypedDict):
     """One evaluation of served forecasts against the actuals that arrived (issue 7)."""
 
     evaluated_at: str
@@ -124,9 +124,9 @@ class AccuracyPoint(TypedDict):
     n_points: int
 
 
-class AccuracyHistory(TypedDict):
+class AccuracyHistoryOut(TypedDict):
     model: str
-    points: list[AccuracyPoint]
+    points: list[AccuracyPointOut]
 
 
 class PipelineRun(TypedDict):
@@ -142,13 +142,13 @@ class PipelineRun(TypedDict):
     duration_seconds: float | None
 
 
-class TrainingStarted(TypedDict):
+class TrainTriggered(TypedDict):
     flow_run_id: str
     dataset: str
     state: str
 
 
-class ContractRun(TypedDict):
+class ContractRunOut(TypedDict):
     run_id: str
     dataset: str
     status: str
@@ -159,7 +159,7 @@ class ContractRun(TypedDict):
     model_version: str | None
 
 
-class ContractRule(TypedDict):
+class RuleOut(TypedDict):
     rule: str
     column: str
     success: bool
@@ -168,24 +168,24 @@ class ContractRule(TypedDict):
     unexpected: int
 
 
-class ContractReport(ContractRun):
+class ContractReportOut(ContractRunOut):
     summary: str
     rows: int | None
     series: int | None
     quarantined: int
     quarantine_counts: dict[str, int]
-    results: list[ContractRule]
+    results: list[RuleOut]
     docs_url: str | None
 
 
-class User(TypedDict):
+class UserOut(TypedDict):
     username: str
     role: str
     active: bool
     created_at: str
 
 
-class ApiKey(TypedDict):
+class ApiKeyOut(TypedDict):
     id: int
     name: str
     prefix: str
@@ -198,5 +198,5 @@ class ApiKey(TypedDict):
     active: bool
 
 
-class ApiKeyIssued(ApiKey):
+class ApiKeyIssued(ApiKeyOut):
     key: str

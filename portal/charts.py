@@ -8,7 +8,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from portal.api_types import AccuracyPoint, SelectionRow, SeriesForecast, Version
+from portal.api_types import AccuracyPointOut, SelectionRow, SeriesForecastOut, VersionOut
 from portal.theme import ACCENT, INK, MUTED, OK, WARN
 
 # Backtest metrics shown for a version, in order, with "lower is better" except coverage.
@@ -24,7 +24,7 @@ VERSION_METRICS = {
 _BAND_ALPHA = {0: 0.10, 1: 0.20, 2: 0.28, 3: 0.34, 4: 0.40}
 
 
-def forecast_rows(item: SeriesForecast) -> list[dict[str, Any]]:
+def forecast_rows(item: SeriesForecastOut) -> list[dict[str, Any]]:
     rows = []
     for point in item["points"]:
         row = {"series_id": item["series_id"], "ds": point["ds"], "yhat": point["yhat"]}
@@ -50,7 +50,7 @@ def _layout(fig: go.Figure, height: int = 420) -> go.Figure:
     return fig
 
 
-def forecast_chart(item: SeriesForecast, levels: Sequence[float]) -> go.Figure:
+def forecast_chart(item: SeriesForecastOut, levels: Sequence[float]) -> go.Figure:
     fig = go.Figure()
     history = item.get("history") or []
     if history:
@@ -122,7 +122,7 @@ def drift_history_chart(history: Sequence[Any], threshold: float | None = None) 
     return _layout(fig, height=260)
 
 
-def versions_rows(versions: Sequence[Version]) -> list[dict[str, Any]]:
+def versions_rows(versions: Sequence[VersionOut]) -> list[dict[str, Any]]:
     rows = []
     for v in versions:
         row: dict[str, Any] = {
@@ -136,7 +136,7 @@ def versions_rows(versions: Sequence[Version]) -> list[dict[str, Any]]:
     return rows
 
 
-def comparison_rows(first: Version, second: Version) -> list[dict[str, Any]]:
+def comparison_rows(first: VersionOut, second: VersionOut) -> list[dict[str, Any]]:
     """Backtest metrics of two versions side by side, and which one the metric favours."""
     rows = []
     for key, label in VERSION_METRICS.items():
@@ -163,7 +163,7 @@ def comparison_rows(first: Version, second: Version) -> list[dict[str, Any]]:
     return rows
 
 
-def backtest_chart(versions: Sequence[Version]) -> go.Figure:
+def backtest_chart(versions: Sequence[VersionOut]) -> go.Figure:
     """Each candidate forecaster's backtest MASE in the newest version: why the selection chose."""
     newest = versions[0] if versions else None
     candidates = sorted(
@@ -200,7 +200,7 @@ def selection_chart(selection: Sequence[SelectionRow]) -> go.Figure:
     return _layout(fig, height=300)
 
 
-def accuracy_chart(points: Sequence[AccuracyPoint]) -> go.Figure:
+def accuracy_chart(points: Sequence[AccuracyPointOut]) -> go.Figure:
     """Live MASE and WAPE of served forecasts over time, version changes visible on hover."""
     ordered = sorted(points, key=lambda p: p["evaluated_at"])
     x = [p["evaluated_at"] for p in ordered]

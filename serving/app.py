@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from astralytiq.db import session_factory
 from astralytiq.settings import Settings, get_settings
+from registry.rest import RegistryClient
 from serving import errors, memory, openapi, warm_start
 from serving.access import AccessCache
 from serving.forwarded import ForwardedClient
@@ -20,7 +21,6 @@ from serving.health_gauges import HealthGauges
 from serving.login_throttle import LoginThrottle
 from serving.middleware import ObservabilityMiddleware
 from serving.model_store import ModelStore
-from serving.registry import RegistryClient
 from serving.rendering import Renderer
 from serving.report_streams import ReportStreams
 from serving.routes import admin, auth, champion, contracts, forecast, health, models, monitoring, pipelines

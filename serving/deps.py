@@ -1,4 +1,5 @@
-"""Everything a route needs, assembled once: settings, DB session, caller, served models."""
+"""Everything a route needs, assembled once: settings, DB session, caller, served models, the
+registry's contract reports."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from astralytiq import audit
 from astralytiq.accounts import ROLE_RANK, Role
 from astralytiq.settings import Settings
+from registry.contract_reports import ContractReports
 from serving import auth
 from serving.access import AccessCache, AccessUnavailable, Principal
 from serving.model_store import ModelStore
@@ -41,10 +43,21 @@ async def get_access(request: Request) -> AccessCache:
     return request.app.state.access  # type: ignore[no-any-return]
 
 
+def get_contract_reports(
+    settings: Annotated[Settings, Depends(get_settings_dep)],
+) -> Iterator[ContractReports]:
+    client = ContractReports(settings.mlflow_tracking_uri)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ModelStoreDep = Annotated[ModelStore, Depends(get_store)]
 AccessDep = Annotated[AccessCache, Depends(get_access)]
+ContractReportsDep = Annotated[ContractReports, Depends(get_contract_reports)]
 
 UNAUTHORIZED = HTTPException(
     status.HTTP_401_UNAUTHORIZED,

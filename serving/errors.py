@@ -8,22 +8,17 @@ import re
 import sys
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from serving.schemas import ErrorDetail
+
 log = logging.getLogger("astralytiq.serving")
-
-
-class ErrorDetail(BaseModel):
-    """Every refusal: a sentence saying what was wrong, or (422) one entry per invalid field."""
-
-    detail: str | list[dict[str, Any]]
 
 
 def _documented(description: str) -> dict[str, Any]:
@@ -63,6 +58,12 @@ def _safe(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _safe(v) for k, v in list(value.items())[:20]}
     return value if isinstance(value, int | float | bool | type(None) | str) else repr(value)[:200]
+
+
+def registry_unavailable(exc: Exception, consequence: str = "") -> HTTPException:
+    """The 503 of a route whose MLflow call failed (``consequence``: e.g. "nothing changed")."""
+    what = "model registry unavailable" + (f", {consequence}" if consequence else "")
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"{what}: {exc}")
 
 
 JSON_BODY_HINT = "the body must be a JSON object sent with 'Content-Type: application/json'"

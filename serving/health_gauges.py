@@ -14,9 +14,9 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from monitoring.snapshot import read_snapshot
+from registry.rest import RegistryError
 from serving.metrics import HEALTH, ModelHealthCollector
 from serving.model_store import ModelStore
-from serving.registry import RegistryError
 
 log = logging.getLogger("astralytiq.serving")
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from models.bundle import ForecastBundle
+from registry.names import CHAMPION
+from registry.rest import NotFound, RegistryClient, RegistryError
 from serving import bundle_loader, metrics
-from serving.registry import NotFound, RegistryClient, RegistryError
 from serving.render_cache import RenderCache
 
-CHAMPION = "champion"
 log = logging.getLogger("astralytiq.serving")
 
 

@@ -30,6 +30,7 @@ SERIES_ID_SCHEMA: dict[str, JsonValue] = {"type": "string", "minLength": 1, "max
 KEY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 USERNAME_PATTERN = r"^[A-Za-z0-9._-]*[A-Za-z0-9][A-Za-z0-9._-]*$"
 MODEL_NAME_SCHEMA: dict[str, JsonValue] = {"type": "string", "pattern": r"^[^\x00-\x1f/]{1,128}$"}
+DATASET_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"  # a dataset spec's name and file stem (data_contracts.spec)
 
 
 # Row ids of the app database (SQLite and PostgreSQL integers are 64-bit): a larger one in a path
@@ -325,10 +326,6 @@ class AccuracyHistoryOut(BaseModel):
     points: list[AccuracyPointOut]
 
 
-class Problem(BaseModel):
-    detail: str
-
-
 class PromotionRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -478,6 +475,63 @@ class AuditEventOut(BaseModel):
     target: str
     detail: dict[str, Any]
     client: str | None
+
+
+class ErrorDetail(BaseModel):
+    """Every refusal: a sentence saying what was wrong, or (422) one entry per invalid field."""
+
+    detail: str | list[dict[str, Any]]
+
+
+class PipelineRun(BaseModel):
+    id: str
+    name: str = Field(description="The run's name in Prefect, e.g. 'brave-otter'")
+    flow: str = Field(description="train or monitor")
+    dataset: str | None
+    state: str = Field(description="SCHEDULED, PENDING, RUNNING, COMPLETED, FAILED, CRASHED, CANCELLED, ...")
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_seconds: float | None
+
+
+class TrainRequest(BaseModel):
+    dataset: str = Field(pattern=DATASET_PATTERN, examples=["nyc_flights"])
+
+
+class TrainTriggered(BaseModel):
+    flow_run_id: str
+    dataset: str
+    state: str
+
+
+class ContractRunOut(BaseModel):
+    run_id: str
+    dataset: str
+    status: Literal["passed", "failed"]
+    stage: str | None
+    started_at: datetime
+    rules: int | None = None
+    failures: int | None = None
+    model_version: str | None = None
+
+
+class RuleOut(BaseModel):
+    rule: str
+    column: str
+    success: bool
+    expectation: str
+    message: str = ""
+    unexpected: int = 0
+
+
+class ContractReportOut(ContractRunOut):
+    summary: str
+    rows: int | None = None
+    series: int | None = None
+    quarantined: int = 0
+    quarantine_counts: dict[str, int] = {}
+    results: list[RuleOut] = []
+    docs_url: str | None = None  # the GX Data Docs page of this check, under this API
 
 
 class Readiness(BaseModel):

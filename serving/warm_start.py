@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from registry.rest import RegistryClient, RegistryError
 from serving.model_store import ModelStore, ServedModel
-from serving.registry import RegistryClient, RegistryError
 
 log = logging.getLogger("astralytiq.serving")
 

@@ -1,19 +1,30 @@
-"""Shared fixtures: a real MLflow server, Prefect's test harness, a trained demo model, the API.
+"""Every shared fixture: a real MLflow server, Prefect's test harness, a trained demo model, the
+API in-process and as a process, a PostgreSQL database; and the rule that a test's folder is its
+marker (unit, integration, e2e, security, reliability).
 
-Nothing here is mocked: the MLflow tracking server, the Prefect API and the app database are
-the real programs, started on loopback in a temporary folder for the test session.
+Nothing here is mocked: the MLflow tracking server, the Prefect API, PostgreSQL and the app
+database are the real programs, started on loopback in a temporary folder for the test session.
+Helpers that are not fixtures live in tests/support/ (processes and ports, bundle and registry
+factories, the API as a process, the PostgreSQL address, the portal's stand-in).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from flows.outcomes import TrainOutcome
 from tests.support import BIN, REPO, free_port, start, stop, wait_http
+from tests.support.api_process import served_api
+from tests.support.postgres import PostgresDatabase
+from tests.support.postgres import postgres_database as create_postgres_database
+
+TESTS = Path(__file__).parent
 
 
 @dataclass(frozen=True)
@@ -86,7 +97,7 @@ def prefect_harness() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def trained_demo(platform_env: Platform, prefect_harness: None) -> dict[str, Any]:
+def trained_demo(platform_env: Platform, prefect_harness: None) -> TrainOutcome:
     """The demo dataset trained once through the real training flow and registered in MLflow."""
     from flows.train import train_flow
 
@@ -116,7 +127,7 @@ def engineer_credentials(platform_env: Platform) -> tuple[str, str]:
 def api_server(
     platform_env: Platform,
     prefect_harness: None,
-    trained_demo: dict[str, Any],
+    trained_demo: TrainOutcome,
     admin_credentials: tuple[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
@@ -128,14 +139,71 @@ def api_server(
     from flows.monitor import monitor_flow
 
     monitor_flow(dataset="nyc_flights")
-    port = free_port()
-    logs = tmp_path_factory.mktemp("api")
     # The Prefect test harness's server, so GET /v1/pipelines/runs lists this session's real runs.
-    env = {**platform_env.env, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
-    process = start([str(BIN / "astralytiq"), "serve", "--port", str(port)], logs / "api.log", env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/readyz", 60, process)
+    prefect = {"PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    with served_api(platform_env, tmp_path_factory.mktemp("api"), prefect) as url:
         yield url
-    finally:
-        stop(process)
+
+
+@pytest.fixture(scope="module")
+def api(platform_env: Platform, admin_credentials: tuple[str, str]) -> Iterator[TestClient]:
+    """The API in-process (TestClient, lifespan included) on the session's platform."""
+    from astralytiq.settings import get_settings
+    from serving.app import create_app
+
+    with TestClient(create_app(get_settings())) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def client(api: TestClient, trained_demo: TrainOutcome) -> TestClient:
+    """The API once it serves the trained demo (loaded at start, or by the alias watcher)."""
+    deadline = time.monotonic() + 60
+    while api.get("/readyz").json().get("models", {}).get("nyc_flights") != trained_demo.version:
+        assert time.monotonic() < deadline, api.get("/readyz").json()
+        time.sleep(0.2)
+    return api
+
+
+@pytest.fixture(scope="module")
+def admin(api: TestClient, admin_credentials: tuple[str, str]) -> dict[str, str]:
+    """An admin's bearer header, from a real login."""
+    username, password = admin_credentials
+    response = api.post("/v1/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[PostgresDatabase]:
+    """A fresh database on the test PostgreSQL (tests/support/postgres.py), dropped afterwards."""
+    with create_postgres_database() as database:
+        yield database
+
+
+# ---- a test's folder is its marker ------------------------------------------------------------
+
+FOLDERS = ("unit", "integration", "e2e", "security", "reliability")
+# A unit test runs without servers: one asking for these belongs under tests/integration/.
+SERVER_FIXTURES = frozenset(
+    {"mlflow_server", "platform_env", "prefect_harness", "trained_demo", "api_server", "api", "client"}
+    | {"postgres_database"}
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    misplaced = []
+    for item in items:
+        folder = item.path.relative_to(TESTS).parts[0]
+        if folder not in FOLDERS:
+            misplaced.append(f"{item.nodeid}: tests live in tests/<{'|'.join(FOLDERS)}>/")
+            continue
+        declared = {mark.name for mark in item.iter_markers()} & set(FOLDERS) - {folder}
+        if declared:
+            misplaced.append(f"{item.nodeid} is marked {sorted(declared)} but lives in tests/{folder}/")
+        needs = sorted(SERVER_FIXTURES & set(getattr(item, "fixturenames", ())))
+        if folder == "unit" and needs:
+            misplaced.append(f"{item.nodeid} uses {', '.join(needs)}: a real server, so tests/integration/")
+        item.add_marker(getattr(pytest.mark, folder))
+    if misplaced:
+        raise pytest.UsageError("tests out of place:\n  " + "\n  ".join(misplaced))

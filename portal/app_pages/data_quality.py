@@ -3,7 +3,7 @@
 import streamlit as st
 
 from portal import sandbox, tables, theme
-from portal.api_types import ContractRun
+from portal.api_types import ContractRunOut
 from portal.guard import call
 from portal.state import client, require
 
@@ -20,7 +20,7 @@ if not reports:
     )
     st.stop()
 
-latest_by_dataset: dict[str, ContractRun] = {}
+latest_by_dataset: dict[str, ContractRunOut] = {}
 for report in reports:  # newest first
     latest_by_dataset.setdefault(report["dataset"], report)
 columns = st.columns(min(4, len(latest_by_dataset)))

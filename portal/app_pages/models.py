@@ -4,7 +4,7 @@ versions side by side; engineers promote a version to champion or roll back."""
 import streamlit as st
 
 from portal import charts, tables, theme
-from portal.api_types import Version
+from portal.api_types import VersionOut
 from portal.guard import call
 from portal.state import client, require
 
@@ -38,7 +38,7 @@ if detail["load_error"]:
     st.warning(f"The champion is not the version served: {detail['load_error']}", icon=":material/warning:")
 
 versions = detail["versions"]
-by_version: dict[str, Version] = {v["version"]: v for v in versions}
+by_version: dict[str, VersionOut] = {v["version"]: v for v in versions}
 st.subheader("Versions")
 tables.table("versions", charts.versions_rows(versions))
 st.plotly_chart(charts.backtest_chart(versions), width="stretch")

@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from astralytiq import audit
 from astralytiq.db import AuditEvent
+from registry.names import CHAMPION
+from registry.rest import NotFound, RegistryError
 from serving.deps import Engineer, ModelStoreDep, SessionDep, actor_of, check_model_scope
-from serving.model_store import CHAMPION, LoadError, ModelStore
-from serving.registry import NotFound, RegistryError
+from serving.errors import registry_unavailable
+from serving.model_store import LoadError, ModelStore
 from serving.schemas import ChampionChange, PromotionRequest, RollbackRequest
 
 router = APIRouter(prefix="/v1/models", tags=["champion"])
@@ -28,12 +30,6 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "The version cannot be served (its bundle failed to load or its smoke test)"},
     503: {"description": "The model registry is unreachable; nothing changed"},
 }
-
-
-def _registry_down(exc: RegistryError) -> HTTPException:
-    return HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"model registry unavailable, nothing changed: {exc}"
-    )
 
 
 def _current_champion(store: ModelStore, name: str) -> str | None:
@@ -93,7 +89,7 @@ def _switch(
         code = {"missing": 404, "invalid": 422, "unreachable": 503, "crashed": 503}[exc.kind]
         raise HTTPException(code, detail=f"{exc}; the champion is unchanged") from None
     except RegistryError as exc:
-        raise _registry_down(exc) from None
+        raise registry_unavailable(exc, "nothing changed") from None
     audit.record(
         session, actor, f"model.{action}", name, **{"from": previous, "to": version, "reason": reason}
     )
@@ -122,7 +118,7 @@ def promote(
     try:
         previous = _current_champion(store, name)
     except RegistryError as exc:
-        raise _registry_down(exc) from None
+        raise registry_unavailable(exc, "nothing changed") from None
     actor = actor_of(principal, request)
     return _switch(store, session, actor, name, body.version, previous, "promote", body.reason)
 
@@ -146,6 +142,6 @@ def rollback(
             )
         target = body.version or _previous_champion(session, store, name, current)
     except RegistryError as exc:
-        raise _registry_down(exc) from None
+        raise registry_unavailable(exc, "nothing changed") from None
     actor = actor_of(principal, request)
     return _switch(store, session, actor, name, target, current, "rollback", body.reason)

@@ -1,156 +1,53 @@
 """Data contract reports: every checked run kept in MLflow, its rules and its GX Data Docs.
 
-A failed contract leaves an MLflow run tagged ``contract=failed``; a training run whose data
-passed is tagged ``contract=passed``. Both keep the report under the ``contract_report``
-artifact folder (``report.json``, ``summary.txt``, the Data Docs, ``quarantine.csv``).
+The MLflow side (which runs hold a check, where their files are) is ``registry.contract_reports``.
 """
 
 from __future__ import annotations
 
 import json
 import mimetypes
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import asdict
 from pathlib import PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
 
-from astralytiq.settings import Settings
+from registry.contract_reports import ContractRun
+from registry.rest import NotFound, RegistryError
 from serving import security_headers
 from serving.datasets import DatasetModels, dataset_name
-from serving.deps import Principal, SettingsDep, Viewer
-from serving.registry import NotFound, RegistryClient, RegistryError
+from serving.deps import ContractReportsDep, Principal, SettingsDep, Viewer
+from serving.errors import registry_unavailable
 from serving.report_streams import CHUNK_BYTES, FreeStream, ReportStreams
+from serving.schemas import DATASET_PATTERN, ContractReportOut, ContractRunOut, RuleOut
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 
-REPORT_FOLDER = "contract_report"
-DATASET_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"  # the dataset spec's name rule
 RunId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$", description="MLflow run id")]
 
 
-class ContractRunOut(BaseModel):
-    run_id: str
-    dataset: str
-    status: Literal["passed", "failed"]
-    stage: str | None
-    started_at: datetime
-    rules: int | None = None
-    failures: int | None = None
-    model_version: str | None = None
-
-
-class RuleOut(BaseModel):
-    rule: str
-    column: str
-    success: bool
-    expectation: str
-    message: str = ""
-    unexpected: int = 0
-
-
-class ContractReportOut(ContractRunOut):
-    summary: str
-    rows: int | None = None
-    series: int | None = None
-    quarantined: int = 0
-    quarantine_counts: dict[str, int] = {}
-    results: list[RuleOut] = []
-    docs_url: str | None = None  # the GX Data Docs page of this check, under this API
-
-
-class ContractReports(RegistryClient):
-    """The MLflow REST calls behind this router: contract runs and their report artifacts."""
-
-    def contract_runs(self, dataset: str | None, status_: str | None, limit: int) -> list[dict[str, Any]]:
-        if dataset:
-            try:
-                experiments = [
-                    self._get("/api/2.0/mlflow/experiments/get-by-name", experiment_name=dataset)[
-                        "experiment"
-                    ]
-                ]
-            except NotFound:
-                return []
-        else:
-            experiments = self._post("/api/2.0/mlflow/experiments/search", {"max_results": 1000}).get(
-                "experiments", []
-            )
-        if not experiments:
-            return []
-        body = {
-            "experiment_ids": [e["experiment_id"] for e in experiments],
-            "filter": f"tags.contract = '{status_}'" if status_ else "tags.contract LIKE '%'",
-            "max_results": limit,
-            "order_by": ["attributes.start_time DESC"],
-        }
-        return list(self._post("/api/2.0/mlflow/runs/search", body).get("runs", []))
-
-    def run(self, run_id: str) -> dict[str, Any]:
-        return dict(self._get("/api/2.0/mlflow/runs/get", run_id=run_id)["run"])
-
-    def artifact(self, run: dict[str, Any], path: str) -> bytes:
-        """A file of the run's ``contract_report`` folder, through the server's artifact proxy."""
-        return self.download_artifact(run["info"]["artifact_uri"], f"{REPORT_FOLDER}/{path}")
-
-
-def get_contract_reports(settings: SettingsDep) -> Iterator[ContractReports]:
-    client = ContractReports(settings.mlflow_tracking_uri)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-ContractReportsDep = Annotated[ContractReports, Depends(get_contract_reports)]
-
-
-def _registry_down(exc: RegistryError) -> HTTPException:
-    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"model registry unavailable: {exc}")
-
-
-def _run_out(run: dict[str, Any]) -> ContractRunOut:
-    info, data = run["info"], run.get("data", {})
-    tags = {t["key"]: t["value"] for t in data.get("tags", [])}
-    metrics = {m["key"]: m["value"] for m in data.get("metrics", [])}
-    verdict = tags.get("contract", "failed")
-    return ContractRunOut(
-        run_id=info["run_id"],
-        dataset=dataset_name(
-            tags.get("dataset") or tags.get("mlflow.runName", "").removeprefix("contract-failed-")
-        ),
-        status="passed" if verdict == "passed" else "failed",
-        stage=tags.get("contract_stage") or tags.get("stage"),
-        started_at=datetime.fromtimestamp(int(info["start_time"]) / 1000, tz=UTC),
-        rules=int(metrics["contract_rules"]) if "contract_rules" in metrics else None,
-        failures=int(metrics["contract_failures"])
-        if "contract_failures" in metrics
-        else (0 if verdict == "passed" else None),
-        model_version=tags.get("model_version"),
-    )
+def _run_out(run: ContractRun) -> ContractRunOut:
+    fields = {k: v for k, v in asdict(run).items() if k != "artifact_uri"}
+    # A spec given by path (a simulated copy) is shown by its name, never a path on the server.
+    return ContractRunOut(**{**fields, "dataset": dataset_name(run.dataset)})
 
 
 def _contract_run(
-    client: ContractReports, run_id: str, principal: Principal, settings: Settings
-) -> tuple[dict[str, Any], ContractRunOut]:
-    missing = HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no contract report in run {run_id}")
+    client: ContractReportsDep, run_id: str, principal: Principal, datasets: DatasetModels
+) -> ContractRun:
+    """The check, if ``principal`` may see its dataset (a key scoped to other models may not)."""
     try:
-        run = client.run(run_id)
+        run = client.contract_run(run_id)
     except NotFound:
-        raise missing from None
+        run = None
     except RegistryError as exc:
-        raise _registry_down(exc) from None
-    tags = {t["key"] for t in run.get("data", {}).get("tags", [])}
-    if "contract" not in tags:
-        raise missing
-    out = _run_out(run)
-    if not DatasetModels(settings.datasets_dir).allows(principal, out.dataset):
-        raise missing
-    return run, out
+        raise registry_unavailable(exc) from None
+    if run is None or not datasets.allows(principal, run.dataset):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no contract report in run {run_id}")
+    return run
 
 
 @router.get("/reports", response_model=list[ContractRunOut])
@@ -168,9 +65,9 @@ def list_reports(
     try:
         runs = client.contract_runs(dataset, status_, limit)
     except RegistryError as exc:
-        raise _registry_down(exc) from None
+        raise registry_unavailable(exc) from None
     datasets = DatasetModels(settings.datasets_dir)
-    return [out for out in map(_run_out, runs) if datasets.allows(principal, out.dataset)]
+    return [_run_out(run) for run in runs if datasets.allows(principal, run.dataset)]
 
 
 @router.get("/reports/{run_id}", response_model=ContractReportOut)
@@ -178,22 +75,22 @@ def report_detail(
     run_id: RunId, client: ContractReportsDep, principal: Viewer, settings: SettingsDep
 ) -> ContractReportOut:
     """One check: every rule with its verdict and one-line reason, and a link to its Data Docs."""
-    run, out = _contract_run(client, run_id, principal, settings)
+    run = _contract_run(client, run_id, principal, DatasetModels(settings.datasets_dir))
     try:
-        summary = client.artifact(run, "summary.txt").decode("utf-8", "replace").strip()
+        summary = client.report_file(run, "summary.txt").decode("utf-8", "replace").strip()
     except NotFound:
         summary = ""
     except RegistryError as exc:
-        raise _registry_down(exc) from None
+        raise registry_unavailable(exc) from None
     try:
-        report = json.loads(client.artifact(run, "report.json"))
+        report = json.loads(client.report_file(run, "report.json"))
     except (NotFound, ValueError):
         report = {}  # kept before reports carried report.json: the summary is all there is
     except RegistryError as exc:
-        raise _registry_down(exc) from None
+        raise registry_unavailable(exc) from None
     page = report.get("validation_page")
     return ContractReportOut(
-        **out.model_dump(),
+        **_run_out(run).model_dump(),
         summary=summary,
         rows=report.get("rows"),
         series=report.get("series"),
@@ -230,17 +127,15 @@ def report_docs(
     parts = PurePosixPath(path).parts
     if not parts or path.startswith("/") or any(p in ("..", ".") for p in parts) or len(path) > 1024:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no file {path[:200]!r} in the report")
-    run, _ = _contract_run(client, run_id, principal, settings)
+    run = _contract_run(client, run_id, principal, DatasetModels(settings.datasets_dir))
     try:
-        chunks = client.stream_artifact(
-            run["info"]["artifact_uri"], "/".join((REPORT_FOLDER, *parts)), CHUNK_BYTES
-        )
+        chunks = client.report_stream(run, "/".join(parts), CHUNK_BYTES)
     except NotFound:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, detail=f"no file {path[:200]!r} in the report"
         ) from None
     except RegistryError as exc:
-        raise _registry_down(exc) from None
+        raise registry_unavailable(exc) from None
     media_type = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
     docs = StreamingResponse(chunks, media_type=media_type, headers=security_headers.DOCS_HEADERS)
     streams: ReportStreams = request.app.state.report_streams

@@ -6,21 +6,19 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, status
 
+from registry.names import CHAMPION
+from registry.rest import NotFound, RegistryError
 from serving.deps import ModelStoreDep, Viewer, check_model_scope
-from serving.registry import NotFound, RegistryError
+from serving.errors import registry_unavailable
 from serving.schemas import ModelDetail, ModelSummary, SelectionRow, VersionOut
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
 
-def _registry_down(exc: RegistryError) -> HTTPException:
-    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"model registry unavailable: {exc}")
-
-
 def _summary(store: ModelStoreDep, name: str, aliases: dict[str, str]) -> ModelSummary:
     served = store.get(name)
     bundle = served.bundle if served else None
-    champion = aliases.get("champion")
+    champion = aliases.get(CHAMPION)
     return ModelSummary(
         name=name,
         champion_version=champion,
@@ -43,9 +41,9 @@ def list_models(store: ModelStoreDep, principal: Viewer) -> list[ModelSummary]:
     except RegistryError as exc:
         # Still say what is served: the registry being down does not stop forecasts.
         if not store.all():
-            raise _registry_down(exc) from None
+            raise registry_unavailable(exc) from None
         return [
-            _summary(store, name, {"champion": m.version})
+            _summary(store, name, {CHAMPION: m.version})
             for name, m in sorted(store.all().items())
             if principal.can_use(name)
         ]
@@ -75,7 +73,7 @@ def model_detail(name: str, store: ModelStoreDep, principal: Viewer) -> ModelDet
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no registered model named {name!r}") from None
     except RegistryError as exc:
-        raise _registry_down(exc) from None
+        raise registry_unavailable(exc) from None
     served = store.get(name)
     selection = (
         [SelectionRow(series_id=s, model=f.model) for s, f in sorted(served.bundle.series.items())]

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from astralytiq.db import AccuracyReport, DriftReport
 from serving import security_headers
 from serving.deps import SessionDep, SettingsDep, Viewer, check_model_scope
-from serving.errors import COMMON_RESPONSES, ErrorDetail
+from serving.errors import COMMON_RESPONSES
 from serving.report_streams import FreeStream, ReportFile, ReportStreams
 from serving.schemas import (
     DB_ID_MAX,
@@ -24,6 +24,7 @@ from serving.schemas import (
     DriftFeatureOut,
     DriftHistoryOut,
     DriftReportOut,
+    ErrorDetail,
 )
 
 router = APIRouter(prefix="/v1/models", tags=["monitoring"])

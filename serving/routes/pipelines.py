@@ -1,6 +1,6 @@
 """Pipelines: recent Prefect flow runs, and a training run triggered on the Prefect server.
 
-The API talks to Prefect's REST API through ``flows.prefect_api`` (standard library only): the
+The API talks to Prefect's REST API through ``orchestration.prefect_api`` (standard library only): the
 ``prefect`` package is never imported by the serving process. A training run is started through
 the ``train/<dataset>`` deployment that `astralytiq worker` serves, so it runs on the workers,
 not in the API; the trigger is written to the audit log.
@@ -8,45 +8,22 @@ not in the API; the trigger is written to the audit log.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from pydantic import BaseModel, Field
 
 from astralytiq import audit
-from flows.prefect_api import TRAIN, DeploymentMissing, PrefectAPI, PrefectUnavailable, api_url
+from orchestration.prefect_api import TRAIN, DeploymentMissing, PrefectAPI, PrefectUnavailable, api_url
 from serving.datasets import DatasetModels, dataset_name
 from serving.deps import Engineer, SessionDep, SettingsDep, Viewer, actor_of, check_model_scope
 from serving.errors import public
+from serving.schemas import PipelineRun, TrainRequest, TrainTriggered
 
 router = APIRouter(prefix="/v1/pipelines", tags=["pipelines"])
 
-DATASET_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"  # a dataset spec's file stem (data_contracts.spec)
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"description": "No Prefect server reachable, or it has no deployment for this dataset"}
 }
-
-
-class PipelineRun(BaseModel):
-    id: str
-    name: str = Field(description="The run's name in Prefect, e.g. 'brave-otter'")
-    flow: str = Field(description="train or monitor")
-    dataset: str | None
-    state: str = Field(description="SCHEDULED, PENDING, RUNNING, COMPLETED, FAILED, CRASHED, CANCELLED, ...")
-    started_at: datetime | None
-    ended_at: datetime | None
-    duration_seconds: float | None
-
-
-class TrainRequest(BaseModel):
-    dataset: str = Field(pattern=DATASET_PATTERN, examples=["nyc_flights"])
-
-
-class TrainTriggered(BaseModel):
-    flow_run_id: str
-    dataset: str
-    state: str
 
 
 def _prefect(configured: str) -> PrefectAPI:

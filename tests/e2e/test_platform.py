@@ -13,11 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from flows.outcomes import TrainOutcome
 from tests.conftest import Platform
-from tests.portal_standin import StandIn, finished_run, serve
 from tests.support import BIN, REPO, free_port, start, stop, wait_http
 
-pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -27,7 +26,7 @@ def api_url(api_server: str) -> str:
 
 
 def test_served_forecast_over_http(
-    api_url: str, admin_credentials: tuple[str, str], trained_demo: dict[str, Any]
+    api_url: str, admin_credentials: tuple[str, str], trained_demo: TrainOutcome
 ) -> None:
     username, password = admin_credentials
     token = httpx.post(f"{api_url}/v1/auth/token", data={"username": username, "password": password}).json()[
@@ -39,7 +38,7 @@ def test_served_forecast_over_http(
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 200
-    assert response.headers["x-model-version"] == trained_demo["version"]
+    assert response.headers["x-model-version"] == trained_demo.version
     assert [len(f["points"]) for f in response.json()["forecasts"]] == [14, 14, 14]
 
 
@@ -47,28 +46,21 @@ def test_served_forecast_over_http(
 def portal_url(
     api_url: str, platform_env: Platform, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    # The portal talks to the real API through the stand-in of tests/portal_standin.py, which
-    # forwards every route the API has and stands in only for the pipelines and live-accuracy
-    # routes issues 6 and 7 add, until they are merged (prefer_upstream).
-    runs = [
-        finished_run("monitor", "nyc_flights", "COMPLETED", 25, 41.0),
-        finished_run("train", "nyc_flights", "COMPLETED", 70, 212.4),
-        finished_run("train", "nyc_flights", "FAILED", 190, 9.8),
-    ]
-    with serve(StandIn(api_url, runs=runs, prefer_upstream=True)) as standin:
-        port = free_port()
-        logs = tmp_path_factory.mktemp("portal")
-        process = start(
-            [str(BIN / "astralytiq"), "portal", "--port", str(port)],
-            logs / "portal.log",
-            {**platform_env.env, "ASTRALYTIQ_API_URL": standin.url},
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_http(f"{url}/_stcore/health", 90, process)
-            yield url
-        finally:
-            stop(process)
+    # The portal talks to the real API process; its pipelines page lists the session's own flow
+    # runs on the Prefect test server.
+    port = free_port()
+    logs = tmp_path_factory.mktemp("portal")
+    process = start(
+        [str(BIN / "astralytiq"), "portal", "--port", str(port)],
+        logs / "portal.log",
+        {**platform_env.env, "ASTRALYTIQ_API_URL": api_url},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/_stcore/health", 90, process)
+        yield url
+    finally:
+        stop(process)
 
 
 def _screenshot_dir(tmp_path: Path) -> Path:
@@ -162,7 +154,7 @@ def test_log_in_and_see_a_forecast_in_a_real_browser(
         )
         page.get_by_text("Show the full Evidently report").click()
         page.get_by_role("tab", name="Live accuracy").click()
-        # The stand-in's evaluations, or the real route's (none until actuals of served dates arrive).
+        # The session's monitor run scored the champion (or, before any actuals, says none yet).
         scored = page.get_by_text("Live MASE").or_(page.get_by_text("No served forecast has been scored yet"))
         expect(scored).to_be_visible(timeout=30_000)
         shoot(page, "health-accuracy")

@@ -11,8 +11,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-pytestmark = pytest.mark.integration
-
 BODY = {"series_ids": ["ATL"], "horizon": 2}
 
 
@@ -60,7 +58,7 @@ def test_a_revoked_key_is_refused_at_once(client: TestClient, admin: dict[str, s
 def test_a_key_revoked_elsewhere_is_refused_within_the_recheck_interval(
     client: TestClient, admin: dict[str, str]
 ) -> None:
-    from astralytiq.cli import app
+    from cli.app import app
 
     issued = new_key(client, admin)
     headers = {"X-API-Key": issued["key"]}
@@ -200,7 +198,7 @@ def test_the_audit_log_records_key_and_user_changes(client: TestClient, admin: d
 
 
 def test_keys_cli_creates_lists_and_revokes(client: TestClient, admin: dict[str, str]) -> None:
-    from astralytiq.cli import app
+    from cli.app import app
 
     runner = CliRunner()
     created = runner.invoke(
@@ -224,7 +222,7 @@ def test_keys_cli_creates_lists_and_revokes(client: TestClient, admin: dict[str,
 
 
 def test_users_cli_disables_enables_and_changes_roles(client: TestClient, admin: dict[str, str]) -> None:
-    from astralytiq.cli import app
+    from cli.app import app
 
     runner = CliRunner()
     created = runner.invoke(
@@ -250,7 +248,7 @@ def test_users_cli_disables_enables_and_changes_roles(client: TestClient, admin:
 
 
 def test_users_cli_resets_and_changes_passwords(client: TestClient, admin: dict[str, str]) -> None:
-    from astralytiq.cli import app
+    from cli.app import app
 
     def login(password: str) -> int:
         return client.post("/v1/auth/token", data={"username": "CLI-pw", "password": password}).status_code

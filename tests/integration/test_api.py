@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-pytestmark = pytest.mark.integration
+from flows.outcomes import TrainOutcome
 
 
 @pytest.fixture(scope="module")
@@ -19,12 +19,12 @@ def headers(admin: dict[str, str]) -> dict[str, str]:
 
 
 def test_forecast_returns_points_and_intervals_per_series_and_date(
-    client: TestClient, headers: dict[str, str], trained_demo: dict[str, Any]
+    client: TestClient, headers: dict[str, str], trained_demo: TrainOutcome
 ) -> None:
     body = {"series_ids": ["ATL", "BOS"], "horizon": 28, "levels": [80, 95]}
     response = client.post("/v1/models/nyc_flights/forecast", json=body, headers=headers)
     assert response.status_code == 200, response.text
-    assert response.headers["X-Model-Version"] == trained_demo["version"]
+    assert response.headers["X-Model-Version"] == trained_demo.version
     data = response.json()
     assert [f["series_id"] for f in data["forecasts"]] == ["ATL", "BOS"]
     for item in data["forecasts"]:
@@ -51,10 +51,10 @@ def test_history_is_included_on_request(client: TestClient, headers: dict[str, s
 
 
 def test_models_list_and_detail(
-    client: TestClient, headers: dict[str, str], trained_demo: dict[str, Any]
+    client: TestClient, headers: dict[str, str], trained_demo: TrainOutcome
 ) -> None:
     models = client.get("/v1/models", headers=headers).json()
-    assert models[0]["name"] == "nyc_flights" and models[0]["serving_version"] == trained_demo["version"]
+    assert models[0]["name"] == "nyc_flights" and models[0]["serving_version"] == trained_demo.version
     detail = client.get("/v1/models/nyc_flights", headers=headers).json()
     assert detail["versions"][0]["metrics"]["backtest_mase"] > 0
     assert len(detail["selection"]) == 24
@@ -217,7 +217,7 @@ def test_openapi_has_examples_and_both_security_schemes(client: TestClient) -> N
 
 
 def test_batch_answers_each_request_in_order_with_the_same_numbers(
-    client: TestClient, headers: dict[str, str], trained_demo: dict[str, Any]
+    client: TestClient, headers: dict[str, str], trained_demo: TrainOutcome
 ) -> None:
     first = {"series_ids": ["ATL", "BOS"], "horizon": 7, "levels": [80]}
     second = {"series_ids": ["ORD"], "horizon": 28, "levels": [50, 99]}
@@ -227,7 +227,7 @@ def test_batch_answers_each_request_in_order_with_the_same_numbers(
         headers=headers,
     )
     assert response.status_code == 200, response.text
-    assert response.headers["X-Model-Version"] == f"nyc_flights={trained_demo['version']}"
+    assert response.headers["X-Model-Version"] == f"nyc_flights={trained_demo.version}"
     results = response.json()["results"]
     assert [r["horizon"] for r in results] == [7, 28]
     assert [[f["series_id"] for f in r["forecasts"]] for r in results] == [["ATL", "BOS"], ["ORD"]]
@@ -323,10 +323,10 @@ def test_repeated_forecasts_are_identical_and_counted(client: TestClient, header
 
 
 def test_readiness_lists_models_and_failures(
-    client: TestClient, headers: dict[str, str], trained_demo: dict[str, Any]
+    client: TestClient, headers: dict[str, str], trained_demo: TrainOutcome
 ) -> None:
     ready = client.get("/readyz", headers=headers).json()
-    assert ready["models"]["nyc_flights"] == trained_demo["version"]
+    assert ready["models"]["nyc_flights"] == trained_demo.version
     assert "failed" in ready
 
 

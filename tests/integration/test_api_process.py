@@ -12,16 +12,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from flows.outcomes import TrainOutcome
 from tests.conftest import Platform
-from tests.integration.serving_support import register, set_champion, variant
 from tests.support import BIN, REPO, free_port, start, stop, wait_http
-
-pytestmark = pytest.mark.integration
+from tests.support.factories import register, set_champion, variant
 
 MODEL = "flip_demo"
 FIFTY_MB = 50 * 1024 * 1024
@@ -48,12 +46,12 @@ def memory(pid: int) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def server(
-    platform_env: Platform, trained_demo: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+    platform_env: Platform, trained_demo: TrainOutcome, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     from astralytiq import api_keys, audit
     from astralytiq.db import session_scope
     from astralytiq.settings import get_settings
-    from models.registry import load_champion_bundle
+    from registry.tracking import load_champion_bundle
 
     _, demo = load_champion_bundle(platform_env.tracking_uri, "nyc_flights")
     versions = {

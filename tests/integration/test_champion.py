@@ -14,19 +14,18 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from flows.outcomes import TrainOutcome
 from tests.conftest import Platform
-from tests.integration.serving_support import champion_of, register, set_champion, variant
-
-pytestmark = pytest.mark.integration
+from tests.support.factories import champion_of, register, set_champion, variant
 
 MODEL = "swap_demo"
 ENGINEER = ("swap-engineer", "engineer-password-1")
 
 
 @pytest.fixture(scope="module")
-def versions(platform_env: Platform, trained_demo: dict[str, Any]) -> dict[str, str]:
+def versions(platform_env: Platform, trained_demo: TrainOutcome) -> dict[str, str]:
     """v1 (x1), v2 (x2), v3 (not JSON), v4 (NaN forecasts); v1 is champion."""
-    from models.registry import load_champion_bundle
+    from registry.tracking import load_champion_bundle
 
     _, demo = load_champion_bundle(platform_env.tracking_uri, "nyc_flights")
     uri = platform_env.tracking_uri

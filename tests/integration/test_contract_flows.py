@@ -6,18 +6,15 @@ Real MLflow server, Prefect's test harness, the app database; nothing mocked.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from flows.outcomes import TrainOutcome
 from tests.conftest import Platform
 from tests.support import REPO
-
-pytestmark = pytest.mark.integration
 
 DEMO = REPO / "datasets" / "demo" / "nyc_flights_daily.csv"
 
@@ -36,16 +33,12 @@ def _dataset_with(tmp_path: Path, frame: pd.DataFrame, contract: str = "nyc_flig
 
 
 @pytest.fixture(scope="module")
-def api(platform_env: Platform, admin_credentials: tuple[str, str]) -> Iterator[TestClient]:
-    from astralytiq.settings import get_settings
-    from serving.app import create_app
-
-    with TestClient(create_app(get_settings())) as client:
-        token = client.post(
-            "/v1/auth/token", data={"username": "viewer", "password": "viewer-password-1"}
-        ).json()["access_token"]
-        client.headers["Authorization"] = f"Bearer {token}"
-        yield client
+def viewer_api(api: TestClient) -> TestClient:
+    """The shared in-process API, called as a viewer (a real login's token on every request)."""
+    token = api.post("/v1/auth/token", data={"username": "viewer", "password": "viewer-password-1"}).json()
+    viewer = TestClient(api.app)
+    viewer.headers["Authorization"] = f"Bearer {token['access_token']}"
+    return viewer
 
 
 def _registry_state(tracking_uri: str) -> tuple[int, dict[str, str]]:
@@ -58,7 +51,7 @@ def _registry_state(tracking_uri: str) -> tuple[int, dict[str, str]]:
 
 
 def test_failed_training_contract_changes_nothing_and_its_docs_are_served(
-    platform_env: Platform, trained_demo: dict[str, Any], api: TestClient, tmp_path: Path
+    platform_env: Platform, trained_demo: TrainOutcome, viewer_api: TestClient, tmp_path: Path
 ) -> None:
     from data_contracts.validation import ContractViolation
     from flows.train import train_flow
@@ -70,28 +63,28 @@ def test_failed_training_contract_changes_nothing_and_its_docs_are_served(
         train_flow(dataset=_dataset_with(tmp_path, bad))
     assert _registry_state(platform_env.tracking_uri) == before  # no version, no alias moved
 
-    listed = api.get("/v1/contracts/reports", params={"dataset": "nyc_flights", "status": "failed"})
+    listed = viewer_api.get("/v1/contracts/reports", params={"dataset": "nyc_flights", "status": "failed"})
     assert listed.status_code == 200, listed.text
     newest = listed.json()[0]
     assert newest["stage"] == "training" and newest["failures"] == len(err.value.report.failures)
-    detail = api.get(f"/v1/contracts/reports/{newest['run_id']}").json()
+    detail = viewer_api.get(f"/v1/contracts/reports/{newest['run_id']}").json()
     failed_rules = {(r["rule"], r["column"]) for r in detail["results"] if not r["success"]}
     assert ("unique timestamps per series", "ds") in failed_rules
     assert "repeat a (series_id, ds) pair" in detail["summary"]
-    page = api.get(detail["docs_url"])
+    page = viewer_api.get(detail["docs_url"])
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "nyc_flights_contract" in page.text and "sandbox" in page.headers["content-security-policy"]
-    assert api.get(f"/v1/contracts/reports/{newest['run_id']}/docs/index.html").status_code == 200
+    assert viewer_api.get(f"/v1/contracts/reports/{newest['run_id']}/docs/index.html").status_code == 200
     # A path MLflow has no file for is a 404 in any script (percent-encoded on its way to MLflow;
     # it was a 503 "registry unavailable" naming MLflow's address), and so is one MLflow refuses.
     for missing in ("é.html", "ünï cödé/页.css", "a%2F..%2Fsecret", "x" * 1025):
-        answer = api.get(f"/v1/contracts/reports/{newest['run_id']}/docs/{missing}")
+        answer = viewer_api.get(f"/v1/contracts/reports/{newest['run_id']}/docs/{missing}")
         assert answer.status_code == 404, (missing, answer.text)
         assert "http" not in answer.text
 
 
 def test_failed_monitoring_contract_stores_no_drift(
-    platform_env: Platform, trained_demo: dict[str, Any], api: TestClient, tmp_path: Path
+    platform_env: Platform, trained_demo: TrainOutcome, viewer_api: TestClient, tmp_path: Path
 ) -> None:
     from sqlalchemy import func, select
 
@@ -111,12 +104,12 @@ def test_failed_monitoring_contract_stores_no_drift(
     with pytest.raises(ContractViolation, match=r"column 'y': 1 value\(s\) outside .* \(e\.g\. inf\)"):
         monitor_flow(dataset=_dataset_with(tmp_path, bad))
     assert (drift_rows(), _registry_state(platform_env.tracking_uri)) == before
-    stages = [r["stage"] for r in api.get("/v1/contracts/reports", params={"status": "failed"}).json()]
+    stages = [r["stage"] for r in viewer_api.get("/v1/contracts/reports", params={"status": "failed"}).json()]
     assert stages[0] == "monitoring"
 
 
 def test_quarantine_lets_monitoring_go_on_and_keeps_the_rows_with_reasons(
-    platform_env: Platform, trained_demo: dict[str, Any], tmp_path: Path
+    platform_env: Platform, trained_demo: TrainOutcome, tmp_path: Path
 ) -> None:
     from data_contracts.contract import load_contract
     from flows.monitor import monitor_flow
@@ -131,7 +124,7 @@ def test_quarantine_lets_monitoring_go_on_and_keeps_the_rows_with_reasons(
     december = data.index[pd.to_datetime(data["ds"]) >= "2013-12-10"]
     data.loc[december[:3], "y"] = -1.0
     result = monitor_flow(dataset=_dataset_with(tmp_path, data, contract=str(tmp_path / "contract.yaml")))
-    assert result["status"] in {"ok", "drift"}  # the run went on to compute drift
+    assert result.status in {"ok", "drift"}  # the run went on to compute drift
     kept = sorted((platform_env.data_dir / "reports" / "quarantine" / "nyc_flights").glob("monitoring-*.csv"))
     assert kept, "no quarantine file"
     rows = pd.read_csv(kept[-1])
@@ -141,19 +134,21 @@ def test_quarantine_lets_monitoring_go_on_and_keeps_the_rows_with_reasons(
 
 
 def test_a_passing_training_run_carries_its_contract_report(
-    platform_env: Platform, trained_demo: dict[str, Any], api: TestClient
+    platform_env: Platform, trained_demo: TrainOutcome, viewer_api: TestClient
 ) -> None:
-    passed = api.get("/v1/contracts/reports", params={"dataset": "nyc_flights", "status": "passed"}).json()
-    run = next(r for r in passed if r["run_id"] == trained_demo["run_id"])
-    assert run["stage"] == "training" and run["model_version"] == trained_demo["version"]
-    detail = api.get(f"/v1/contracts/reports/{run['run_id']}").json()
+    passed = viewer_api.get(
+        "/v1/contracts/reports", params={"dataset": "nyc_flights", "status": "passed"}
+    ).json()
+    run = next(r for r in passed if r["run_id"] == trained_demo.run_id)
+    assert run["stage"] == "training" and run["model_version"] == trained_demo.version
+    detail = viewer_api.get(f"/v1/contracts/reports/{run['run_id']}").json()
     assert detail["rows"] > 8000 and all(r["success"] for r in detail["results"])
     assert detail["summary"].startswith("contract 'nyc_flights' passed")
 
 
-def test_contract_reports_refuse_bad_requests(api: TestClient, platform_env: Platform) -> None:
-    assert api.get("/v1/contracts/reports", params={"dataset": "../etc"}).status_code == 422
-    assert api.get("/v1/contracts/reports/not-a-run-id").status_code == 422
-    assert api.get(f"/v1/contracts/reports/{'0' * 32}").status_code == 404
-    assert api.get("/v1/contracts/reports", params={"dataset": "unknown_set"}).json() == []
-    assert TestClient(api.app).get("/v1/contracts/reports").status_code == 401
+def test_contract_reports_refuse_bad_requests(viewer_api: TestClient, platform_env: Platform) -> None:
+    assert viewer_api.get("/v1/contracts/reports", params={"dataset": "../etc"}).status_code == 422
+    assert viewer_api.get("/v1/contracts/reports/not-a-run-id").status_code == 422
+    assert viewer_api.get(f"/v1/contracts/reports/{'0' * 32}").status_code == 404
+    assert viewer_api.get("/v1/contracts/reports", params={"dataset": "unknown_set"}).json() == []
+    assert TestClient(viewer_api.app).get("/v1/contracts/reports").status_code == 401

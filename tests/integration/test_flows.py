@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from flows.outcomes import TrainOutcome
 from tests.conftest import Platform
 from tests.support import REPO
 
-pytestmark = pytest.mark.integration
-
 
 def test_training_registers_a_champion_with_its_evidence(
-    platform_env: Platform, trained_demo: dict[str, Any]
+    platform_env: Platform, trained_demo: TrainOutcome
 ) -> None:
     from mlflow import MlflowClient
 
     client = MlflowClient(platform_env.tracking_uri)
     version = client.get_model_version_by_alias("nyc_flights", "champion")
-    assert version.version == trained_demo["version"]
+    assert version.version == trained_demo.version
     assert version.run_id is not None
     run = client.get_run(version.run_id)
     assert run.data.params["train_end"] == "2013-12-03"  # the spec's training.until
@@ -31,21 +29,22 @@ def test_training_registers_a_champion_with_its_evidence(
     )
     artifacts = {a.path for a in client.list_artifacts(version.run_id)}
     assert {"backtest", "plots", "contract_report"} <= artifacts
-    assert sum(trained_demo["selection"].values()) == 24
+    assert sum(trained_demo.selection.values()) == 24
 
 
 def test_monitoring_stores_drift_and_the_api_reports_it(
-    platform_env: Platform, trained_demo: dict[str, Any]
+    platform_env: Platform, trained_demo: TrainOutcome
 ) -> None:
     from flows.monitor import monitor_flow
 
     result = monitor_flow(dataset="nyc_flights")
-    assert result["status"] in {"ok", "drift"} and 0 <= result["drift_share"] <= 1
+    assert result.status in {"ok", "drift"}
+    assert result.drift_share is not None and 0 <= result.drift_share <= 1
     from astralytiq.db import DriftReport, session_scope
     from astralytiq.settings import get_settings
 
     with session_scope(get_settings().app_database_url) as session:
-        row = session.get(DriftReport, result["report_id"])
+        row = session.get(DriftReport, result.report_id)
         assert row is not None
         assert str(row.current_start.date()) == "2013-12-04" and str(row.reference_end.date()) == "2013-12-03"
         assert "y:ATL" in row.features and "temp_mean_f" in row.features
@@ -53,7 +52,7 @@ def test_monitoring_stores_drift_and_the_api_reports_it(
 
 
 def test_failed_contract_stops_training_and_registers_nothing(
-    platform_env: Platform, trained_demo: dict[str, Any], tmp_path: Path
+    platform_env: Platform, trained_demo: TrainOutcome, tmp_path: Path
 ) -> None:
     import pandas as pd
     from mlflow import MlflowClient
@@ -75,7 +74,7 @@ def test_failed_contract_stops_training_and_registers_nothing(
     with pytest.raises(ContractViolation, match="column 'y': 1 value"):
         train_flow(dataset=str(tmp_path / "nyc_flights.yaml"))
     assert len(client.search_model_versions("name='nyc_flights'")) == before
-    assert client.get_model_version_by_alias("nyc_flights", "champion").version == trained_demo["version"]
+    assert client.get_model_version_by_alias("nyc_flights", "champion").version == trained_demo.version
     experiment = client.get_experiment_by_name("nyc_flights")
     assert experiment is not None
     failed = client.search_runs([experiment.experiment_id], filter_string="tags.contract = 'failed'")
@@ -86,7 +85,7 @@ def test_failed_contract_stops_training_and_registers_nothing(
 def test_training_without_mlflow_says_how_to_fix(
     platform_env: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from models.registry import TrackingUnavailable, check_tracking_server
+    from registry.tracking import TrackingUnavailable, check_tracking_server
 
     with pytest.raises(TrackingUnavailable, match="astralytiq up"):
         check_tracking_server("http://127.0.0.1:9")

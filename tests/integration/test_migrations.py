@@ -9,7 +9,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,10 +21,7 @@ from alembic.script import Script, ScriptDirectory
 from sqlalchemy import JSON, Column, MetaData, create_engine, insert, inspect, text
 
 from astralytiq import migrations
-
-pytestmark = pytest.mark.integration
-
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from tests.support.postgres import PostgresDatabase
 
 
 def alembic_config(url: str) -> Config:
@@ -41,17 +37,8 @@ REVISIONS: list[Script] = list(reversed(list(SCRIPTS.walk_revisions())))  # base
 
 
 @pytest.fixture
-def database_url() -> Iterator[str]:
-    name = f"astralytiq_migrations_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def database_url(postgres_database: PostgresDatabase) -> str:
+    return postgres_database.url
 
 
 def schema(url: str) -> dict[str, Any]:

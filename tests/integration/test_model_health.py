@@ -19,17 +19,16 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from flows.outcomes import MonitorOutcome, TrainOutcome
 from tests.conftest import Platform
 from tests.support import BIN, REPO, free_port, operator_headers, start, stop, wait_http
-
-pytestmark = pytest.mark.integration
 
 MODEL = "nyc_flights"
 
 
 @dataclass(frozen=True)
 class Monitored:
-    result: dict[str, Any]
+    result: MonitorOutcome
     drift_share: float
     dataset_drift: bool
     atl_score: float
@@ -37,17 +36,17 @@ class Monitored:
 
 
 @pytest.fixture(scope="module")
-def monitored(platform_env: Platform, trained_demo: dict[str, Any]) -> Monitored:
+def monitored(platform_env: Platform, trained_demo: TrainOutcome) -> Monitored:
     """One real monitor run of the demo: December's actuals against the training window."""
     from astralytiq.db import AccuracyReport, DriftReport, session_scope
     from astralytiq.settings import get_settings
     from flows.monitor import monitor_flow
 
     result = monitor_flow(dataset=MODEL)
-    assert result["accuracy_id"] is not None, result
+    assert result.accuracy_id is not None, result
     with session_scope(get_settings().app_database_url) as session:
-        drift = session.get(DriftReport, result["report_id"])
-        accuracy = session.get(AccuracyReport, result["accuracy_id"])
+        drift = session.get(DriftReport, result.report_id)
+        accuracy = session.get(AccuracyReport, result.accuracy_id)
         assert drift is not None and accuracy is not None
         return Monitored(
             result,
@@ -82,7 +81,7 @@ def test_accuracy_route_reports_the_stored_live_accuracy(client: TestClient, mon
         "n_series",
         "n_points",
     }
-    assert latest["model_version"] == monitored.result["version"]
+    assert latest["model_version"] == monitored.result.version
     # The champion's 28-day forecast from its cutoff (2013-12-03), scored on December's actuals.
     assert (latest["window_start"], latest["window_end"]) == ("2013-12-04", "2013-12-31")
     assert (latest["n_series"], latest["n_points"]) == (24, 24 * 28)
@@ -267,9 +266,9 @@ def test_simulate_drift_closes_the_loop_and_says_which_stage_did_not_happen(
 
     from typer.testing import CliRunner
 
-    from astralytiq.cli import app
     from astralytiq.db import DriftReport, session_scope
     from astralytiq.settings import get_settings
+    from cli.app import app
     from flows.train import train_flow
 
     first = train_flow(dataset=str(trio_spec(tmp_path, ["seasonal_naive"])), n_jobs=1)
@@ -291,7 +290,7 @@ def test_simulate_drift_closes_the_loop_and_says_which_stage_did_not_happen(
         ],
     )
     output = result.output
-    assert f"champion before the shift is v{first['version']}" in output, output
+    assert f"champion before the shift is v{first.version}" in output, output
     assert "[x] drift detected: drifted share" in output, output
     assert "[x] alert condition true: ModelDriftDetected firing" in output, output
     # Prefect's own log lines share the captured output, so stages are found anywhere in a line.

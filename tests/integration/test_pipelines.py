@@ -16,10 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Platform
-from tests.integration.test_training_resilience import write_dataset
 from tests.support import BIN, REPO, free_port, start, stop, wait_http
+from tests.support.factories import write_dataset
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 DATASET = "pipeline_demo"
 

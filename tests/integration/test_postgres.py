@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect
 
-pytestmark = pytest.mark.integration
-
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from tests.support.postgres import PostgresDatabase
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh database per test, dropped afterwards."""
-    name = f"astralytiq_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        from astralytiq.db import get_engine
-
-        get_engine.cache_clear()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def test_migrations_create_the_schema_idempotently(postgres_url: str) -> None:
+def test_migrations_create_the_schema_idempotently(postgres_database: PostgresDatabase) -> None:
     from astralytiq.db import upgrade_database
 
-    upgrade_database(postgres_url)
-    upgrade_database(postgres_url)
-    engine = create_engine(postgres_url)
+    upgrade_database(postgres_database.url)
+    upgrade_database(postgres_database.url)
+    engine = create_engine(postgres_database.url)
     assert {"users", "api_keys", "drift_reports", "audit_log", "alembic_version"} <= set(
         inspect(engine).get_table_names()
     )
@@ -44,7 +21,7 @@ def test_migrations_create_the_schema_idempotently(postgres_url: str) -> None:
 
 
 def test_login_through_the_api_with_users_in_postgres(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path
+    postgres_database: PostgresDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
@@ -53,11 +30,11 @@ def test_login_through_the_api_with_users_in_postgres(
     from astralytiq.settings import Settings
     from serving.app import create_app
 
-    upgrade_database(postgres_url)
-    create_user(postgres_url, "ana", "a-long-password", "engineer")
+    upgrade_database(postgres_database.url)
+    create_user(postgres_database.url, "ana", "a-long-password", "engineer")
     # No MLflow here: the API must still start, log people in and report the registry as down.
     settings = Settings(
-        database_url=postgres_url, data_dir=tmp_path, mlflow_tracking_uri="http://127.0.0.1:9"
+        database_url=postgres_database.url, data_dir=tmp_path, mlflow_tracking_uri="http://127.0.0.1:9"
     )
     with TestClient(create_app(settings)) as client:
         response = client.post("/v1/auth/token", data={"username": "ana", "password": "a-long-password"})

@@ -41,12 +41,10 @@ from infra.run_production_stack import (
     run_stack,
     services,
 )
-from tests.support import BIN, REPO, free_port
+from tests.support import BIN, REPO, free_port, postgres
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
-POSTGRES = "postgres@127.0.0.1:5432"
-ADMIN_URL = f"postgresql+psycopg://{POSTGRES}/postgres"
 # A reduced demo: 4 real series and two cheap candidates keep the training to seconds; the code
 # path (contract, backtest, selection, MLflow registration, champion gate) is the full one. Its
 # schedule (yearly, so no scheduled run starts during the test) must reach the Prefect scheduler.
@@ -105,7 +103,7 @@ def production_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
     workdir = tmp_path_factory.mktemp("stack")
     ports = {name: free_port() for name in COMPOSE.ports}
     prefix = f"astralytiq_stack_{uuid.uuid4().hex[:8]}"
-    topology = native_topology(workdir, ports, POSTGRES, prefix, secrets.token_urlsafe(48))
+    topology = native_topology(workdir, ports, postgres.ADDRESS, prefix, secrets.token_urlsafe(48))
     topology = replace(topology, datasets_dir=str(workdir / "datasets"))
     write_reduced_dataset(workdir / "datasets")
     # The api and portal run from the packages their images install, not from the dev venv.
@@ -113,12 +111,12 @@ def production_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
         role: build_role_environment(role, workdir / f"{role}-env", uv()) for role in ("api", "portal")
     }
     table = services(topology)
-    create_databases(topology, ADMIN_URL)
+    create_databases(topology, postgres.ADMIN_URL)
     try:
         with run_stack(topology, workdir / "logs", list(table), bin_dirs, echo=lambda _: None) as stack:
             yield Running(stack, topology, table)
     finally:
-        drop_databases(topology, ADMIN_URL)
+        drop_databases(topology, postgres.ADMIN_URL)
 
 
 def run_as(running: Running, role: str, command: list[str], stdin: str = "") -> str:
@@ -138,7 +136,7 @@ def run_as(running: Running, role: str, command: list[str], stdin: str = "") -> 
 
 
 def scalar(topology: Topology, component: str, query: str) -> Any:
-    engine = create_engine(f"postgresql+psycopg://{POSTGRES}/{topology.databases[component]}")
+    engine = create_engine(postgres.url_of(topology.databases[component]))
     try:
         with engine.connect() as conn:
             return conn.scalar(text(query))

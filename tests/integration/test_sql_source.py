@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,37 +11,28 @@ from sqlalchemy import create_engine, text
 
 from data_contracts.spec import DatasetSpec, load_spec
 from tests.support import REPO
+from tests.support.postgres import postgres_database
 
-pytestmark = pytest.mark.integration
-
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEMO = REPO / "datasets" / "demo" / "nyc_flights_daily.csv"
 
 
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[str]:
     """A uniquely named database holding the demo data as a table in a schema, dropped afterwards."""
-    name = f"astralytiq_sql_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text("CREATE SCHEMA sales"))
-        raw = pd.read_csv(DEMO).rename(columns={"series_id": "airport", "ds": "day", "y": "departures"})
-        raw["day"] = pd.to_datetime(raw["day"]).dt.date
-        raw.assign(note="x").to_sql("departures", engine, schema="sales", index=False)
-        bad = raw.copy()
-        bad.loc[5, "departures"] = -3
-        bad.to_sql("departures_bad", engine, index=False)
-        yield url
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database("astralytiq_sql") as database:
+        engine = create_engine(database.url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("CREATE SCHEMA sales"))
+            raw = pd.read_csv(DEMO).rename(columns={"series_id": "airport", "ds": "day", "y": "departures"})
+            raw["day"] = pd.to_datetime(raw["day"]).dt.date
+            raw.assign(note="x").to_sql("departures", engine, schema="sales", index=False)
+            bad = raw.copy()
+            bad.loc[5, "departures"] = -3
+            bad.to_sql("departures_bad", engine, index=False)
+            yield database.url
+        finally:
+            engine.dispose()
 
 
 def _spec(folder: Path, url: str, table: str, extra: str = "") -> DatasetSpec:

@@ -8,7 +8,6 @@ one version; a third run with the same key does nothing. The MLflow server and t
 
 from __future__ import annotations
 
-import csv
 import os
 import signal
 import subprocess
@@ -22,52 +21,12 @@ from typing import Any
 
 import pytest
 
+from flows.outcomes import TrainOutcome
 from tests.conftest import Platform
 from tests.support import BIN, REPO, free_port, start, stop
+from tests.support.factories import DEMO_SERIES, write_dataset
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-SERIES = ("ATL", "BOS", "CLT", "DEN", "FLL", "LAX")
-SPEC = """\
-name: {name}
-source: {{kind: csv, path: {name}.csv}}
-covariates: [temp_mean_f, precip_in]
-frequency: D
-season_length: 7
-horizon: 14
-model_name: {name}
-contract: nyc_flights
-training:
-  candidates: [{candidates}]
-  backtest_windows: 3
-  until: 2013-12-03
-  promotion_margin: {margin}
-monitoring:
-  drift_threshold: {threshold}
-"""
-
-
-def write_dataset(
-    folder: Path,
-    name: str,
-    margin: float = 0.01,
-    threshold: float = 0.5,
-    series: tuple[str, ...] = SERIES,
-    candidates: str = "seasonal_naive, ets",
-) -> Path:
-    """Some series of the demo data as a dataset of its own: a CSV and its spec."""
-    with open(REPO / "datasets" / "demo" / "nyc_flights_daily.csv", newline="") as source:
-        reader = csv.DictReader(source)
-        rows = [row for row in reader if row["series_id"] in series]
-        fields = reader.fieldnames
-    assert fields
-    with open(folder / f"{name}.csv", "w", newline="") as target:
-        writer = csv.DictWriter(target, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    spec = folder / f"{name}.yaml"
-    spec.write_text(SPEC.format(name=name, margin=margin, threshold=threshold, candidates=candidates))
-    return spec
+pytestmark = pytest.mark.slow
 
 
 def versions(tracking_uri: str, name: str) -> list[Any]:
@@ -114,7 +73,7 @@ class Recovered:
     spec: Path
     finished_before_kill: int
     versions_after_kill: list[Any]
-    first: dict[str, Any]
+    first: TrainOutcome
 
 
 @pytest.fixture(scope="module")
@@ -141,23 +100,23 @@ def test_killed_training_registers_nothing_and_the_rerun_registers_once(
     from flows.train import train_flow
 
     finished, first = recovered.finished_before_kill, recovered.first
-    assert 1 <= finished < len(SERIES), f"killed after {finished} series: not mid-training"
+    assert 1 <= finished < len(DEMO_SERIES), f"killed after {finished} series: not mid-training"
     assert recovered.versions_after_kill == []  # nothing half-registered
-    assert first["resumed"] == finished  # the series finished before the kill were not trained again
-    assert not first["skipped"] and first["promoted"] and first["alias"] == "champion"
+    assert first.resumed == finished  # the series finished before the kill were not trained again
+    assert not first.skipped and first.promoted and first.alias == "champion"
     registered = versions(platform_env.tracking_uri, "resilience_demo")
-    assert [v.version for v in registered] == [first["version"]]
-    assert registered[0].tags["idempotency_key"] == first["idempotency_key"]
+    assert [v.version for v in registered] == [first.version]
+    assert registered[0].tags["idempotency_key"] == first.idempotency_key
     assert registered[0].tags["gate_decision"] == "champion"
     client = MlflowClient(platform_env.tracking_uri)
-    assert client.get_model_version_by_alias("resilience_demo", "champion").version == first["version"]
-    run = client.get_run(first["run_id"])
-    assert run.info.status == "FINISHED" and run.data.tags["idempotency_key"] == first["idempotency_key"]
-    checkpoints = platform_env.data_dir / "checkpoints" / "train" / first["idempotency_key"]
+    assert client.get_model_version_by_alias("resilience_demo", "champion").version == first.version
+    run = client.get_run(first.run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["idempotency_key"] == first.idempotency_key
+    checkpoints = platform_env.data_dir / "checkpoints" / "train" / first.idempotency_key
     assert not checkpoints.exists()  # dropped once the registry holds the result
 
     again = train_flow(dataset=str(recovered.spec), n_jobs=1)
-    assert again["skipped"] and again["version"] == first["version"] and again["alias"] == "champion"
+    assert again.skipped and again.version == first.version and again.alias == "champion"
     assert len(versions(platform_env.tracking_uri, "resilience_demo")) == 1
 
 
@@ -169,18 +128,18 @@ def test_a_crash_between_registration_and_gate_is_finished_by_the_rerun(
 
     from flows.train import train_flow
 
-    version = recovered.first["version"]
+    version = recovered.first.version
     client = MlflowClient(platform_env.tracking_uri)
     for tag in ("gate_decision", "gate"):
         client.delete_model_version_tag("resilience_demo", version, tag)
     client.delete_registered_model_alias("resilience_demo", "champion")
 
     rerun = train_flow(dataset=str(recovered.spec), n_jobs=1)
-    assert not rerun["skipped"] and rerun["version"] == version
+    assert not rerun.skipped and rerun.version == version
     assert version in {v.version for v in versions(platform_env.tracking_uri, "resilience_demo")}
     assert not [
         v for v in versions(platform_env.tracking_uri, "resilience_demo")
-        if v.tags["idempotency_key"] == recovered.first["idempotency_key"] and v.version != version
+        if v.tags["idempotency_key"] == recovered.first.idempotency_key and v.version != version
     ]  # fmt: skip
     assert client.get_model_version_by_alias("resilience_demo", "champion").version == version
     assert client.get_model_version("resilience_demo", version).tags["gate_decision"] == "champion"
@@ -196,16 +155,16 @@ def test_a_version_that_does_not_beat_the_champion_by_the_margin_is_challenger(
     first = recovered.first
     # A week less of data: a new key, a new version, compared head to head on its backtest windows.
     second = train_flow(dataset=str(recovered.spec), until=date(2013, 11, 26), n_jobs=1)
-    assert second["version"] != first["version"] and second["alias"] == "challenger"
-    assert f"does not beat champion v{first['version']}" in second["reason"]
-    assert "by 90.0%" in second["reason"] and "backtest window(s) of 6 series" in second["reason"]
+    assert second.version != first.version and second.alias == "challenger"
+    assert f"does not beat champion v{first.version}" in second.reason
+    assert "by 90.0%" in second.reason and "backtest window(s) of 6 series" in second.reason
     client = MlflowClient(platform_env.tracking_uri)
-    assert client.get_model_version_by_alias("resilience_demo", "champion").version == first["version"]
-    assert client.get_model_version_by_alias("resilience_demo", "challenger").version == second["version"]
-    version = client.get_model_version("resilience_demo", second["version"])
-    assert version.tags["gate"] == second["reason"]
-    assert version.tags["gate_champion_version"] == first["version"]
-    assert client.get_run(second["run_id"]).data.tags["promoted"] == "False"
+    assert client.get_model_version_by_alias("resilience_demo", "champion").version == first.version
+    assert client.get_model_version_by_alias("resilience_demo", "challenger").version == second.version
+    version = client.get_model_version("resilience_demo", second.version)
+    assert version.tags["gate"] == second.reason
+    assert version.tags["gate_champion_version"] == first.version
+    assert client.get_run(second.run_id).data.tags["promoted"] == "False"
 
 
 def test_drift_above_the_threshold_retrains_through_the_gate(
@@ -214,17 +173,18 @@ def test_drift_above_the_threshold_retrains_through_the_gate(
     """No Prefect deployment here (the test harness has none): the training runs as a subflow.
     December's weather drifts from the year's, so the share is above the threshold of 0."""
     from flows.monitor import monitor_flow
+    from flows.outcomes import Retrained
 
     result = monitor_flow(dataset=str(recovered.spec))
-    assert result["drift_share"] > 0
-    retrain = result["retrain"]
-    assert retrain is not None and retrain["how"] == "subflow"
+    assert result.drift_share is not None and result.drift_share > 0
+    assert isinstance(result.retrain, Retrained), result.retrain
+    retrain = result.retrain.training
     # Same data window as the champion's training: the key finds v1, nothing new is registered.
-    assert retrain["version"] == recovered.first["version"] and retrain["alias"] == "champion"
+    assert retrain.version == recovered.first.version and retrain.alias == "champion"
     keyed = [
         v
         for v in versions(platform_env.tracking_uri, "resilience_demo")
-        if v.tags.get("idempotency_key") == recovered.first["idempotency_key"]
+        if v.tags.get("idempotency_key") == recovered.first.idempotency_key
     ]
     assert len(keyed) == 1
 
@@ -277,8 +237,8 @@ def test_training_runs_on_a_remote_dask_scheduler_by_address(
     finally:
         monkeypatch.delenv("ASTRALYTIQ_DASK_ADDRESS")
         get_settings.cache_clear()
-    assert not result["skipped"] and result["resumed"] == 0
-    assert sum(result["selection"].values()) == len(SERIES)
+    assert not result.skipped and result.resumed == 0
+    assert sum(result.selection.values()) == len(DEMO_SERIES)
     with Client(dask_scheduler, timeout=10) as client:
         # Only this flow used the scheduler: its tasks went through it.
         transitions = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)

@@ -7,25 +7,23 @@ and restores: the real PostgreSQL and MLflow servers stay up for the other tests
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import make_url
 
 from tests.conftest import Platform
-from tests.integration.serving_support import register, set_champion
-from tests.reliability.tcp_proxy import TcpProxy
-from tests.security.api_process import ApiProcess, api_process, prepare_database
-from tests.support import operator_headers
-from tests.unit.test_bundle_loader import bundle
+from tests.support import operator_headers, postgres
+from tests.support.api_process import ApiProcess, api_process, prepare_database
+from tests.support.factories import bundle, register, set_champion
+from tests.support.postgres import PostgresDatabase
+from tests.support.tcp_proxy import TcpProxy
 
 MODEL = "outage_model"
-POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BODY = {"series_ids": ["s0"], "horizon": 2}
 
 
@@ -45,23 +43,6 @@ def versions(platform_env: Platform) -> list[str]:
     ]
     set_champion(platform_env.tracking_uri, MODEL, found[0])
     return found
-
-
-@pytest.fixture
-def postgres_database() -> Iterator[str]:
-    name = f"astralytiq_outage_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield name
-    finally:
-        from astralytiq.db import get_engine
-
-        get_engine.cache_clear()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _readiness(api: ApiProcess) -> tuple[int, dict[str, Any]]:
@@ -112,17 +93,17 @@ def test_mlflow_away_and_back(platform_env: Platform, versions: list[str], tmp_p
 
 
 def test_app_database_away_and_back(
-    platform_env: Platform, versions: list[str], postgres_database: str, tmp_path: Path
+    platform_env: Platform, versions: list[str], postgres_database: PostgresDatabase, tmp_path: Path
 ) -> None:
     from astralytiq import api_keys, audit
     from astralytiq.db import session_scope
 
-    direct = f"postgresql+psycopg://postgres@127.0.0.1:5432/{postgres_database}"
+    direct = postgres_database.url
     prepare_database(tmp_path, direct)
     with session_scope(direct) as session:
         key = api_keys.issue(session, audit.Actor("tests", "system"), name="outage").key
-    proxy = TcpProxy(5432)
-    through_proxy = f"postgresql+psycopg://postgres@127.0.0.1:{proxy.port}/{postgres_database}"
+    proxy = TcpProxy(postgres.PORT)
+    through_proxy = make_url(direct).set(port=proxy.port).render_as_string(hide_password=False)
     try:
         with api_process(platform_env, tmp_path, {"ASTRALYTIQ_DATABASE_URL": through_proxy}) as api:
             forecast = f"{api.url}/v1/models/{MODEL}/forecast"

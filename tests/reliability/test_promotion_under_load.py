@@ -15,9 +15,8 @@ import httpx
 import pytest
 
 from tests.conftest import Platform
-from tests.integration.serving_support import register, set_champion
-from tests.security.api_process import ApiProcess, api_process, prepare_database
-from tests.unit.test_bundle_loader import bundle
+from tests.support.api_process import ApiProcess, api_process, prepare_database
+from tests.support.factories import bundle, register, set_champion
 
 MODEL = "flip_under_load"
 LOAD_SECONDS = float(os.environ.get("ASTRALYTIQ_RELIABILITY_LOAD_SECONDS", "60"))

@@ -15,9 +15,8 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import Platform
-from tests.integration.serving_support import register, set_champion
-from tests.security.api_process import api_process, prepare_database
-from tests.unit.test_bundle_loader import bundle
+from tests.support.api_process import api_process, prepare_database
+from tests.support.factories import bundle, register, set_champion
 
 SHUTDOWN_MODEL = "shutdown_model"
 GRACE_SECONDS = 10  # uvicorn's timeout_graceful_shutdown in serving/__main__.py

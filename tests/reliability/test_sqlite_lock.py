@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from tests.conftest import Platform
-from tests.security.api_process import prepare_database
+from tests.support.api_process import prepare_database
 
 BUSY_TIMEOUT_MS = 5000
 

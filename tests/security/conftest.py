@@ -1,5 +1,5 @@
-"""The API in-process (TestClient, lifespan included) against the session's real MLflow server
-and app database, for the attacker's tests; throttling is set per test through ``throttle``."""
+"""The attacker's tests use the shared in-process API (``api``, ``admin``: tests/conftest.py);
+throttling is set per test through ``throttle``."""
 
 from __future__ import annotations
 
@@ -9,21 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serving.login_throttle import LoginThrottle
-from tests.conftest import Platform
-
-
-@pytest.fixture(scope="module")
-def api(platform_env: Platform, admin_credentials: tuple[str, str]) -> Iterator[TestClient]:
-    from astralytiq.settings import get_settings
-    from serving.app import create_app
-
-    with TestClient(create_app(get_settings())) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def admin(api: TestClient, admin_credentials: tuple[str, str]) -> dict[str, str]:
-    return bearer(api, *admin_credentials)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import Platform
-from tests.security.api_process import ApiProcess, api_process, prepare_database
+from tests.support.api_process import ApiProcess, api_process, prepare_database
 
 HEADER_TIMEOUT, BODY_TIMEOUT, KEEPALIVE = 1.0, 1.5, 1.0
 MAX_HEADER = 16 * 1024

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.conftest import Platform
-from tests.integration.serving_support import register
+from tests.support.factories import register
 
 
 class _WritesAMarker:

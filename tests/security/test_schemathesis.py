@@ -29,10 +29,9 @@ import pytest
 
 from models.bundle import ForecastBundle
 from tests.conftest import Platform
-from tests.integration.serving_support import register, set_champion
-from tests.security.api_process import ApiProcess, api_process, prepare_database
 from tests.support import BIN, REPO
-from tests.unit.test_bundle_loader import bundle
+from tests.support.api_process import ApiProcess, api_process, prepare_database
+from tests.support.factories import bundle, register, set_champion
 
 FUZZ_MODEL = "fuzz_model"
 EXAMPLES = int(os.environ.get("ASTRALYTIQ_FUZZ_EXAMPLES", "25"))
@@ -73,10 +72,10 @@ def fuzz_bundle(mean: float, horizon: int = 28) -> ForecastBundle:
 def store_contract_run(tracking_uri: str, tmp: Path) -> str:
     """A failed contract check kept in MLflow with its Data Docs, as a flow keeps one."""
     import pandas as pd
+    from models.registry import log_contract_failure
 
     from data_contracts.contract import load_contract
     from data_contracts.validation import run_contract
-    from models.registry import log_contract_failure
 
     frame = pd.DataFrame(
         {"series_id": "ATL", "ds": pd.date_range("2024-01-01", periods=5), "y": [1.0, 2, -3, 4, 5]}
@@ -189,7 +188,8 @@ def fuzz(
         "ASTRALYTIQ_FUZZ_MODEL": FUZZ_MODEL,
         "PYTHONPATH": str(REPO),
     }
-    return subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, timeout=3600)
+    # Run from the report's folder: schemathesis keeps a cache (.schemathesis/) where it runs.
+    return subprocess.run(command, capture_output=True, text=True, cwd=report.parent, env=env, timeout=3600)
 
 
 def test_the_api_honours_its_openapi(fuzzed_api: FuzzedApi, tmp_path: Path) -> None:
@@ -197,7 +197,7 @@ def test_the_api_honours_its_openapi(fuzzed_api: FuzzedApi, tmp_path: Path) -> N
     operations = sum(len(item) for item in spec["paths"].values())
     assert operations >= 25  # every route of the API, not a subset
     started = time.monotonic()
-    stored = {"run_id": [fuzzed_api.contract_run], "report_id": [fuzzed_api.drift_report]}
+    stored: dict[str, list[Any]] = {"run_id": [fuzzed_api.contract_run], "report_id": [fuzzed_api.drift_report]}
     result = fuzz(fuzzed_api.api, EXAMPLES, SEED, tmp_path / "junit.xml", stored)
     took = time.monotonic() - started
     summary = result.stdout[-6000:]

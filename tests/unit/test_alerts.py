@@ -10,8 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.support import REPO
-from tests.unit.test_infra import promtool, run
+from tests.support import REPO, promtool, run
 
 PROMETHEUS = REPO / "infra" / "prometheus"
 RULES = PROMETHEUS / "alerts.yml"

@@ -68,7 +68,7 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
             files[name] = str(BAD / case["file"])
     job = {"spec": str(BAD / "spec.yaml"), "warm_up": str(BAD / "good.csv"), "cases": files}
     probe = subprocess.run(
-        [sys.executable, "-m", "tests.bad_input_probe"],
+        [sys.executable, "-m", "tests.support.bad_input_probe"],
         input=json.dumps(job),
         capture_output=True,
         text=True,

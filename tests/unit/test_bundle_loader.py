@@ -8,34 +8,9 @@ import pickle
 
 import pytest
 
-from models.bundle import ForecastBundle, SeriesForecast
+from models.bundle import ForecastBundle
 from serving import bundle_loader
-
-
-def bundle(name: str = "demand", series: int = 3, mean: float = 10.0) -> ForecastBundle:
-    dates = [f"2024-01-{d:02d}" for d in range(1, 8)]
-    history = [f"2023-12-{d:02d}" for d in range(1, 29)]
-    return ForecastBundle(
-        model_name=name,
-        freq="D",
-        season_length=7,
-        max_horizon=7,
-        train_start="2023-01-01",
-        train_end="2023-12-31",
-        nonnegative=True,
-        series={
-            f"s{i}": SeriesForecast(
-                series_id=f"s{i}",
-                model="seasonal_naive",
-                dates=list(dates),
-                mean=[mean + i] * 7,
-                sigma=[1.0 + 0.1 * step for step in range(7)],
-                history_dates=list(history),
-                history_values=[float(v) for v in range(28)],
-            )
-            for i in range(series)
-        },
-    )
+from tests.support.factories import bundle
 
 
 def test_a_loaded_bundle_forecasts_exactly_as_the_original() -> None:

@@ -113,6 +113,84 @@ def test_non_utf8_file_is_refused(tmp_path: Path) -> None:
         load_dataset(load_spec("t", tmp_path))
 
 
+def test_every_rule_has_its_own_name_and_says_what_it_expects(contract: Contract) -> None:
+    from data_contracts.rules import ColumnRule, SeriesRule, TableRule
+
+    kinds = [*TableRule.table, *ColumnRule.per_column, *SeriesRule.per_series]
+    names = [kind.name for kind in kinds]
+    assert len(names) == len(set(names)) >= 11, names
+    frame = pd.DataFrame({"series_id": ["a"], "ds": pd.to_datetime(["2024-01-01"]), "y": [1.0]})
+    from data_contracts.rules import rules_for
+
+    for rule in rules_for(contract, frame, "D"):
+        assert rule.expects and rule.expectation() is not None, rule.name
+
+
+def test_a_new_rule_is_one_class(contract: Contract, tmp_path: Path) -> None:
+    """A rule defined elsewhere joins every check, with its own explanation and row-level flag."""
+    from typing import Any
+
+    from data_contracts.quarantine import enforce_contract
+    from data_contracts.rules import ColumnRule, Failure
+    from data_contracts.sources import SourceRows
+
+    class ShortText(ColumnRule):
+        name = "short text"
+
+        @classmethod
+        def applies(cls, spec: Any, present: bool) -> bool:
+            return present and spec.type == "string"
+
+        @property
+        def row_level(self) -> bool:
+            return True
+
+        def expectation(self) -> Any:
+            import great_expectations as gx
+
+            return gx.expectations.ExpectColumnValueLengthsToBeBetween(column=self.column, max_value=3)
+
+        @property
+        def expects(self) -> str:
+            return "at most 3 characters"
+
+        def explain(self, failure: Failure) -> str:
+            return (
+                f"column {self.column!r}: {failure.count} value(s) longer than 3 characters{failure.example}"
+            )
+
+    try:
+        frame = pd.DataFrame(
+            {
+                "series_id": ["ATL", "ATL", "TOOLONG"],
+                "ds": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01"]),
+                "y": [1.0, 2.0, 3.0],
+            }
+        )
+        small = Contract.model_validate(
+            {
+                "dataset": "short",
+                "columns": {
+                    "series_id": {"type": "string"},
+                    "ds": {"type": "datetime"},
+                    "y": {"type": "number"},
+                },
+                "quarantine": True,
+            }
+        )
+        outcome = enforce_contract(SourceRows(frame, pd.DataFrame()), small, "D")
+        report = outcome.report
+        assert report.success  # the one bad row was set aside, the rest pass
+        assert list(outcome.quarantined["series_id"]) == ["TOOLONG"]
+        assert report.quarantine_counts == {"short text on 'series_id'": 1}
+        strict = run_contract(frame, small.model_copy(update={"quarantine": False}), "D")
+        (failed,) = strict.failures
+        assert failed.rule == "short text" and failed.expectation == "at most 3 characters"
+        assert failed.message == "column 'series_id': 1 value(s) longer than 3 characters (e.g. TOOLONG)"
+    finally:
+        ColumnRule.per_column.remove(ShortText)
+
+
 HOSTILE_ID = "</script><script>alert(document.domain)</script>"
 
 

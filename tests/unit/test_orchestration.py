@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from flows.prefect_api import PrefectAPI
 from flows.retrain import deployment_name
 from flows.train import train_chunk
 from models.engine import train_series
 from models.frame import iter_series
-from tests.unit.test_training_keys import CONFIG, frame
+from orchestration.prefect_api import PrefectAPI
+from tests.support.factories import SMALL_CONFIG, synthetic_frame
 
 
 def test_train_chunk_is_train_series_on_each_series() -> None:
-    series = list(iter_series(frame(2), "D"))
-    outcomes = train_chunk.fn(series, CONFIG)
+    series = list(iter_series(synthetic_frame(2), "D"))
+    outcomes = train_chunk.fn(series, SMALL_CONFIG)
     assert [o.series_id for o in outcomes] == ["s0", "s1"]
-    assert outcomes[1].forecast.mean == train_series(series[1], CONFIG).forecast.mean
+    assert outcomes[1].forecast.mean == train_series(series[1], SMALL_CONFIG).forecast.mean
 
 
 def test_flow_run_record_from_the_prefect_api() -> None:

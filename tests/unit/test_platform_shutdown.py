@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent(
     """
     import os, signal, sys, threading, time
     from pathlib import Path
-    from astralytiq.platform import Supervisor, shutdown
+    from cli.platform import Supervisor, shutdown
 
     supervisor = Supervisor(Path(sys.argv[1]))
     slow = "import signal, sys, time\\n" \\

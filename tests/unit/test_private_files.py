@@ -62,8 +62,8 @@ def test_the_servers_up_starts_and_their_logs_are_private(tmp_path: Path) -> Non
     script = f"""
 import sys
 from pathlib import Path
-from astralytiq.cli import main
-from astralytiq.platform import Supervisor
+from cli.app import main
+from cli.platform import Supervisor
 
 sys.argv = ["astralytiq", "datasets", "list"]
 try:

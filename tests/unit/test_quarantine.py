@@ -126,7 +126,7 @@ def test_strict_mode_refuses_and_sets_nothing_aside(tmp_path: Path) -> None:
     ],
 )
 def test_frequency_grid(freq: str, dates: list[str], on_grid: bool) -> None:
-    from data_contracts.validation import on_grid as grid
+    from data_contracts.rules import on_grid as grid
 
     assert bool(grid(pd.Series(pd.to_datetime(dates)), freq).all()) is on_grid
 

@@ -41,7 +41,7 @@ def datasets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def _validate(*args: str):  # type: ignore[no-untyped-def]
-    from astralytiq.cli import app
+    from cli.app import app
 
     return CliRunner().invoke(app, ["validate", *args])
 

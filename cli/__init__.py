@@ -1,0 +1,1 @@
+"""The `astralytiq` command and `astralytiq up`: entrypoints over the platform's packages."""

@@ -1,0 +1,1 @@
+"""The commands of `astralytiq`, one module per topic; ``cli.app`` lists them."""
