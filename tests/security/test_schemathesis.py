@@ -72,7 +72,7 @@ def fuzz_bundle(mean: float, horizon: int = 28) -> ForecastBundle:
 def store_contract_run(tracking_uri: str, tmp: Path) -> str:
     """A failed contract check kept in MLflow with its Data Docs, as a flow keeps one."""
     import pandas as pd
-    from models.registry import log_contract_failure
+    from registry.tracking import log_contract_failure
 
     from data_contracts.contract import load_contract
     from data_contracts.validation import run_contract
