@@ -49,6 +49,7 @@ from benchmarks.serving import (
     api_environment,
     free_port,
     m4_weekly_frame,
+    production_api,
     register_champion,
     request_windows,
     rss_bytes,
@@ -379,26 +380,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         api_bin = api_environment(workdir, args.api_env)
         data_dir = workdir / "app"
         shutil.rmtree(data_dir, ignore_errors=True)  # a fresh app database every run
-        app_env = {
-            **base_env,
-            "ASTRALYTIQ_DATA_DIR": str(data_dir),
-            "ASTRALYTIQ_MLFLOW_TRACKING_URI": tracking_uri,
-            "ASTRALYTIQ_ENVIRONMENT": "production",
-            "ASTRALYTIQ_SECRET_KEY": os.urandom(32).hex(),
-            "ASTRALYTIQ_METRICS_PORT": "0",  # no cluster scraper here; the port may be taken
-            "ASTRALYTIQ_METRICS_TOKEN": os.urandom(24).hex(),
-        }
-        subprocess.run(
-            [str(api_bin / "astralytiq"), "db", "upgrade"],
-            env=app_env,
-            check=True,
-            capture_output=True,
-            cwd=REPO,
-        )
-        key = subprocess.run(
-            [str(api_bin / "astralytiq"), "keys", "create", "abuse-benchmark", "--model", MODEL],
-            env=app_env, check=True, capture_output=True, text=True, cwd=REPO,
-        ).stdout.strip().splitlines()[-1]  # fmt: skip
+        app_env, key = production_api(api_bin, data_dir, tracking_uri, base_env, "abuse-benchmark")
         report_id = drift_report(data_dir, f"sqlite:///{data_dir / 'app.db'}")
         api = start_api("api", api_bin, workdir, app_env, free_port())
         running.append(api.process)

@@ -334,6 +334,30 @@ def api_environment(workdir: Path, choice: str) -> Path:
     return bin_dir
 
 
+def production_api(
+    api_bin: Path, data_dir: Path, tracking_uri: str, base_env: dict[str, str], key_name: str
+) -> tuple[dict[str, str], str]:
+    """The environment of an API as production configures it, its app database migrated, and an
+    API key for ``MODEL``: (environment, key)."""
+    env = {
+        **base_env,
+        "ASTRALYTIQ_DATA_DIR": str(data_dir),
+        "ASTRALYTIQ_MLFLOW_TRACKING_URI": tracking_uri,
+        "ASTRALYTIQ_ENVIRONMENT": "production",
+        "ASTRALYTIQ_SECRET_KEY": os.urandom(32).hex(),
+        "ASTRALYTIQ_METRICS_PORT": "0",  # no cluster scraper here; the port may be taken
+        "ASTRALYTIQ_METRICS_TOKEN": os.urandom(24).hex(),
+    }
+    subprocess.run(
+        [str(api_bin / "astralytiq"), "db", "upgrade"], env=env, check=True, capture_output=True, cwd=REPO
+    )
+    key = subprocess.run(
+        [str(api_bin / "astralytiq"), "keys", "create", key_name, "--model", MODEL],
+        env=env, check=True, capture_output=True, text=True, cwd=REPO,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    return env, key
+
+
 def start_api(name: str, bin_dir: Path, workdir: Path, env: dict[str, str], port: int) -> Running:
     process = start([str(bin_dir / "astralytiq"), "serve", "--port", str(port)], workdir / f"{name}.log", env)
     url = f"http://127.0.0.1:{port}"
@@ -413,26 +437,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         say(f"API environment: {'the dev venv' if args.api_env == 'dev' else 'the API image package set'}")
         api_bin = api_environment(workdir, args.api_env)
-        app_env = {
-            **base_env,
-            "ASTRALYTIQ_DATA_DIR": str(workdir / "app"),
-            "ASTRALYTIQ_MLFLOW_TRACKING_URI": tracking_uri,
-            "ASTRALYTIQ_ENVIRONMENT": "production",
-            "ASTRALYTIQ_SECRET_KEY": os.urandom(32).hex(),
-            "ASTRALYTIQ_METRICS_PORT": "0",  # no cluster scraper here; the port may be taken
-            "ASTRALYTIQ_METRICS_TOKEN": os.urandom(24).hex(),
-        }
-        subprocess.run(
-            [str(api_bin / "astralytiq"), "db", "upgrade"],
-            env=app_env,
-            check=True,
-            capture_output=True,
-            cwd=REPO,
-        )
-        key = subprocess.run(
-            [str(api_bin / "astralytiq"), "keys", "create", "benchmark", "--model", MODEL],
-            env=app_env, check=True, capture_output=True, text=True, cwd=REPO,
-        ).stdout.strip().splitlines()[-1]  # fmt: skip
+        app_env, key = production_api(api_bin, workdir / "app", tracking_uri, base_env, "benchmark")
 
         servers: dict[str, Running] = {}
         api = start_api("api", api_bin, workdir, app_env, free_port())

@@ -14,38 +14,33 @@ import ctypes.util
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger("astralytiq.serving")
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
+def _libc_function(name: str, argtypes: list[Any], restype: Any) -> Callable[..., int] | None:
+    """A function of the C library (glibc's malloc_trim, mallopt); None where it has none."""
+    library = ctypes.util.find_library("c")
+    if library is None:
         return None
     try:
-        trim = ctypes.CDLL(name).malloc_trim
+        function = getattr(ctypes.CDLL(library), name)
     except (OSError, AttributeError):
         return None
-    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return trim  # type: ignore[no-any-return]
+    function.argtypes, function.restype = argtypes, restype
+    return function  # type: ignore[no-any-return]
 
 
-TRIM = _malloc_trim()
+TRIM = _libc_function("malloc_trim", [ctypes.c_size_t], ctypes.c_int)
+MALLOPT = _libc_function("mallopt", [ctypes.c_int, ctypes.c_int], ctypes.c_int)
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 
 
 def limit_arenas(count: int) -> bool:
     """At most ``count`` heap arenas (glibc makes up to eight per core, one per busy thread, and
     their free memory stays fragmented between them); call it before threads start."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return bool(mallopt(M_ARENA_MAX, count))
+    return bool(MALLOPT(M_ARENA_MAX, count)) if MALLOPT is not None else False
 
 
 def give_back() -> bool:

@@ -72,10 +72,10 @@ def fuzz_bundle(mean: float, horizon: int = 28) -> ForecastBundle:
 def store_contract_run(tracking_uri: str, tmp: Path) -> str:
     """A failed contract check kept in MLflow with its Data Docs, as a flow keeps one."""
     import pandas as pd
-    from registry.tracking import log_contract_failure
 
     from data_contracts.contract import load_contract
     from data_contracts.validation import run_contract
+    from registry.tracking import log_contract_failure
 
     frame = pd.DataFrame(
         {"series_id": "ATL", "ds": pd.date_range("2024-01-01", periods=5), "y": [1.0, 2, -3, 4, 5]}
@@ -197,7 +197,10 @@ def test_the_api_honours_its_openapi(fuzzed_api: FuzzedApi, tmp_path: Path) -> N
     operations = sum(len(item) for item in spec["paths"].values())
     assert operations >= 25  # every route of the API, not a subset
     started = time.monotonic()
-    stored: dict[str, list[Any]] = {"run_id": [fuzzed_api.contract_run], "report_id": [fuzzed_api.drift_report]}
+    stored: dict[str, list[Any]] = {
+        "run_id": [fuzzed_api.contract_run],
+        "report_id": [fuzzed_api.drift_report],
+    }
     result = fuzz(fuzzed_api.api, EXAMPLES, SEED, tmp_path / "junit.xml", stored)
     took = time.monotonic() - started
     summary = result.stdout[-6000:]
