@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help up install install-dev system-deps test lint audit format typecheck unit integration e2e bench bench-serving bench-portal screenshots clean
+.PHONY: help up install install-dev system-deps test lint audit format typecheck unit integration e2e fuzz bench bench-serving bench-abuse bench-portal screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,12 @@ integration: install-dev ## tests against real PostgreSQL, MLflow and Prefect
 
 e2e: install-dev system-deps ## the whole platform and the portal in headless Chromium
 	$(BIN)/pytest tests/e2e
+
+fuzz: install-dev ## schemathesis, every check and phase (stateful too), 100 examples per operation
+	ASTRALYTIQ_FUZZ_EXAMPLES=$${ASTRALYTIQ_FUZZ_EXAMPLES:-100} $(BIN)/pytest tests/security/test_schemathesis.py -s --timeout=3600
+
+bench-abuse: install-dev ## normal traffic beside heavy and hostile requests: p99s and peak memory
+	$(BIN)/python -m benchmarks.abuse
 
 bench-serving: install-dev system-deps ## serving speed and memory: this API against `mlflow models serve`
 	$(BIN)/python -m benchmarks.serving

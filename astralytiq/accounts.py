@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from functools import lru_cache
 from typing import Literal
 
@@ -23,7 +24,21 @@ class PasswordPolicyError(ValueError):
     """The password cannot be accepted; the message says why."""
 
 
+def _unusable_character(password: str) -> str | None:
+    """A character no password may hold: a control character (bcrypt stops at NUL, so
+    "abc\\0anything" would be "abc") or a lone surrogate (not text: it has no UTF-8)."""
+    for char in password:
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            return char
+    return None
+
+
 def check_password_policy(password: str) -> None:
+    bad = _unusable_character(password)
+    if bad is not None:
+        raise PasswordPolicyError(
+            f"password holds U+{ord(bad):04X}, a control (or invalid) character; use printable characters only"
+        )
     size = len(password.encode("utf-8"))
     if size > BCRYPT_MAX_BYTES:
         # bcrypt ignores everything past 72 bytes; refusing is honest, truncating is not.
@@ -38,8 +53,11 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, password_hash: str) -> bool:
-    encoded = password.encode("utf-8")
-    if len(encoded) > BCRYPT_MAX_BYTES:
+    encoded = password.encode("utf-8", "surrogatepass")
+    if _unusable_character(password) is not None or len(encoded) > BCRYPT_MAX_BYTES:
+        # Never a password (and bcrypt would read "abc\0x" as "abc"); refused at the cost of a
+        # real check, so the answer's timing says nothing about the account.
+        burn_password_check(password)
         return False
     try:
         return bcrypt.checkpw(encoded, password_hash.encode("ascii"))
@@ -54,7 +72,7 @@ def _dummy_hash() -> str:
 
 def burn_password_check(password: str) -> None:
     """Check against a real hash when the user does not exist, so both paths cost the same."""
-    verify_password(password, _dummy_hash())
+    bcrypt.checkpw(b"not-the-password", _dummy_hash().encode("ascii"))
 
 
 class UserExists(ValueError):
@@ -77,6 +95,16 @@ def check_username(username: str) -> None:
         )
 
 
+def fold(username: str) -> str:
+    """The login key of a username: "Ana" and "ana" are one account (usernames are ASCII)."""
+    return username.lower()
+
+
+def find_user(session: Session, username: str) -> User | None:
+    """The account a login name means, whatever its case."""
+    return session.scalar(select(User).where(User.username_folded == fold(username)))
+
+
 def check_role(role: str) -> None:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
@@ -87,9 +115,18 @@ def add_user(session: Session, actor: audit.Actor, username: str, password: str,
     check_role(role)
     check_username(username)
     password_hash = hash_password(password)
-    if session.scalar(select(User).where(User.username == username)) is not None:
-        raise UserExists(f"user {username!r} already exists")
-    user = User(username=username, password_hash=password_hash, role=role, is_active=True)
+    existing = find_user(session, username)
+    if existing is not None:
+        same = "" if existing.username == username else f" (as {existing.username!r}; usernames ignore case)"
+        raise UserExists(f"user {username!r} already exists{same}")
+    user = User(
+        username=username,
+        username_folded=fold(username),
+        password_hash=password_hash,
+        role=role,
+        is_active=True,
+        token_version=0,
+    )
     session.add(user)
     audit.record(session, actor, "user.create", username, role=role)
     return user
@@ -103,17 +140,53 @@ def update_user(
     role: Role | None = None,
     active: bool | None = None,
 ) -> User:
-    """Change a user's role or disable/enable them; each change is audited."""
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise UserNotFound(f"no user named {username!r}")
+    """Change a user's role or disable/enable them; each change is audited. A role change or a
+    disable ends every session the user has (their tokens' version is passed)."""
+    user = _existing(session, username)
     if role is not None and role != user.role:
         check_role(role)
-        audit.record(session, actor, "user.role", username, before=user.role, after=role)
+        audit.record(session, actor, "user.role", user.username, before=user.role, after=role)
         user.role = role
+        user.token_version += 1
     if active is not None and active != user.is_active:
-        audit.record(session, actor, "user.enable" if active else "user.disable", username)
+        audit.record(session, actor, "user.enable" if active else "user.disable", user.username)
         user.is_active = active
+        if not active:
+            user.token_version += 1
+    return user
+
+
+def _existing(session: Session, username: str) -> User:
+    user = find_user(session, username)
+    if user is None:
+        raise UserNotFound(f"no user named {username!r}")
+    return user
+
+
+class WrongPassword(ValueError):
+    """The current password given to change it is not the user's."""
+
+
+def change_password(session: Session, actor: audit.Actor, username: str, current: str, new: str) -> User:
+    """The user changes their own password (they must know the current one); every token issued
+    before stops working. The caller commits."""
+    user = _existing(session, username)
+    if not verify_password(current, user.password_hash):
+        raise WrongPassword("the current password is not correct")
+    if current == new:
+        raise PasswordPolicyError("the new password is the current one; choose another")
+    user.password_hash = hash_password(new)
+    user.token_version += 1
+    audit.record(session, actor, "user.password_change", user.username)
+    return user
+
+
+def reset_password(session: Session, actor: audit.Actor, username: str, new: str) -> User:
+    """An admin (or the CLI) sets a user's password; every token issued before stops working."""
+    user = _existing(session, username)
+    user.password_hash = hash_password(new)
+    user.token_version += 1
+    audit.record(session, actor, "user.password_reset", user.username)
     return user
 
 
@@ -134,7 +207,7 @@ def list_users(database_url: str) -> list[tuple[str, str, bool]]:
 def ensure_admin(database_url: str, password: str = "") -> str | None:
     """Create ``admin`` if missing; returns the generated password (shown once) if one was made."""
     with session_scope(database_url) as session:
-        if session.scalar(select(User).where(User.username == "admin")) is not None:
+        if find_user(session, "admin") is not None:
             return None
     generated = None
     if not password:

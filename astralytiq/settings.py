@@ -12,13 +12,14 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import ByteSize, Field, field_validator, model_validator
+from pydantic import ByteSize, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Secrets that appear in docs and examples; refusing them outside development keeps a copied
 # example configuration from reaching production with a public signing key.
 KNOWN_DEFAULT_SECRETS = frozenset({"changethis", "change-me", "secret", "dev-secret"})
 MIN_SECRET_BYTES = 32
+DEFAULT_PRODUCTION_METRICS_PORT = 9464  # Prometheus' registered default for exporters
 
 
 class Settings(BaseSettings):
@@ -105,10 +106,60 @@ class Settings(BaseSettings):
         300.0, gt=0, le=86_400, description="How long a failed login counts against the limits above."
     )
     trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = Field(
-        (ip_network("127.0.0.1/32"), ip_network("::1/128")),
+        (),
         description="Comma-separated addresses or CIDR networks whose X-Forwarded-For the API "
-        "believes (the portal, an ingress): logins through them are throttled per browser address. "
-        "Anyone else's X-Forwarded-For is ignored. Default: loopback (the embedded portal); empty: none.",
+        "believes (the portal, an ingress): logins through them are throttled per browser address "
+        "and audited with it. Anyone else's X-Forwarded-For is ignored. Default: none (`astralytiq "
+        "up` sets loopback for the portal it starts).",
+    )
+    max_forecast_values: int = Field(
+        200_000,
+        ge=100,
+        le=50_000_000,
+        description="Most numbers one forecast answer may hold (a batch counts as one answer): per "
+        "series, horizon x (1 + 2 x levels) plus its history points when asked for.",
+    )
+    render_concurrency: int = Field(
+        2, ge=1, le=64, description="Large forecast answers rendered at once, off the event loop."
+    )
+    render_queue: int = Field(
+        16, ge=0, le=10_000, description="Large answers that may wait for a renderer before 503."
+    )
+    report_streams: int = Field(
+        4, ge=1, le=1000, description="Reports (drift HTML, Data Docs) sent at once; 503 past it."
+    )
+    report_stream_bytes_per_second: ByteSize = Field(
+        ByteSize(5 * 1024**2), ge=64 * 1024, description="Top speed of one report stream, e.g. 5MiB."
+    )
+    metrics_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token Prometheus sends for /metrics on the API port (a person's token "
+        "works too); empty: only people's tokens.",
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Also serve /metrics without authentication on this port (for a scraper inside "
+        "the cluster); 0: no such port. Default: 9464 in production, none elsewhere.",
+    )
+    api_docs: bool | None = Field(
+        None, description="Serve /docs, /redoc and /openapi.json; default: everywhere but production."
+    )
+    http_max_header_bytes: int = Field(
+        32 * 1024, ge=4096, le=1024 * 1024, description="Largest request line plus headers (431 past it)."
+    )
+    http_header_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Time a client has to send a request's headers, from its first byte."
+    )
+    http_body_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, description="Time a client has to send a request's whole body (408 after)."
+    )
+    http_keepalive_seconds: float = Field(
+        5.0, gt=0, le=300, description="How long an idle connection is kept open between requests."
+    )
+    http_max_connections: int = Field(
+        1000, ge=10, le=100_000, description="Open connections (and requests) at once; 503 past it."
     )
     shutdown_drain_seconds: float = Field(
         2.0,
@@ -204,6 +255,32 @@ class Settings(BaseSettings):
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)
         return key_file.read_text().strip()
+
+    def metrics_bearer(self) -> str:
+        """The token that reads /metrics (and /readyz's details) on the API port: the configured
+        one; in development, without one, a token kept in data_dir (as the signing key is), so
+        `astralytiq simulate-drift` and the tests can read the API they started; else none."""
+        configured = self.metrics_token.get_secret_value()
+        if configured or self.environment != "development":
+            return configured
+        token_file = self.data_dir / "metrics_token"
+        if not token_file.exists():
+            token_file.parent.mkdir(parents=True, exist_ok=True)
+            token_file.write_text(secrets.token_urlsafe(32))
+            token_file.chmod(0o600)
+        return token_file.read_text().strip()
+
+    @property
+    def metrics_listen_port(self) -> int:
+        """The unauthenticated metrics port (0: none): a scraper inside the cluster reads it,
+        while the API port's /metrics asks for a token."""
+        if self.metrics_port is not None:
+            return self.metrics_port
+        return DEFAULT_PRODUCTION_METRICS_PORT if self.environment == "production" else 0
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.environment != "production"
 
     @property
     def resolved_api_url(self) -> str:

@@ -34,6 +34,7 @@ class Target:
     url: str
     headers: dict[str, str]
     bodies: list[bytes]
+    method: str = "POST"  # the open loop also sends GET (an empty body); wrk always POSTs
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ async def _open_loop(target: Target, rate: float, seconds: float, max_connection
         kinds[kind] = kinds.get(kind, 0) + 1
 
     prefix = (
-        f"POST {url.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"{target.method} {url.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
         + "".join(f"{k}: {v}\r\n" for k, v in target.headers.items())
     ).encode()
 
@@ -275,7 +276,9 @@ def open_loop(target: Target, rate: float, seconds: float, max_connections: int 
 def main() -> None:
     order = json.loads(sys.stdin.read())
     spec = order["target"]
-    target = Target(spec["name"], spec["url"], spec["headers"], [b.encode() for b in spec["bodies"]])
+    target = Target(
+        spec["name"], spec["url"], spec["headers"], [b.encode() for b in spec["bodies"]], spec["method"]
+    )
     gc.disable()
     result = _run_open_loop(target, order["rate"], order["seconds"], order["max_connections"])
     print(json.dumps(result.as_dict()))

@@ -189,6 +189,7 @@ def run(workdir: Path) -> dict[str, Any]:
             **base_env,
             "ASTRALYTIQ_DATA_DIR": str(workdir / "app"),
             "ASTRALYTIQ_MLFLOW_TRACKING_URI": tracking_uri,
+            "ASTRALYTIQ_METRICS_TOKEN": os.urandom(24).hex(),  # what is served is not for anonymous callers
         }
         subprocess.run(
             [str(BIN / "astralytiq"), "users", "create", USER[0], "--role", "viewer", "--password-stdin"],
@@ -198,7 +199,8 @@ def run(workdir: Path) -> dict[str, Any]:
         api = start([str(BIN / "astralytiq"), "serve", "--port", str(api_port)], workdir / "api.log", app_env)
         running.append(api)
         api_url = f"http://127.0.0.1:{api_port}"
-        wait_ready(f"{api_url}/readyz", api, lambda r: MODEL in r.json().get("models", {}), 120)
+        operator = {"Authorization": f"Bearer {app_env['ASTRALYTIQ_METRICS_TOKEN']}"}
+        wait_ready(f"{api_url}/readyz", api, lambda r: MODEL in r.json().get("models", {}), 120, operator)
         say(f"API ready on :{api_port}")
 
         (workdir / "minimal_app.py").write_text(MINIMAL_APP)

@@ -140,6 +140,8 @@ class Running:
     ready_seconds: float = 0.0
     ready_cpu_seconds: float = 0.0
     rss_samples: list[int] = field(default_factory=list)
+    # The metrics token: /metrics and what /readyz serves are not for anonymous callers.
+    operator_headers: dict[str, str] = field(default_factory=dict)
 
 
 def start(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -159,7 +161,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def wait_ready(
-    url: str, process: subprocess.Popen[bytes], ok: Callable[[httpx.Response], bool], timeout: float
+    url: str,
+    process: subprocess.Popen[bytes],
+    ok: Callable[[httpx.Response], bool],
+    timeout: float,
+    headers: dict[str, str] | None = None,
 ) -> float:
     """Seconds from now until ``ok`` holds for GET ``url`` (polled every 20 ms)."""
     started = time.perf_counter()
@@ -167,7 +173,7 @@ def wait_ready(
         if process.poll() is not None:
             raise SystemExit(f"{url}: the server exited with {process.returncode}; see its log")
         try:
-            if ok(httpx.get(url, timeout=1)):
+            if ok(httpx.get(url, timeout=1, headers=headers)):
                 return time.perf_counter() - started
         except httpx.HTTPError:
             pass
@@ -328,20 +334,51 @@ def api_environment(workdir: Path, choice: str) -> Path:
     return bin_dir
 
 
+def production_api(
+    api_bin: Path, data_dir: Path, tracking_uri: str, base_env: dict[str, str], key_name: str
+) -> tuple[dict[str, str], str]:
+    """The environment of an API as production configures it, its app database migrated, and an
+    API key for ``MODEL``: (environment, key)."""
+    env = {
+        **base_env,
+        "ASTRALYTIQ_DATA_DIR": str(data_dir),
+        "ASTRALYTIQ_MLFLOW_TRACKING_URI": tracking_uri,
+        "ASTRALYTIQ_ENVIRONMENT": "production",
+        "ASTRALYTIQ_SECRET_KEY": os.urandom(32).hex(),
+        "ASTRALYTIQ_METRICS_PORT": "0",  # no cluster scraper here; the port may be taken
+        "ASTRALYTIQ_METRICS_TOKEN": os.urandom(24).hex(),
+    }
+    subprocess.run(
+        [str(api_bin / "astralytiq"), "db", "upgrade"], env=env, check=True, capture_output=True, cwd=REPO
+    )
+    key = subprocess.run(
+        [str(api_bin / "astralytiq"), "keys", "create", key_name, "--model", MODEL],
+        env=env, check=True, capture_output=True, text=True, cwd=REPO,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    return env, key
+
+
 def start_api(name: str, bin_dir: Path, workdir: Path, env: dict[str, str], port: int) -> Running:
     process = start([str(bin_dir / "astralytiq"), "serve", "--port", str(port)], workdir / f"{name}.log", env)
     url = f"http://127.0.0.1:{port}"
+    operator = {"Authorization": f"Bearer {env['ASTRALYTIQ_METRICS_TOKEN']}"}
     seconds = wait_ready(
-        f"{url}/readyz", process, lambda r: r.status_code == 200 and MODEL in r.json().get("models", {}), 120
+        f"{url}/readyz",
+        process,
+        lambda r: r.status_code == 200 and MODEL in r.json().get("models", {}),
+        120,
+        operator,
     )
-    return Running(name, process, url, seconds, cpu_seconds(process.pid))
+    return Running(name, process, url, seconds, cpu_seconds(process.pid), operator_headers=operator)
 
 
 def cache_counts(server: Running) -> dict[str, float]:
     """Series answered from the API's rendered-forecast cache and computed, from its /metrics."""
     counts = {"hit": 0.0, "miss": 0.0}
     if server.name.startswith("api"):
-        for line in httpx.get(f"{server.url}/metrics", timeout=10).text.splitlines():
+        for line in httpx.get(
+            f"{server.url}/metrics", timeout=10, headers=server.operator_headers
+        ).text.splitlines():
             if line.startswith("astralytiq_forecast_cache_total{") and f'model="{MODEL}"' in line:
                 counts["hit" if 'result="hit"' in line else "miss"] += float(line.rsplit(" ", 1)[1])
     return counts
@@ -400,24 +437,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         say(f"API environment: {'the dev venv' if args.api_env == 'dev' else 'the API image package set'}")
         api_bin = api_environment(workdir, args.api_env)
-        app_env = {
-            **base_env,
-            "ASTRALYTIQ_DATA_DIR": str(workdir / "app"),
-            "ASTRALYTIQ_MLFLOW_TRACKING_URI": tracking_uri,
-            "ASTRALYTIQ_ENVIRONMENT": "production",
-            "ASTRALYTIQ_SECRET_KEY": os.urandom(32).hex(),
-        }
-        subprocess.run(
-            [str(api_bin / "astralytiq"), "db", "upgrade"],
-            env=app_env,
-            check=True,
-            capture_output=True,
-            cwd=REPO,
-        )
-        key = subprocess.run(
-            [str(api_bin / "astralytiq"), "keys", "create", "benchmark", "--model", MODEL],
-            env=app_env, check=True, capture_output=True, text=True, cwd=REPO,
-        ).stdout.strip().splitlines()[-1]  # fmt: skip
+        app_env, key = production_api(api_bin, workdir / "app", tracking_uri, base_env, "benchmark")
 
         servers: dict[str, Running] = {}
         api = start_api("api", api_bin, workdir, app_env, free_port())

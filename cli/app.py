@@ -37,4 +37,7 @@ app.add_typer(run.app, name="run")
 
 
 def main() -> None:
+    from astralytiq.private_files import restrict_new_files
+
+    restrict_new_files()  # the data folder's databases, keys and logs: the owner's only
     app()

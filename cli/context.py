@@ -27,6 +27,7 @@ def context(*, prefect: bool = False, database: bool = False) -> Settings:
     anything imports Prefect), with ``database`` the app database is migrated (once)."""
     from pydantic import ValidationError
 
+    from astralytiq.private_files import tighten
     from astralytiq.settings import get_settings
 
     try:
@@ -36,6 +37,7 @@ def context(*, prefect: bool = False, database: bool = False) -> Settings:
             "invalid settings: "
             + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         )
+    tighten(settings.data_dir)  # a data folder made before with wider rights: 0700, files 0600
     if prefect:
         from astralytiq.prefect_env import configure_prefect
 

@@ -42,9 +42,10 @@ def _champion(tracking_uri: str, model: str) -> str | None:
         return None
 
 
-def drift_gauge(api_url: str, model: str) -> float | None:
-    """``astralytiq_drift_detected`` for ``model`` on the API's /metrics (None: not exported)."""
-    text = httpx.get(f"{api_url.rstrip('/')}/metrics", timeout=5).text
+def drift_gauge(api_url: str, model: str, headers: dict[str, str] | None = None) -> float | None:
+    """``astralytiq_drift_detected`` for ``model`` on the API's /metrics (None: not exported).
+    ``headers``: the metrics token (/metrics is not for anonymous callers)."""
+    text = httpx.get(f"{api_url.rstrip('/')}/metrics", timeout=5, headers=headers).text
     pattern = rf'^astralytiq_drift_detected\{{model="{re.escape(model)}"\}} (\S+)$'
     found = re.search(pattern, text, flags=re.MULTILINE)
     return float(found.group(1)) if found else None
@@ -71,9 +72,16 @@ def _alert_firing(prometheus_url: str, model: str) -> bool:
     )
 
 
-def _served_version(api_url: str, model: str) -> str | None:
-    models = httpx.get(f"{api_url.rstrip('/')}/readyz", timeout=5).json().get("models", {})
+def _served_version(api_url: str, model: str, headers: dict[str, str]) -> str | None:
+    models = httpx.get(f"{api_url.rstrip('/')}/readyz", timeout=5, headers=headers).json().get("models") or {}
     return models.get(model)
+
+
+def operator_headers(settings: Settings) -> dict[str, str]:
+    """The metrics token (ASTRALYTIQ_METRICS_TOKEN; in development the one kept in the data
+    folder): it reads /metrics and what /readyz serves."""
+    token = settings.metrics_bearer()
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def describe_retrain(retrain: RetrainTriggered | Retrained) -> str:
@@ -133,7 +141,7 @@ def run_drift_loop(
         seen: list[float | None] = []
 
         def gauge_is_one() -> bool:
-            seen.append(drift_gauge(api_url, spec.model_name))
+            seen.append(drift_gauge(api_url, spec.model_name, operator_headers(settings)))
             return seen[-1] == 1.0
 
         alert = _wait(gauge_is_one, refresh)
@@ -173,7 +181,8 @@ def run_drift_loop(
         _wait(moved, wait_seconds, step=2)
     if after != before:
         served = _wait(
-            lambda: _served_version(api_url, spec.model_name) == after, 30 + settings.alias_poll_seconds
+            lambda: _served_version(api_url, spec.model_name, operator_headers(settings)) == after,
+            30 + settings.alias_poll_seconds,
         )
         report.mark(
             "new champion served",

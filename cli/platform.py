@@ -110,7 +110,7 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
     from astralytiq.prefect_env import prefect_environment
     from data_contracts.spec import available_datasets
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     supervisor = Supervisor(settings.data_dir / "logs")
     # Ctrl-C, a terminal closing or `kill` all stop the children. SIGINT is set explicitly
     # because a shell starting `up` in the background hands it down as ignored.
@@ -145,6 +145,9 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
         "ASTRALYTIQ_MLFLOW_TRACKING_URI": mlflow_uri,
         "ASTRALYTIQ_API_PORT": str(settings.api_port),
         "ASTRALYTIQ_SECRET_KEY": settings.signing_key(),
+        # The portal started below reaches the API from loopback and forwards each browser's
+        # address; only here is loopback a trusted proxy (the API's default trusts nobody).
+        "ASTRALYTIQ_TRUSTED_PROXIES": ",".join(map(str, settings.trusted_proxies)) or "127.0.0.1,::1",
         **prefect_environment(settings, prefect_url),
         # MLflow's background job runner serves GenAI features we do not use; it costs 8 processes.
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from data_contracts.spec import DatasetSpec, SpecError, _format_errors, read_yaml
 from models.frame import DS, SERIES_ID
 
 CONTRACTS_DIR = Path(__file__).parent / "contracts"
+# Series ids land in HTML reports, URLs, file names, CSV and logs. By default they are letters
+# and digits (any script) with a few separators: no markup or quote characters, no control
+# characters, 1-200 long (the API's limit). A contract may set its own pattern, or null for none.
+DEFAULT_SERIES_ID_PATTERN = r"^\w[\w .,:;/()&+#@%-]{0,199}\Z"
 
 
 class ColumnRule(BaseModel):
@@ -48,6 +53,21 @@ class SeriesRule(BaseModel):
     )
     max_gap_share: float = Field(0.0, ge=0, le=1, description="Share of steps allowed to skip periods.")
     min_history: int = Field(1, ge=1, description="Fewest observations a series may have.")
+    id_pattern: str | None = Field(
+        DEFAULT_SERIES_ID_PATTERN,
+        description="Regular expression every series id must match (Python syntax, searched "
+        "from the start); null: any id. The default keeps markup and control characters out.",
+    )
+
+    @field_validator("id_pattern")
+    @classmethod
+    def _compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"id_pattern {pattern!r} is not a regular expression: {exc}") from None
+        return pattern
 
 
 class LimitRule(BaseModel):

@@ -374,6 +374,35 @@ class RegularFrequency(SeriesRule):
         )
 
 
+class SeriesIdCharacters(SeriesRule):
+    """Series ids land in HTML reports, URLs, file names, CSV and logs: by default a contract keeps
+    markup, quotes and control characters out of them (``series.id_pattern``; null: any id)."""
+
+    name = "series id characters"
+    on_column = SERIES_ID
+
+    @classmethod
+    def applies(cls, contract: Contract) -> bool:
+        return contract.series.id_pattern is not None
+
+    @property
+    def row_level(self) -> bool:
+        return True
+
+    def expectation(self) -> Any:
+        return _gx().ExpectColumnValuesToMatchRegex(column=SERIES_ID, regex=self.contract.series.id_pattern)
+
+    @property
+    def expects(self) -> str:
+        return f"ids matching {self.contract.series.id_pattern}"
+
+    def explain(self, failure: Failure) -> str:
+        return (
+            f"column {SERIES_ID!r}: {failure.count} row(s) have an id outside the contract's "
+            f"id_pattern{failure.example}; rename those series or set series.id_pattern"
+        )
+
+
 class MinimumHistory(SeriesRule):
     name = "minimum history"
     on_column = SERIES_ID

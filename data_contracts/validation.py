@@ -58,6 +58,8 @@ class _Checkpoint:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
+        from data_contracts import docs_view
+
         # Ephemeral: no project folder or YAML stores to write; only the Data Docs touch disk.
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -69,9 +71,10 @@ class _Checkpoint:
                     "class_name": "TupleFilesystemStoreBackend",
                     "base_directory": str(docs_root),
                 },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                # The suite's own page repeats what each validation page shows; skip building it.
-                "site_section_builders": {"expectations": "0", "profiling": "0"},
+                # Views that escape the data they show (a series id is text, never markup); the
+                # suite's own page, which repeats each validation page, is not built.
+                "site_index_builder": docs_view.SITE_INDEX,
+                "site_section_builders": docs_view.SITE_SECTIONS,
             }
             context.add_data_docs_site("contract", cast(Any, site))
             actions.append(gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["contract"]))

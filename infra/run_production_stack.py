@@ -67,7 +67,16 @@ COMPOSE = Topology(
     bind_host="0.0.0.0",
     hosts={"mlflow": "mlflow", "prefect": "prefect", "api": "api", "portal": "portal"},
     # The worker's port is its Prefect runner's health endpoint, for health checks only.
-    ports={"mlflow": 5000, "prefect": 4200, "worker": 8080, "api": 8000, "portal": 8501, "prometheus": 9090},
+    # api-metrics: the API's /metrics without credentials, for Prometheus only (never published).
+    ports={
+        "mlflow": 5000,
+        "prefect": 4200,
+        "worker": 8080,
+        "api": 8000,
+        "api-metrics": 9464,
+        "portal": 8501,
+        "prometheus": 9090,
+    },
     postgres="astralytiq:${POSTGRES_PASSWORD}@postgres:5432",
     databases={"app": "astralytiq", "mlflow": "mlflow", "prefect": "prefect"},
     secret_key="${ASTRALYTIQ_SECRET_KEY}",
@@ -130,7 +139,11 @@ def services(t: Topology) -> dict[str, Service]:
             command=("astralytiq", "serve", "--host", t.bind_host, "--port", str(t.ports["api"])),
             # The Prefect server, for /v1/pipelines (runs, training triggers); without it those
             # routes answer 503. Not a start dependency: forecasts are served without Prefect.
-            environment={**platform_env, "PREFECT_API_URL": t.url("prefect", "/api")},
+            environment={
+                **platform_env,
+                "PREFECT_API_URL": t.url("prefect", "/api"),
+                "ASTRALYTIQ_METRICS_PORT": str(t.ports["api-metrics"]),
+            },
             depends_on=("postgres", "mlflow"),
             health="/healthz",
         ),
@@ -223,11 +236,11 @@ def render_prometheus_config(t: Topology) -> None:
         if path.is_file() and path.name != "prometheus.yml":
             shutil.copy(path, target.parent / path.name)
     config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
-    compose_api = f"{COMPOSE.hosts['api']}:{COMPOSE.ports['api']}"
+    compose_api = f"{COMPOSE.hosts['api']}:{COMPOSE.ports['api-metrics']}"
     for job in config.get("scrape_configs", []):
         for static in job.get("static_configs", []):
             static["targets"] = [
-                f"{t.hosts['api']}:{t.ports['api']}" if address == compose_api else address
+                f"{t.hosts['api']}:{t.ports['api-metrics']}" if address == compose_api else address
                 for address in static["targets"]
             ]
     target.write_text(yaml.safe_dump(config, sort_keys=False))

@@ -3,6 +3,7 @@ window the champion was trained on. Pure core: DataFrames in, a dataclass and HT
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from datetime import date
@@ -116,5 +117,31 @@ def compute_drift(
         drift_share=share,
         dataset_drift=share >= threshold,
         features=features,
-        html=snapshot.get_html_str(as_iframe=False),
+        html=script_safe_report(snapshot.get_html_str(as_iframe=False)),
     )
+
+
+# Evidently's standalone report holds its data as JSON in the first <script> of the page:
+# "var metric_<id> = {...};" and "var additional_graphs_metric_<id> = {...};". json.dumps leaves
+# "<" as it is, so a column named "y:</script><script>..." would end that script and start one
+# of its own. JSON strings cannot hold a raw newline, so the block ends at the first ";\n</script>".
+_DATA_BLOCK = re.compile(
+    r"<script>\s*var metric_\w+ = .*?;\s*var additional_graphs_metric_\w+ = .*?;\n</script>", re.S
+)
+_UNSAFE_IN_SCRIPT = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
+
+
+class UnexpectedReportLayout(RuntimeError):
+    """Evidently changed how it embeds a report's data; the escaping below must be revisited."""
+
+
+def script_safe_report(html: str) -> str:
+    """The report with ``<``, ``>`` and ``&`` in its embedded data written as JSON escapes: the
+    same strings to the report's script, and nothing in the data can close the script."""
+    start = html.find("<script>")
+    match = _DATA_BLOCK.match(html, start) if start >= 0 else None
+    if match is None:
+        raise UnexpectedReportLayout("the Evidently report's data block was not found where expected")
+    opening, body = match.group(0)[: len("<script>")], match.group(0)[len("<script>") : -len("</script>")]
+    safe = re.sub("[<>&]", lambda m: _UNSAFE_IN_SCRIPT[m.group(0)], body)
+    return html[: match.start()] + opening + safe + "</script>" + html[match.end() :]

@@ -86,6 +86,16 @@ def _detail(response: httpx.Response) -> str:
     return response.text.strip()
 
 
+def _session(body: dict[str, Any], typed: str) -> Session:
+    # The account's own spelling of its name (a login may type it in another case).
+    return Session(
+        body["access_token"],
+        body.get("username", typed),
+        body["role"],
+        datetime.fromisoformat(body["expires_at"]),
+    )
+
+
 def _seg(value: str) -> str:
     """A path segment: a model name or username is never read as more path."""
     return quote(value, safe="")
@@ -138,10 +148,13 @@ class ApiClient:
             raise ApiRejected(f"Too many failed logins: {_detail(response)}.", 429)
         if response.status_code >= 400:
             raise ApiUnavailable(f"Login failed ({response.status_code}): {_detail(response)}")
-        body = response.json()
-        return Session(
-            body["access_token"], username, body["role"], datetime.fromisoformat(body["expires_at"])
-        )
+        return _session(response.json(), username)
+
+    def change_password(self, username: str, current: str, new: str) -> Session:
+        """Change the logged-in person's password; the answer is a fresh session (every token
+        issued before, this one included, stops working)."""
+        body = {"current_password": current, "new_password": new}
+        return _session(cast(dict[str, Any], self._call("POST", "/v1/auth/password", json=body)), username)
 
     def ready(self) -> dict[str, Any]:
         try:
@@ -219,6 +232,11 @@ class ApiClient:
     def update_user(self, username: str, role: str | None = None, active: bool | None = None) -> UserOut:
         body = {k: v for k, v in (("role", role), ("active", active)) if v is not None}
         return cast(UserOut, self._call("PATCH", f"/v1/admin/users/{_seg(username)}", json=body))
+
+    def reset_password(self, username: str, password: str) -> UserOut:
+        """An admin sets someone's password; their sessions end."""
+        body = {"password": password}
+        return cast(UserOut, self._call("POST", f"/v1/admin/users/{_seg(username)}/password", json=body))
 
     def api_keys(self) -> list[ApiKeyOut]:
         return cast(list[ApiKeyOut], self._call("GET", "/v1/admin/api-keys"))

@@ -36,6 +36,7 @@ else:
             st.Page("app_pages/pipelines.py", title="Pipelines", icon=":material/account_tree:"),
             st.Page("app_pages/data_quality.py", title="Data quality", icon=":material/rule:"),
         ],
+        "Account": [st.Page("app_pages/account.py", title="Your account", icon=":material/person:")],
     }
     if session.can("admin"):  # the API refuses the others anyway; the menu just does not offer it
         sections["Administration"] = [

@@ -7,6 +7,7 @@ whose data passed is tagged ``contract=passed`` (``registry.registration``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -90,3 +91,7 @@ class ContractReports(RegistryClient):
     def report_file(self, run: ContractRun, path: str) -> bytes:
         """A file of the run's report folder, through the server's artifact proxy."""
         return self.download_artifact(run.artifact_uri, f"{REPORT_FOLDER}/{path}")
+
+    def report_stream(self, run: ContractRun, path: str, chunk: int) -> Iterator[bytes]:
+        """The same file in chunks (the Data Docs are megabytes); NotFound before the first."""
+        return self.stream_artifact(run.artifact_uri, f"{REPORT_FOLDER}/{path}", chunk)

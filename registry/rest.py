@@ -13,20 +13,34 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import logging
 import os
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlencode, urlparse, urlunparse
+from urllib.parse import quote, unquote, urlencode, urlparse, urlunparse
 
 from registry.names import BUNDLE_FILE, CHAMPION
+
+log = logging.getLogger("astralytiq.registry")
+
+
+def _chunks(handle: Any, size: int) -> Iterator[bytes]:
+    with handle:
+        while block := handle.read(size):
+            yield block
 
 
 class RegistryError(RuntimeError):
     """MLflow answered with an error or could not be reached."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # MLflow's HTTP status, when it answered
 
 
 class NotFound(RegistryError):
@@ -90,13 +104,23 @@ class RegistryClient:
     def _call(
         self, method: str, path: str, query: dict[str, Any] | None, body: dict[str, Any] | None
     ) -> bytes:
+        response = self._open(method, path, query, body)
+        try:
+            with response:
+                return response.read()  # type: ignore[no-any-return]
+        except (OSError, http.client.HTTPException) as exc:  # cut short while reading
+            log.warning("MLflow at %s: reading %s failed: %r", self.base, path, exc)
+            raise RegistryError(f"the model registry is unreachable ({exc.__class__.__name__})") from None
+
+    def _open(self, method: str, path: str, query: dict[str, Any] | None, body: dict[str, Any] | None) -> Any:
+        """The open response (the caller reads and closes it); errors as NotFound or RegistryError,
+        whose messages name no address: they may reach API clients (the log has the address)."""
         url = self.base + path + (f"?{urlencode(query)}" if query else "")
         data = json.dumps(body).encode() if body is not None else None
         headers = {**self._headers, **({"Content-Type": "application/json"} if data else {})}
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.read()  # type: ignore[no-any-return]
+            return urllib.request.urlopen(request, timeout=self.timeout)
         except urllib.error.HTTPError as exc:
             text = exc.read().decode("utf-8", "replace")
             # MLflow 3 answers 400 INVALID_PARAMETER_VALUE "Registered model alias champion not
@@ -106,9 +130,11 @@ class RegistryClient:
                     raise NotFound(json.loads(text).get("message", path)) from None
                 except ValueError:
                     raise NotFound(path) from None
-            raise RegistryError(f"MLflow {path} answered {exc.code}: {text[:200]}") from None
+            log.warning("MLflow at %s answered %s to %s: %s", self.base, exc.code, path, text[:500])
+            raise RegistryError(f"the model registry answered {exc.code}", exc.code) from None
         except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, cut short
-            raise RegistryError(f"MLflow at {self.base} unreachable: {exc.__class__.__name__}") from None
+            log.warning("MLflow at %s unreachable: %r", self.base, exc)
+            raise RegistryError(f"the model registry is unreachable ({exc.__class__.__name__})") from None
 
     def _get(self, path: str, **params: Any) -> dict[str, Any]:
         content = self._call("GET", path, params, None)
@@ -204,16 +230,26 @@ class RegistryClient:
     def download_artifact(self, artifact_uri: str, relative: str) -> bytes:
         """A file under an artifact URI (a run's or a model version's), through the server's
         artifact proxy or from a local artifact folder; NotFound when it is not there."""
+        return b"".join(self.stream_artifact(artifact_uri, relative))
+
+    def stream_artifact(self, artifact_uri: str, relative: str, chunk: int = 65536) -> Iterator[bytes]:
+        """The file's bytes in chunks; opened (and NotFound raised) before the first chunk is asked
+        for, so a caller can still answer 404. The path is percent-encoded on its way to MLflow."""
         parsed = urlparse(artifact_uri)
         if parsed.scheme == "mlflow-artifacts":
-            return self._call(
-                "GET", f"/api/2.0/mlflow-artifacts/artifacts/{parsed.path.lstrip('/')}/{relative}", None, None
-            )
+            path = quote(f"{unquote(parsed.path).lstrip('/')}/{relative}", safe="/")
+            try:
+                response = self._open("GET", f"/api/2.0/mlflow-artifacts/artifacts/{path}", None, None)
+            except RegistryError as exc:
+                if exc.status == 400:  # a path the artifact store refuses holds no file
+                    raise NotFound(f"no artifact {relative}") from None
+                raise
+            return _chunks(response, chunk)
         if parsed.scheme in ("", "file"):
             file = Path(unquote(parsed.path)) / relative
             if not file.is_file():
-                raise NotFound(f"{artifact_uri}/{relative}")
-            return file.read_bytes()
+                raise NotFound(f"no artifact {relative}")
+            return _chunks(file.open("rb"), chunk)
         raise RegistryError(
             f"artifact store {parsed.scheme!r} is not proxied; run the MLflow server with artifact "
             "serving (the default, `--serve-artifacts`) so the API can fetch artifacts through it"

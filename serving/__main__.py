@@ -17,8 +17,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from astralytiq.private_files import restrict_new_files, tighten
 from astralytiq.settings import get_settings
-from serving import warm_start
+from serving import memory, warm_start
 
 GRACEFUL_SHUTDOWN_SECONDS = 10  # after the drain: how long requests still running may take
 MIGRATE = "import sys; from astralytiq.db import upgrade_database; upgrade_database(sys.argv[1])"
@@ -44,15 +45,22 @@ def main(argv: list[str] | None = None) -> None:
     handler.setFormatter(logging.Formatter("%(levelname)-9s %(message)s"))
     logging.getLogger("astralytiq").addHandler(handler)
     logging.getLogger("astralytiq").setLevel(logging.INFO)
+    restrict_new_files()  # app.db, the secret key, reports: the owner's only
+    # Two heap arenas, not one per worker thread: memory freed after a burst of large answers can
+    # then go back to the system (serving.memory trims it).
+    memory.limit_arenas(2)
     try:
         settings = get_settings()
     except ValidationError as exc:  # a weak secret in production, a bad value: one clear line
         reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
         sys.exit(f"error: the API will not start with these settings: {reasons}")
+    tighten(settings.data_dir)
     if args.workers == 1:  # worker processes import the app afresh: nothing to hand them
         warm_start.begin(settings.mlflow_tracking_uri, int(settings.forecast_cache_mb * 1024 * 1024))
     ensure_schema(settings.app_database_url)
     import uvicorn  # with the app it imports: the part of start-up the warm start overlaps
+
+    from serving.http_protocol import LimitedHttpToolsProtocol
 
     options: dict[str, Any] = {
         "factory": True,
@@ -65,6 +73,11 @@ def main(argv: list[str] | None = None) -> None:
         # only; uvicorn's own handling (loopback or FORWARDED_ALLOW_IPS) would be a second rule.
         "proxy_headers": False,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+        # Header size and read deadlines (serving.http_protocol), idle keep-alive connections
+        # closed after ASTRALYTIQ_HTTP_KEEPALIVE_SECONDS, and 503 past ..._MAX_CONNECTIONS.
+        "http": LimitedHttpToolsProtocol,
+        "timeout_keep_alive": settings.http_keepalive_seconds,
+        "limit_concurrency": settings.http_max_connections,
     }
     if args.workers > 1:  # uvicorn's supervisor stops the workers (no drain period)
         uvicorn.run("serving.app:create_app", workers=args.workers, **options)

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from astralytiq import api_keys
-from astralytiq.accounts import Role
-from astralytiq.db import ApiKey, User
+from astralytiq.accounts import Role, find_user, fold
+from astralytiq.db import ApiKey
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 log = logging.getLogger("astralytiq.serving")
@@ -42,6 +42,7 @@ class Principal:
     kind: Literal["user", "api_key"]
     models: tuple[str, ...] = ()  # API keys may be limited to some models; empty: all
     key_id: int | None = None
+    token_version: int = 0  # a person's: tokens carrying another version are refused
 
     def can_use(self, model: str) -> bool:
         return not self.models or model in self.models
@@ -137,22 +138,23 @@ class AccessCache:
 
     async def user(self, username: str) -> Principal | None:
         return (
-            await self._check(self._users, f"user:{username}", lambda: self._load_user(username))
+            await self._check(self._users, f"user:{fold(username)}", lambda: self._load_user(username))
         ).principal
 
     def _load_user(self, username: str) -> _Entry:
         with self._sessions() as session:
-            user = session.scalar(select(User).where(User.username == username))
+            user = find_user(session, username)
             if user is None or not user.is_active:
                 return _Entry(None, time.monotonic())
-            return _Entry(Principal(user.username, user.role, "user"), time.monotonic())  # type: ignore[arg-type]
+            principal = Principal(user.username, user.role, "user", token_version=user.token_version)  # type: ignore[arg-type]
+            return _Entry(principal, time.monotonic())
 
     def forget_keys(self) -> None:
         """After a key changes here: every cached key answer is dropped (keys are few)."""
         self._keys.clear()
 
     def forget_user(self, username: str) -> None:
-        self._users.pop(f"user:{username}", None)
+        self._users.pop(f"user:{fold(username)}", None)
 
 
 def _log_failure(task: asyncio.Future[_Entry]) -> None:

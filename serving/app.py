@@ -7,22 +7,26 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from astralytiq.db import session_factory
 from astralytiq.settings import Settings, get_settings
 from registry.rest import RegistryClient
-from serving import errors, warm_start
+from serving import errors, memory, openapi, warm_start
 from serving.access import AccessCache
 from serving.forwarded import ForwardedClient
 from serving.health_gauges import HealthGauges
 from serving.login_throttle import LoginThrottle
 from serving.middleware import ObservabilityMiddleware
 from serving.model_store import ModelStore
+from serving.rendering import Renderer
+from serving.report_streams import ReportStreams
 from serving.routes import admin, auth, champion, contracts, forecast, health, models, monitoring, pipelines
 
 log = logging.getLogger("astralytiq.serving")
+MEMORY_TRIM_SECONDS = 5.0  # after a burst of large answers, RSS is back near its start within seconds
 
 DESCRIPTION = """
 Forecasts from the champion of every registered AstralytiQ model.
@@ -45,6 +49,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = ModelStore(registry, cache_bytes=int(settings.forecast_cache_mb * 1024 * 1024))
         app.state.settings = settings
         app.state.signing_key = settings.signing_key()  # read once, not per request
+        app.state.metrics_bearer = settings.metrics_bearer()
+        app.state.renderer = Renderer(settings.render_concurrency, settings.render_queue)
+        app.state.report_streams = ReportStreams(
+            settings.report_streams, settings.report_stream_bytes_per_second
+        )
         app.state.sessions = session_factory(settings.app_database_url)
         app.state.access = AccessCache(app.state.sessions, settings.auth_recheck_seconds)
         app.state.store = store
@@ -72,15 +81,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             daemon=True,
         )
         health.start()
+        trimmer = threading.Thread(
+            target=memory.keep_giving_back, args=(MEMORY_TRIM_SECONDS, stop), name="memory-trim", daemon=True
+        )
+        trimmer.start()
+        metrics_server = _metrics_port(settings)
         try:
             yield
         finally:
+            if metrics_server is not None:
+                metrics_server.shutdown()
             stop.set()
             watcher.join(timeout=5)
             health.join(timeout=5)
+            trimmer.join(timeout=5)
             registry.close()
 
-    app = FastAPI(title="AstralytiQ prediction API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    docs = settings.docs_enabled  # off in production unless ASTRALYTIQ_API_DOCS=true
+    app = FastAPI(
+        title="AstralytiQ prediction API",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     errors.install(app)
     app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes)
     # The portal's logins carry the browser's address (X-Forwarded-For): the throttle counts
@@ -101,4 +127,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.include_router(contracts.router, responses=errors.COMMON_RESPONSES)
     app.include_router(pipelines.router, responses=errors.COMMON_RESPONSES)
+    openapi.document_limits(app, settings)
     return app
+
+
+def _metrics_port(settings: Settings) -> Any:
+    """/metrics without credentials on ASTRALYTIQ_METRICS_PORT (production default 9464), for a
+    scraper inside the cluster; the port is not published. None when there is no such port."""
+    port = settings.metrics_listen_port
+    if not port:
+        return None
+    from prometheus_client import start_http_server
+
+    host = "0.0.0.0" if settings.environment == "production" else "127.0.0.1"
+    try:
+        server, _ = start_http_server(port, host)
+    except OSError as exc:  # another worker process of this API holds it: that one answers
+        log.warning("metrics port %s:%s not opened: %s", host, port, exc)
+        return None
+    log.info("metrics for the cluster's scraper on %s:%s/metrics", host, port)
+    return server

@@ -26,16 +26,18 @@ class TokenClaims:
     subject: str
     role: Role
     expires_at: datetime
+    version: int  # the user's token version when it was issued (accounts.User.token_version)
 
 
 def create_access_token(
-    subject: str, role: Role, *, key: str, issuer: str, audience: str, minutes: int
+    subject: str, role: Role, *, key: str, issuer: str, audience: str, minutes: int, version: int = 0
 ) -> tuple[str, datetime]:
     now = datetime.now(UTC)
     expires = now + timedelta(minutes=minutes)
     payload = {
         "sub": subject,
         "role": role,
+        "ver": version,
         "iat": now,
         "nbf": now,
         "exp": expires,
@@ -61,4 +63,7 @@ def decode_access_token(token: str, *, key: str, issuer: str, audience: str) -> 
     role = claims.get("role")
     if role not in ROLES:
         raise InvalidToken("token carries no valid role")
-    return TokenClaims(str(claims["sub"]), role, datetime.fromtimestamp(claims["exp"], UTC))
+    version = claims.get("ver", 0)  # tokens issued before versions existed are version 0
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise InvalidToken("token carries no valid version")
+    return TokenClaims(str(claims["sub"]), role, datetime.fromtimestamp(claims["exp"], UTC), version)

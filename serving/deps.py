@@ -3,6 +3,7 @@ registry's contract reports."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Annotated, Any
 
@@ -84,23 +85,7 @@ async def current_principal(
     settings: Settings = request.app.state.settings
     access: AccessCache = request.app.state.access
     if token:
-        try:
-            claims = auth.decode_access_token(
-                token,
-                key=request.app.state.signing_key,
-                issuer=settings.jwt_issuer,
-                audience=settings.jwt_audience,
-            )
-        except auth.InvalidToken:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                detail="token invalid or expired; log in again",
-                headers={"WWW-Authenticate": "Bearer"},
-            ) from None
-        principal = await _ask(access.user(claims.subject))
-        if principal is None:
-            raise UNAUTHORIZED
-        return principal
+        return await _person(request, settings, access, token)
     if api_key:
         principal = await _ask(access.api_key(api_key))
         if principal is None:
@@ -109,7 +94,56 @@ async def current_principal(
     raise UNAUTHORIZED
 
 
+INVALID_TOKEN = HTTPException(
+    status.HTTP_401_UNAUTHORIZED,
+    detail="token invalid or expired; log in again",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+async def _person(request: Request, settings: Settings, access: AccessCache, token: str) -> Principal:
+    try:
+        claims = auth.decode_access_token(
+            token,
+            key=request.app.state.signing_key,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+    except auth.InvalidToken:
+        raise INVALID_TOKEN from None
+    principal = await _ask(access.user(claims.subject))
+    # A disable, a role or a password change since the token was issued ends it.
+    if principal is None or principal.token_version != claims.version:
+        raise INVALID_TOKEN
+    return principal
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def operator(
+    request: Request,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> str | None:
+    """Who may read the process's own state (/metrics, /readyz's details): the metrics token
+    (Prometheus) or a person logged in. None when no credentials came; an API key is refused:
+    the metrics name every model, so they would pass a key's model scope by."""
+    if api_key and not token:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="API keys cannot read the API's metrics; use the metrics token or a person's token",
+        )
+    if not token:
+        return None
+    expected: str = request.app.state.metrics_bearer
+    if expected and hmac.compare_digest(token.encode(), expected.encode()):
+        return "metrics"
+    settings: Settings = request.app.state.settings
+    return (await _person(request, settings, request.app.state.access, token)).name
+
+
+Operator = Annotated[str | None, Depends(operator)]
 
 
 def require_role(minimum: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:

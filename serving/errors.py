@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+import sys
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, status
@@ -32,7 +34,10 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _documented("No such model, version, key, user or report"),
     413: _documented("Body over ASTRALYTIQ_MAX_REQUEST_BYTES"),
     422: _documented("Invalid request: the detail names each field at fault, or says what was wrong"),
-    503: _documented("The app database or the model registry is unavailable; retry after Retry-After"),
+    503: _documented(
+        "The app database or the model registry is unavailable, or the API is busy (large answers,"
+        " reports) or shutting down; retry after Retry-After"
+    ),
 }
 BODY_LIMIT_RESPONSES: dict[int | str, dict[str, Any]] = {413: COMMON_RESPONSES[413]}
 
@@ -41,6 +46,9 @@ def _safe(value: Any) -> Any:
     """Echoed input made JSON-safe: NaN and infinities become strings, big values are cut."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        digits = str(abs(value))
+        return f"{'-' if value < 0 else ''}{digits[:12]}... ({len(digits)} digits)"
     if isinstance(value, str | bytes) and len(value) > 200:
         return f"{value[:200]!r}... ({len(value)} long)"
     if isinstance(value, bytes):
@@ -78,16 +86,54 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     return JSONResponse(status_code=422, content={"detail": [_error(e) for e in exc.errors()]})
 
 
+def allowed_methods(request: Request) -> str | None:
+    """Every method the API documents for this path (each method of a path is its own route, so
+    the route that refused a method knows only its own): what a 405's Allow must list. None for a
+    path outside the document (/metrics): its route's own Allow stands."""
+    paths: list[tuple[re.Pattern[str], str]] | None = getattr(request.app.state, "allow_by_path", None)
+    if paths is None:
+        paths = []
+        for template, item in request.app.openapi().get("paths", {}).items():
+            pattern = re.sub(
+                r"\\\{(\w+)(:path)?\\\}", lambda m: ".+" if m.group(2) else "[^/]+", re.escape(template)
+            )
+            paths.append((re.compile(f"^{pattern}$"), ", ".join(sorted(m.upper() for m in item))))
+        request.app.state.allow_by_path = paths
+    path = request.scope["path"]
+    return next((methods for pattern, methods in paths if pattern.match(path)), None)
+
+
 async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    if exc.status_code == 405 and (allowed := allowed_methods(request)) is not None:
+        exc.headers = {**(exc.headers or {}), "Allow": allowed}
     cause = exc.__cause__
     if exc.status_code == 400 and cause is not None and not isinstance(cause, StarletteHTTPException):
         # FastAPI's "There was an error parsing the body" hides why: say it (bad UTF-8, nesting).
-        reason = "too deeply nested" if isinstance(cause, RecursionError) else str(cause)[:200]
+        reason = _unreadable(cause)
         return JSONResponse(
             status_code=400,
             content={"detail": f"the body could not be read as JSON ({reason}); {JSON_BODY_HINT}"},
         )
     return await http_exception_handler(request, exc)
+
+
+_ADDRESS = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b", re.IGNORECASE)
+
+
+def public(message: str) -> str:
+    """An error text from a client of another server (Prefect, MLflow) without that server's
+    address: the API's clients learn what failed, not where the platform's servers live."""
+    return _ADDRESS.sub("(address withheld)", message).replace(" at (address withheld)", "")
+
+
+def _unreadable(cause: BaseException) -> str:
+    """Why a body is not JSON, in the client's terms (not Python's advice on its own limits)."""
+    if isinstance(cause, RecursionError):
+        return "too deeply nested"
+    text = str(cause)
+    if "integer string conversion" in text:
+        return f"a number has more than {sys.get_int_max_str_digits()} digits"
+    return text[:200]
 
 
 async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -43,6 +43,28 @@ def check_request(served: ServedModel, series_ids: list[str], horizon: int) -> N
         )
 
 
+def answer_values(
+    served: ServedModel, series_ids: list[str], horizon: int, levels: list[float], include_history: bool
+) -> int:
+    """How many numbers the answer holds: per series, horizon x (1 + 2 x levels), plus its
+    history points when asked for (the caller has run ``check_request``)."""
+    values = len(series_ids) * horizon * (1 + 2 * len(levels))
+    if include_history:
+        entries = served.bundle.series
+        values += sum(len(entries[s].history_values) for s in series_ids)
+    return values
+
+
+def check_answer_size(values: int, limit: int, where: str = "") -> None:
+    if values > limit:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"{where}this answer would hold {values:,} numbers (series x horizon x (1 + 2 x levels), "
+            f"plus history points); the limit is {limit:,} per call (ASTRALYTIQ_MAX_FORECAST_VALUES). "
+            "Ask for fewer series, a shorter horizon or fewer levels, leave out the history, or split the call",
+        )
+
+
 def _render(
     served: ServedModel, series_ids: list[str], horizon: int, levels: list[float], include_history: bool
 ) -> list[bytes]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serving import metrics
+from serving import metrics, security_headers
 
 # Set when the process has been told to stop (SIGTERM): for a short drain period new requests
 # are answered 503 (and /readyz fails, so a load balancer stops routing here) while requests
@@ -38,8 +38,7 @@ async def _send_json(
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
                 # The rest of the body is never read, so this connection cannot carry another request.
-                (b"connection", b"close"),
-                *(extra or []),
+                *security_headers.add_to([(b"connection", b"close"), *(extra or [])], ""),
             ],
         }
     )
@@ -106,6 +105,7 @@ class ObservabilityMiddleware:
                 return  # the app's answer to a body it could not read; ours is the 413 below
             if message["type"] == "http.response.start":
                 status_code, responded = message["status"], True
+                message["headers"] = security_headers.add_to(list(message.get("headers", ())), scope["path"])
             await send(message)
 
         try:

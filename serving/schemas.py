@@ -20,6 +20,9 @@ from pydantic_core import PydanticCustomError
 
 MAX_SERIES_PER_REQUEST = 1000
 MAX_BATCH_REQUESTS = 50
+MAX_LEVELS = 10
+# 99.99% is z = 3.89; a level nearer 100 rounds 0.5 + level/200 to 1.0, an unbounded interval.
+MAX_LEVEL = 99.99
 VERSION_PATTERN = r"^[1-9][0-9]{0,9}$"
 # Documented in the schema as well as checked by the validators (which say what was wrong in
 # friendlier words than a pattern), so a client generating requests from OpenAPI stays valid.
@@ -28,6 +31,11 @@ KEY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 USERNAME_PATTERN = r"^[A-Za-z0-9._-]*[A-Za-z0-9][A-Za-z0-9._-]*$"
 MODEL_NAME_SCHEMA: dict[str, JsonValue] = {"type": "string", "pattern": r"^[^\x00-\x1f/]{1,128}$"}
 DATASET_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"  # a dataset spec's name and file stem (data_contracts.spec)
+
+
+# Row ids of the app database (SQLite and PostgreSQL integers are 64-bit): a larger one in a path
+# or query is a 422, not an overflow deep in the driver.
+DB_ID_MAX = 2**63 - 1
 
 
 def _utc(value: datetime) -> datetime:
@@ -74,6 +82,7 @@ class TokenResponse(BaseModel):
     token_type: Literal["bearer"] = "bearer"
     expires_at: UtcDatetime
     role: str
+    username: str = Field(description="The account's name as it was created (logins ignore case).")
 
 
 class Me(BaseModel):
@@ -98,9 +107,10 @@ class ForecastRequest(BaseModel):
     horizon: JsonInt = Field(ge=1, description="Steps ahead, from 1 to the model's max_horizon.")
     levels: list[float] = Field(
         default_factory=lambda: [80.0, 95.0],
-        max_length=10,
-        description="Central prediction interval levels in percent, each strictly between 0 and 100.",
-        json_schema_extra={"items": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100}},
+        max_length=MAX_LEVELS,
+        description=f"Central prediction interval levels in percent, each above 0 and at most {MAX_LEVEL} "
+        "(a 100% interval is unbounded); levels equal to 6 significant digits count once.",
+        json_schema_extra={"items": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_LEVEL}},
     )
     include_history: bool = Field(False, description="Also return the recent actuals, for charts.")
 
@@ -108,9 +118,11 @@ class ForecastRequest(BaseModel):
     @classmethod
     def _levels(cls, levels: list[float]) -> list[float]:
         for level in levels:
-            if not math.isfinite(level) or not 0 < level < 100:
-                raise ValueError(f"each level is a percentage strictly between 0 and 100, got {level}")
-        return sorted(set(levels))
+            if not math.isfinite(level) or not 0 < level <= MAX_LEVEL:
+                raise ValueError(f"each level is a percentage above 0 and at most {MAX_LEVEL}, got {level}")
+        # The answer names each level's bounds by its 6-digit form ("80"): one level per name.
+        distinct = {f"{level:g}": level for level in sorted(levels, reverse=True)}
+        return sorted(distinct.values())
 
     @field_validator("series_ids")
     @classmethod
@@ -378,7 +390,11 @@ class ApiKeyCreate(BaseModel):
         description="Models the key may use; empty: every model.",
         json_schema_extra={"items": MODEL_NAME_SCHEMA},
     )
-    expires_in_days: JsonInt | None = Field(None, ge=1, le=3650, description="Empty: the key never expires.")
+    # The bounds inside the union's integer branch, before the validator: otherwise pydantic
+    # writes them as "ge"/"le", which are not JSON Schema and no client reads.
+    expires_in_days: (
+        Annotated[int, Field(strict=False, ge=1, le=3650), BeforeValidator(_json_integer)] | None
+    ) = Field(None, description="Days until the key stops working, 1-3650; empty: never.")
 
 
 class ApiKeyOut(BaseModel):
@@ -400,6 +416,21 @@ class ApiKeyIssued(ApiKeyOut):
     key: str = Field(description="The secret key, shown only in this response: store it now.")
 
 
+# What bcrypt can hash honestly: 8 characters to 72 bytes of UTF-8 (it would ignore the rest),
+# no control characters (it stops at NUL). The byte limit is checked by astralytiq.accounts.
+PASSWORD_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+NewPassword = Annotated[
+    str,
+    Field(
+        min_length=8,
+        # Up to 200 characters reach the policy, whose refusal says how many bytes were sent.
+        max_length=200,
+        description="8 characters to 72 bytes of UTF-8, no control characters.",
+        json_schema_extra={"maxLength": 72, "pattern": PASSWORD_PATTERN},
+    ),
+]
+
+
 class UserCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -415,7 +446,7 @@ class UserCreate(BaseModel):
         description="Letters, digits, '.', '_' or '-'.",
         json_schema_extra={"pattern": USERNAME_PATTERN},
     )
-    password: str = Field(min_length=8, max_length=200, description="8 characters to 72 bytes (UTF-8).")
+    password: NewPassword
     role: Literal["admin", "engineer", "viewer"] = "viewer"
 
 
@@ -501,3 +532,38 @@ class ContractReportOut(ContractRunOut):
     quarantine_counts: dict[str, int] = {}
     results: list[RuleOut] = []
     docs_url: str | None = None  # the GX Data Docs page of this check, under this API
+
+
+class Readiness(BaseModel):
+    """/readyz. Without credentials only the verdicts; with the metrics token or a person's
+    token also what is served and what failed to load."""
+
+    status: Literal["ready", "not ready"]
+    database: str = Field(description='"ok", or "error: <driver error class>"')
+    registry: str = Field(description='"ok" or "error: unreachable"')
+    registry_detail: str | None = Field(None, description="Why the registry was not read (with credentials).")
+    models: dict[str, str] | None = Field(None, description="Model -> served version (with credentials).")
+    failed: dict[str, str] | None = Field(
+        None, description='"model/version" -> why it is not served (with credentials).'
+    )
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [{"current_password": "the-old-passphrase", "new_password": "a-new-long-passphrase"}]
+        },
+    )
+
+    current_password: str = Field(min_length=1, max_length=200, description="The password in use now.")
+    new_password: NewPassword
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"password": "a-new-long-passphrase"}]}
+    )
+
+    password: NewPassword

@@ -70,7 +70,8 @@ def portal(
     import portal as portal_pkg
 
     settings = context()
-    script = Path(portal_pkg.__file__).parent / "app.py"
+    # server.py: the portal's pages (app.py) on Streamlit's server, with security headers.
+    script = Path(portal_pkg.__file__).parent / "server.py"
     command = [
         sys.executable,
         "-m",

@@ -1,4 +1,5 @@
-"""`users create|list|disable|enable|set-role`: the people who log in to the portal and the API."""
+"""`users create|list|disable|enable|set-role|reset-password|change-password`: the people who log in
+to the portal and the API."""
 
 from __future__ import annotations
 
@@ -79,3 +80,59 @@ def users_set_role(
     """Change what a user may do."""
     _set_user(username, role=role)
     typer.echo(f"{username!r} is now {role}")
+
+
+def _new_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("New password", hide_input=True, confirmation_prompt=True))
+
+
+@app.command("reset-password")
+def users_reset_password(
+    username: Annotated[str, typer.Argument(help="Login name (any case).")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the new password from standard input.")
+    ] = False,
+) -> None:
+    """Set someone's password (as an admin would, for a forgotten one); their sessions end."""
+    from astralytiq.accounts import PasswordPolicyError, UserNotFound, reset_password
+    from astralytiq.db import session_scope
+
+    context()
+    password = _new_password(password_stdin)
+    settings = context(database=True)
+    with refused(PasswordPolicyError, UserNotFound), session_scope(settings.app_database_url) as session:
+        name = reset_password(session, cli_actor(), username, password).username
+    typer.echo(f"{name!r} has a new password; every session they had has ended")
+
+
+@app.command("change-password")
+def users_change_password(
+    username: Annotated[str, typer.Argument(help="Your login name (any case).")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the current, then the new password from standard input (two lines).",
+        ),
+    ] = False,
+) -> None:
+    """Change your own password: the current one is asked first; your other sessions end."""
+    from astralytiq.accounts import PasswordPolicyError, UserNotFound, WrongPassword, change_password
+    from astralytiq.db import session_scope
+
+    context()
+    current = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else str(typer.prompt("Current password", hide_input=True))
+    )
+    password = _new_password(password_stdin)
+    settings = context(database=True)
+    with (
+        refused(PasswordPolicyError, UserNotFound, WrongPassword),
+        session_scope(settings.app_database_url) as session,
+    ):
+        name = change_password(session, cli_actor(), username, current, password).username
+    typer.echo(f"password of {name!r} changed; your other sessions have ended")

@@ -29,7 +29,7 @@ with users_tab:
             if created:
                 st.session_state["admin_flash"] = f"{created['username']} can log in as {created['role']}."
                 st.rerun()
-    others = [u["username"] for u in users if u["username"] != session.username]
+    others = [u["username"] for u in users if u["username"].lower() != session.username.lower()]
     with right, st.form("change_user"):
         st.markdown("**Change a person**")
         who = st.selectbox("User", others)
@@ -46,6 +46,19 @@ with users_tab:
             if changed:
                 state = "enabled" if changed["active"] else "disabled"
                 st.session_state["admin_flash"] = f"{changed['username']}: {changed['role']}, {state}."
+                st.rerun()
+    with st.form("reset_password", clear_on_submit=True):
+        st.markdown("**Reset a password** (for someone who forgot theirs; their sessions end)")
+        whose = st.selectbox("User", [u["username"] for u in users], key="reset_who")
+        new_password = st.text_input(
+            "New password", type="password", help="8 characters to 72 bytes, no control characters."
+        )
+        if st.form_submit_button("Reset password", disabled=not users) and whose:
+            reset = call(lambda: api.reset_password(whose, new_password))
+            if reset:
+                st.session_state["admin_flash"] = (
+                    f"{reset['username']} has a new password; tell them in person."
+                )
                 st.rerun()
 
 with keys_tab:

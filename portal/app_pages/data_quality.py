@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from portal import tables, theme
+from portal import sandbox, tables, theme
 from portal.api_types import ContractRunOut
 from portal.guard import call
 from portal.state import client, require
@@ -63,5 +63,5 @@ if (docs_url := detail["docs_url"]) is not None:
     docs: str = docs_url
     if st.toggle("Show the Great Expectations Data Docs", key="show_docs"):  # on demand: large HTML
         html = call(lambda: api.contract_docs_html(docs), "The Data Docs")
-        if html:
-            st.iframe(html, height=800)
+        if html:  # in a sandbox of its own: the docs' scripts cannot reach the portal
+            st.iframe(sandbox.sandboxed(html, sandbox.DOCS_POLICY), height=800)

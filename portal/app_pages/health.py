@@ -5,7 +5,7 @@ import time
 
 import streamlit as st
 
-from portal import charts, service_metrics, tables, theme
+from portal import charts, sandbox, service_metrics, tables, theme
 from portal.guard import call
 from portal.state import client, require
 
@@ -50,8 +50,8 @@ with drift_tab:
         if st.toggle("Show the full Evidently report", key="show_evidently"):
             report_id = int(latest["id"])
             html = call(lambda: api.drift_report_html(name, report_id), "The Evidently report")
-            if html:
-                st.iframe(html, height=900)
+            if html:  # in a sandbox of its own: the report's scripts cannot reach the portal
+                st.iframe(sandbox.sandboxed(html), height=900)
 
 with accuracy_tab:
     accuracy = call(lambda: api.accuracy(name), "Live accuracy")

@@ -5,23 +5,27 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import Path as PathParam
 from sqlalchemy import select
 
-from astralytiq import api_keys, audit
-from astralytiq.accounts import PasswordPolicyError, UserExists, UserNotFound, add_user, update_user
+from astralytiq import accounts, api_keys, audit
+from astralytiq.accounts import PasswordPolicyError, UserExists, UserNotFound, add_user, fold, update_user
 from astralytiq.db import User
 from serving.deps import AccessDep, Admin, SessionDep, actor_of
 from serving.schemas import (
+    DB_ID_MAX,
     ApiKeyCreate,
     ApiKeyIssued,
     ApiKeyOut,
     AuditEventOut,
     IsoDatetime,
+    PasswordReset,
     UserCreate,
     UserOut,
     UserUpdate,
 )
+from serving.security_headers import NO_STORE, NO_STORE_DOC
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -45,13 +49,20 @@ def _user_out(user: User) -> UserOut:
     return UserOut(username=user.username, role=user.role, active=user.is_active, created_at=user.created_at)
 
 
-@router.post("/api-keys", response_model=ApiKeyIssued, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api-keys",
+    response_model=ApiKeyIssued,
+    status_code=status.HTTP_201_CREATED,
+    responses={201: {"headers": NO_STORE_DOC}},
+)
 def create_api_key(
-    body: ApiKeyCreate, session: SessionDep, principal: Admin, request: Request
+    body: ApiKeyCreate, session: SessionDep, principal: Admin, request: Request, response: Response
 ) -> ApiKeyIssued:
-    """Issue a key for a service; the key is in this response only (stored as a hash)."""
+    """Issue a key for a service; the key is in this response only (stored as a hash), which no
+    browser or proxy may keep (Cache-Control: no-store)."""
+    response.headers.update(NO_STORE)
     expires_at = datetime.now(UTC) + timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    creator = session.scalar(select(User.id).where(User.username == principal.name))
+    creator = session.scalar(select(User.id).where(User.username_folded == fold(principal.name)))
     try:
         issued = api_keys.issue(
             session,
@@ -78,7 +89,11 @@ def list_api_keys(session: SessionDep, principal: Admin, include_revoked: bool =
     "/api-keys/{key_id}", response_model=ApiKeyOut, responses={404: {"description": "No such key"}}
 )
 def revoke_api_key(
-    key_id: int, session: SessionDep, access: AccessDep, principal: Admin, request: Request
+    key_id: Annotated[int, PathParam(ge=1, le=DB_ID_MAX)],
+    session: SessionDep,
+    access: AccessDep,
+    principal: Admin,
+    request: Request,
 ) -> ApiKeyOut:
     """Revoke a key: refused from now on (by other API processes within the recheck interval)."""
     try:
@@ -113,7 +128,14 @@ def create_user(body: UserCreate, session: SessionDep, principal: Admin, request
     return _user_out(user)
 
 
-@router.patch("/users/{username}", response_model=UserOut, responses={404: {"description": "No such user"}})
+@router.patch(
+    "/users/{username}",
+    response_model=UserOut,
+    responses={
+        404: {"description": "No such user"},
+        409: {"description": "An admin cannot disable or demote themselves"},
+    },
+)
 def change_user(
     username: str,
     body: UserUpdate,
@@ -122,8 +144,9 @@ def change_user(
     principal: Admin,
     request: Request,
 ) -> UserOut:
-    """Change a user's role, or disable (their tokens stop working) and enable them."""
-    if username == principal.name and (body.active is False or body.role not in (None, "admin")):
+    """Change a user's role, or disable and enable them. A role change or a disable ends every
+    session the user has: their tokens stop working (enabling them again does not revive them)."""
+    if fold(username) == fold(principal.name) and (body.active is False or body.role not in (None, "admin")):
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail="an admin cannot disable or demote themselves; ask another admin"
         )
@@ -133,6 +156,31 @@ def change_user(
         )
     except UserNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    session.commit()
+    access.forget_user(username)
+    return _user_out(user)
+
+
+@router.post(
+    "/users/{username}/password",
+    response_model=UserOut,
+    responses={404: {"description": "No such user"}, 422: {"description": "The password breaks the policy"}},
+)
+def reset_password(
+    username: str,
+    body: PasswordReset,
+    session: SessionDep,
+    access: AccessDep,
+    principal: Admin,
+    request: Request,
+) -> UserOut:
+    """Set a user's password (for someone who forgot theirs); every session they had ends."""
+    try:
+        user = accounts.reset_password(session, actor_of(principal, request), username, body.password)
+    except UserNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    except PasswordPolicyError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
     session.commit()
     access.forget_user(username)
     return _user_out(user)
@@ -150,7 +198,9 @@ def audit_log(
     ] = None,
     actor: Annotated[str | None, Query(max_length=64)] = None,
     since: IsoDatetime | None = None,
-    before_id: Annotated[int | None, Query(ge=1, description="Page back: events older than this id.")] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=DB_ID_MAX, description="Page back: events older than this id.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEventOut]:
     """Promotions, rollbacks, key and user changes, newest first."""

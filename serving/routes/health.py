@@ -1,12 +1,21 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness, readiness and Prometheus metrics.
+
+/healthz says only that the process is up. /readyz says whether it can serve (for probes and load
+balancers, without credentials) and, to the metrics token or a person, what it serves and what
+failed to load. /metrics names every model, version, run and drifting series, so on the API port
+it needs the metrics token or a person's token; ``ASTRALYTIQ_METRICS_PORT`` (on by default in
+production) serves it without credentials on a port only the cluster reaches.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+
+from serving.deps import Operator
+from serving.errors import ErrorDetail
+from serving.schemas import Readiness
 
 router = APIRouter(tags=["health"])
 
@@ -17,26 +26,61 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Not ready; the body says what is missing"}})
-def readyz(request: Request, response: Response) -> dict[str, Any]:  # sync: the DB check blocks
-    """Ready when the app database answers and the registry was read; lists served models."""
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    response_model_exclude_none=True,
+    responses={
+        401: {"model": ErrorDetail, "description": "A token was sent and it is not valid"},
+        403: {"model": ErrorDetail, "description": "API keys cannot read the details"},
+        503: {"model": Readiness, "description": "Not ready; the checks say what is missing"},
+    },
+)
+def readyz(request: Request, response: Response, reader: Operator) -> Readiness:  # sync: the DB check blocks
+    """Ready when the app database answers and the registry was read (or champions are served
+    while it is away). With the metrics token or a person's token: the models served, and the
+    versions that failed to load and why."""
     store = request.app.state.store
-    checks: dict[str, Any] = {}
     try:
         with request.app.state.sessions() as session:
             session.execute(text("SELECT 1"))
-        checks["database"] = "ok"
+        database = "ok"
     except Exception as exc:  # any driver error means "not ready", with its name
-        checks["database"] = f"error: {exc.__class__.__name__}"
-    checks["registry"] = "ok" if store.status.registry_ok else f"error: {store.status.registry_error}"
-    checks["models"] = {name: m.version for name, m in store.all().items()}
-    checks["failed"] = dict(store.status.failed)  # "name/version": why it is not served
+        database = f"error: {exc.__class__.__name__}"
+    registry = "ok" if store.status.registry_ok else "error: unreachable"
+    served = {name: m.version for name, m in store.all().items()}
     # Serving the last loaded champions counts as ready while MLflow is away.
-    ready = checks["database"] == "ok" and (store.status.registry_ok or bool(checks["models"]))
+    ready = database == "ok" and (store.status.registry_ok or bool(served))
     response.status_code = status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE
-    return {"status": "ready" if ready else "not ready", **checks}
+    answer = Readiness(status="ready" if ready else "not ready", database=database, registry=registry)
+    if reader is not None:
+        answer.registry_detail = store.status.registry_error or None
+        answer.models = served
+        answer.failed = dict(store.status.failed)
+    return answer
 
 
-@router.get("/metrics", include_in_schema=False)
-def prometheus_metrics() -> Response:
+@router.get(
+    "/metrics",
+    include_in_schema=False,  # Prometheus text for scrapers, not a resource of the API
+    response_class=Response,
+    responses={
+        200: {
+            "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+            "description": "Prometheus text",
+        },
+        401: {"model": ErrorDetail, "description": "No token, or not the metrics token nor a person's"},
+        403: {"model": ErrorDetail, "description": "API keys cannot read the metrics"},
+    },
+)
+def prometheus_metrics(reader: Operator) -> Response:  # sync: a scrape of many series takes a while
+    """The API's Prometheus metrics (requests, latency, forecasts, model loads, model health).
+    Send `Authorization: Bearer <ASTRALYTIQ_METRICS_TOKEN>` or a person's token."""
+    if reader is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="the metrics need 'Authorization: Bearer <ASTRALYTIQ_METRICS_TOKEN>' or a person's "
+            "token; Prometheus inside the cluster can read ASTRALYTIQ_METRICS_PORT instead",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -5,15 +5,20 @@ from __future__ import annotations
 import math
 from datetime import UTC
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from astralytiq.db import AccuracyReport, DriftReport
+from serving import security_headers
 from serving.deps import SessionDep, SettingsDep, Viewer, check_model_scope
 from serving.errors import COMMON_RESPONSES
+from serving.report_streams import FreeStream, ReportFile, ReportStreams
 from serving.schemas import (
+    DB_ID_MAX,
     AccuracyHistoryOut,
     AccuracyPointOut,
     DriftFeatureOut,
@@ -42,10 +47,14 @@ def _out(row: DriftReport) -> DriftReportOut:
 
 
 @router.get("/{name}/drift", response_model=DriftHistoryOut)
-def drift_history(name: str, session: SessionDep, principal: Viewer, limit: int = 30) -> DriftHistoryOut:
+def drift_history(
+    name: str,
+    session: SessionDep,
+    principal: Viewer,
+    limit: Annotated[int, Query(ge=1, le=500, description="How many checks, newest first.")] = 30,
+) -> DriftHistoryOut:
     """The latest drift result of a model and up to ``limit`` earlier ones, newest first."""
     check_model_scope(principal, name)
-    limit = max(1, min(limit, 500))
     rows = session.scalars(
         select(DriftReport).where(DriftReport.model_name == name).order_by(DriftReport.id.desc()).limit(limit)
     ).all()
@@ -56,19 +65,32 @@ def drift_history(name: str, session: SessionDep, principal: Viewer, limit: int 
 @router.get(
     "/{name}/drift/{report_id}/html",
     response_class=HTMLResponse,
-    # Refusals are JSON like everywhere else, only the report itself is HTML.
     responses={
-        code: {
-            **COMMON_RESPONSES[code],
-            "content": {"application/json": {"schema": ErrorDetail.model_json_schema()}},
-        }
-        for code in (401, 403, 404, 422, 503)
+        200: {
+            "description": "The report, sandboxed (Content-Security-Policy: sandbox): its scripts run "
+            "in an origin of their own and cannot reach the network",
+            "headers": {"Content-Security-Policy": {"schema": {"type": "string"}}},
+        },
+        # Refusals are JSON like everywhere else, only the report itself is HTML.
+        **{
+            code: {
+                **COMMON_RESPONSES[code],
+                "content": {"application/json": {"schema": ErrorDetail.model_json_schema()}},
+            }
+            for code in (401, 403, 404, 422, 503)
+        },
     },
 )
 def drift_report_html(
-    name: str, report_id: int, session: SessionDep, settings: SettingsDep, principal: Viewer
-) -> HTMLResponse:
-    """The full Evidently report of one drift check."""
+    _stream: Annotated[None, FreeStream],
+    name: str,
+    report_id: Annotated[int, PathParam(ge=1, le=DB_ID_MAX)],
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Viewer,
+    request: Request,
+) -> Response:
+    """The full Evidently report of one drift check, streamed from the reports folder."""
     check_model_scope(principal, name)
     row = session.get(DriftReport, report_id)
     if row is None or row.model_name != name:
@@ -79,7 +101,10 @@ def drift_report_html(
     reports = settings.reports_dir.resolve()
     if not path.resolve().is_relative_to(reports) or not path.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="the report file is no longer kept")
-    return HTMLResponse(path.read_text(encoding="utf-8"))
+    # Streamed in chunks (a report is megabytes: read whole, 16 readers held 0.5 GB), a few at a time.
+    report = ReportFile(path, media_type="text/html; charset=utf-8", headers=security_headers.REPORT_HEADERS)
+    streams: ReportStreams = request.app.state.report_streams
+    return streams.limited(report)
 
 
 def _finite(value: float) -> float | None:
@@ -88,12 +113,14 @@ def _finite(value: float) -> float | None:
 
 @router.get("/{name}/accuracy", response_model=AccuracyHistoryOut)
 def accuracy_history(
-    name: str, session: SessionDep, principal: Viewer, limit: int = 100
+    name: str,
+    session: SessionDep,
+    principal: Viewer,
+    limit: Annotated[int, Query(ge=1, le=1000, description="How many evaluations (the newest).")] = 100,
 ) -> AccuracyHistoryOut:
     """Live accuracy of the champion's forecasts against arrived actuals: the newest ``limit``
     evaluations, oldest first (MASE, WAPE in percent, interval coverage per level)."""
     check_model_scope(principal, name)
-    limit = max(1, min(limit, 1000))
     rows = session.scalars(
         select(AccuracyReport)
         .where(AccuracyReport.model_name == name)

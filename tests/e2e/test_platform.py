@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -67,6 +69,17 @@ def _screenshot_dir(tmp_path: Path) -> Path:
     return (REPO / target) if target else tmp_path
 
 
+def nested_frame(page: Any, timeout: float = 60) -> Any:
+    """The first frame inside a frame inside the page (the portal's sandbox in Streamlit's)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            if frame.parent_frame is not None and frame.parent_frame.parent_frame is not None:
+                return frame
+        page.wait_for_timeout(250)
+    raise AssertionError(f"no nested frame; frames: {[f.url for f in page.frames]}")
+
+
 def test_log_in_and_see_a_forecast_in_a_real_browser(
     portal_url: str, admin_credentials: tuple[str, str], tmp_path: Path
 ) -> None:
@@ -123,6 +136,23 @@ def test_log_in_and_see_a_forecast_in_a_real_browser(
         expect(page.get_by_text("Drifted share")).to_be_visible(timeout=60_000)
         expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
         shoot(page, "health")
+        # The Evidently report, in the real portal: drawn by its own scripts inside a frame
+        # sandboxed without the portal's origin (portal/sandbox.py), nested in Streamlit's frame.
+        page.get_by_text("Show the full Evidently report").click()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('iframe')].some(f => (f.srcdoc || '').includes('sandbox=\"allow-scripts allow-popups\"'))",
+            timeout=60_000,
+        )
+        report = nested_frame(page)
+        report.wait_for_selector("text=Dataset Drift", timeout=60_000)
+        assert report.evaluate("window.origin") == "null"  # an opaque origin: not the portal's
+        assert (
+            report.evaluate(
+                "(() => { try { return window.top.document.title; } catch (e) { return 'blocked'; } })()"
+            )
+            == "blocked"
+        )
+        page.get_by_text("Show the full Evidently report").click()
         page.get_by_role("tab", name="Live accuracy").click()
         # The session's monitor run scored the champion (or, before any actuals, says none yet).
         scored = page.get_by_text("Live MASE").or_(page.get_by_text("No served forecast has been scored yet"))

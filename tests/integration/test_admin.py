@@ -156,7 +156,10 @@ def test_users_created_disabled_and_re_enabled(client: TestClient, admin: dict[s
         ).status_code
         == 200
     )
-    assert client.get("/v1/auth/me", headers=ana).json()["role"] == "viewer"
+    # Enabling again revives no token issued before the disable (issue 16): log in afresh.
+    assert client.get("/v1/auth/me", headers=ana).status_code == 401
+    fresh = client.post("/v1/auth/token", data={"username": "ana", "password": "ana-password-1"}).json()
+    assert fresh["role"] == "viewer" and fresh["username"] == "ana"
     assert client.patch("/v1/admin/users/nobody", json={"active": False}, headers=admin).status_code == 404
     demote = client.patch("/v1/admin/users/admin", json={"role": "viewer"}, headers=admin)
     assert demote.status_code == 409 and "cannot disable or demote themselves" in demote.text
@@ -242,3 +245,43 @@ def test_users_cli_disables_enables_and_changes_roles(client: TestClient, admin:
         for e in client.get("/v1/admin/audit", params={"target": "cli-user"}, headers=admin).json()
     ]
     assert actions == ["user.enable", "user.disable", "user.role", "user.create"]
+
+
+def test_users_cli_resets_and_changes_passwords(client: TestClient, admin: dict[str, str]) -> None:
+    from cli.app import app
+
+    def login(password: str) -> int:
+        return client.post("/v1/auth/token", data={"username": "CLI-pw", "password": password}).status_code
+
+    runner = CliRunner()
+    created = runner.invoke(
+        app, ["users", "create", "cli-pw", "--role", "viewer", "--password-stdin"], input="first-password-1\n"
+    )
+    assert created.exit_code == 0, created.output
+    token = client.post("/v1/auth/token", data={"username": "cli-pw", "password": "first-password-1"}).json()
+    session = {"Authorization": f"Bearer {token['access_token']}"}
+    reset = runner.invoke(
+        app, ["users", "reset-password", "CLI-PW", "--password-stdin"], input="reset-password-2\n"
+    )
+    assert reset.exit_code == 0 and "'cli-pw' has a new password" in reset.output, reset.output
+    assert login("first-password-1") == 401 and login("reset-password-2") == 200
+    assert client.get("/v1/auth/me", headers=session).status_code == 401  # the reset ended it
+    wrong = runner.invoke(
+        app, ["users", "change-password", "cli-pw", "--password-stdin"], input="not-it\nthird-password-3\n"
+    )
+    assert wrong.exit_code == 1 and "current password is not correct" in wrong.output
+    changed = runner.invoke(
+        app,
+        ["users", "change-password", "cli-pw", "--password-stdin"],
+        input="reset-password-2\nthird-password-3\n",
+    )
+    assert changed.exit_code == 0, changed.output
+    assert login("reset-password-2") == 401 and login("third-password-3") == 200
+    nul = runner.invoke(
+        app, ["users", "reset-password", "cli-pw", "--password-stdin"], input="abc\x00abc\x00abc\n"
+    )
+    assert nul.exit_code == 1 and "control" in nul.output
+    actions = [
+        e["action"] for e in client.get("/v1/admin/audit", params={"target": "cli-pw"}, headers=admin).json()
+    ]
+    assert actions[:2] == ["user.password_change", "user.password_reset"]

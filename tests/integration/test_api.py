@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -82,12 +84,12 @@ def test_models_list_and_detail(
         ({"series_ids": [""], "horizon": 3}, 422, "1-200 characters"),
         ({"series_ids": ["ATL"], "horizon": 3.5}, 422, "valid integer"),
         ({"series_ids": ["ATL"], "horizon": 3, "levels": "80"}, 422, "valid list"),
-        ({"series_ids": ["ATL"], "horizon": 3, "levels": [0]}, 422, "strictly between 0 and 100"),
-        ({"series_ids": ["ATL"], "horizon": 3, "levels": [100]}, 422, "strictly between 0 and 100"),
+        ({"series_ids": ["ATL"], "horizon": 3, "levels": [0]}, 422, "above 0 and at most 99.99"),
+        ({"series_ids": ["ATL"], "horizon": 3, "levels": [100]}, 422, "above 0 and at most 99.99"),
         ({"horizon": 3}, 422, "Field required"),
         ({"series_ids": [], "horizon": 3}, 422, "at least 1 item"),
         ({"series_ids": ["ATL"], "horizon": "soon"}, 422, "valid integer"),
-        ({"series_ids": ["ATL"], "horizon": 3, "levels": [120]}, 422, "strictly between 0 and 100"),
+        ({"series_ids": ["ATL"], "horizon": 3, "levels": [120]}, 422, "above 0 and at most 99.99"),
         ({"series_ids": ["ATL"], "horizon": 3, "extra": 1}, 422, "Extra inputs are not permitted"),
     ],
 )
@@ -102,12 +104,12 @@ def test_bad_forecast_requests_get_a_4xx_that_says_why(
 @pytest.mark.parametrize(
     ("raw", "status", "fragment"),
     [
-        (b'{"series_ids": ["ATL"], "horizon": 3, "levels": [NaN]}', 422, "strictly between 0 and 100"),
-        (b'{"series_ids": ["ATL"], "horizon": 3, "levels": [Infinity]}', 422, "strictly between 0 and 100"),
+        (b'{"series_ids": ["ATL"], "horizon": 3, "levels": [NaN]}', 422, "above 0 and at most 99.99"),
+        (b'{"series_ids": ["ATL"], "horizon": 3, "levels": [Infinity]}', 422, "above 0 and at most 99.99"),
         (
             b'{"series_ids": ["ATL"], "horizon": 3, "levels": [80, -Infinity]}',
             422,
-            "strictly between 0 and 100",
+            "above 0 and at most 99.99",
         ),
         (b'{"series_ids": ["ATL"], "horizon": NaN}', 422, "finite"),
         (b'{"series_ids": ["ATL"], "horizon": Infinity}', 422, "finite"),
@@ -178,14 +180,14 @@ def test_viewer_can_forecast(client: TestClient) -> None:
 
 def test_health_readiness_and_metrics(client: TestClient, headers: dict[str, str]) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    ready = client.get("/readyz")
+    ready = client.get("/readyz", headers=headers)
     assert ready.status_code == 200 and ready.json()["models"] == {
         "nyc_flights": ready.json()["models"]["nyc_flights"]
     }
     client.post(
         "/v1/models/nyc_flights/forecast", json={"series_ids": ["ATL"], "horizon": 1}, headers=headers
     )
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=headers).text
     assert 'astralytiq_forecasts_served_total{model="nyc_flights"' in text
     assert (
         'astralytiq_http_requests_total{method="POST",route="/v1/models/{name}/forecast",status="200"}'
@@ -311,7 +313,7 @@ def test_repeated_forecasts_are_identical_and_counted(client: TestClient, header
     first = client.post("/v1/models/nyc_flights/forecast", json=body, headers=headers)
     second = client.post("/v1/models/nyc_flights/forecast", json=body, headers=headers)
     assert first.content == second.content  # the second comes from the version's cache
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=headers).text
     assert 'astralytiq_forecast_cache_total{model="nyc_flights",result="hit"}' in text
     assert 'astralytiq_model_load_seconds_count{model="nyc_flights"}' in text
     assert (
@@ -320,7 +322,73 @@ def test_repeated_forecasts_are_identical_and_counted(client: TestClient, header
     )
 
 
-def test_readiness_lists_models_and_failures(client: TestClient, trained_demo: TrainOutcome) -> None:
-    ready = client.get("/readyz").json()
+def test_readiness_lists_models_and_failures(
+    client: TestClient, headers: dict[str, str], trained_demo: TrainOutcome
+) -> None:
+    ready = client.get("/readyz", headers=headers).json()
     assert ready["models"]["nyc_flights"] == trained_demo.version
     assert "failed" in ready
+
+
+def test_an_answer_over_the_value_cap_is_a_422_naming_the_limit(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    """The demo has 24 series and a 28-step maximum; 112 history points each. With a cap of
+    10,000 numbers (the default is 200,000), ask for more, alone and in a batch."""
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    before, settings.max_forecast_values = settings.max_forecast_values, 10_000
+    try:
+        series = client.get("/v1/models/nyc_flights/series", headers=headers).json()
+        many = {"series_ids": series, "horizon": 28, "levels": [50, 80, 90, 95, 99]}  # 24*28*11 = 7,392
+        assert client.post("/v1/models/nyc_flights/forecast", json=many, headers=headers).status_code == 200
+        with_history = {**many, "include_history": True}  # + 24*112 = 10,080
+        refused = client.post("/v1/models/nyc_flights/forecast", json=with_history, headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert "10,080 numbers" in refused.text and "the limit is 10,000 per call" in refused.text
+        assert "ASTRALYTIQ_MAX_FORECAST_VALUES" in refused.text
+        assert refused.headers["X-Model-Version"]
+        batch = {"requests": [{"model": "nyc_flights", **many}, {"model": "nyc_flights", **many}]}
+        refused = client.post("/v1/forecasts", json=batch, headers=headers)  # 2 x 7,392
+        assert (
+            refused.status_code == 422 and "the batch: this answer would hold 14,784 numbers" in refused.text
+        )
+    finally:
+        settings.max_forecast_values = before
+
+
+def test_the_openapi_document_states_the_configured_limits(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    forecast = spec["paths"]["/v1/models/{name}/forecast"]["post"]["responses"]
+    assert "(here 200,000 numbers per call)" in forecast["422"]["description"]
+    assert "1,000,000 bytes" in forecast["413"]["description"]
+    levels = spec["components"]["schemas"]["ForecastRequest"]["properties"]["levels"]
+    assert (
+        levels["items"] == {"type": "number", "exclusiveMinimum": 0, "maximum": 99.99}
+        and levels["maxItems"] == 10
+    )
+    password = spec["components"]["schemas"]["UserCreate"]["properties"]["password"]
+    assert password["maxLength"] == 72 and password["minLength"] == 8 and "\\x00" in password["pattern"]
+    key = spec["components"]["schemas"]["ApiKeyCreate"]["properties"]["expires_in_days"]
+    bounds = next(option for option in key["anyOf"] if option.get("type") == "integer")
+    assert bounds["minimum"] == 1 and bounds["maximum"] == 3650
+    # Only JSON Schema keywords: pydantic's own names for bounds are read by no client.
+    assert not re.search(r'"(ge|le|gt|lt)":', json.dumps(spec))
+    for path in ("/v1/admin/audit",):
+        before_id = next(p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == "before_id")
+        assert before_id["schema"]["anyOf"][0]["maximum"] == 2**63 - 1
+
+
+@pytest.mark.parametrize("level", [99.99999999999999, 99.995, 100, 0, -5])
+def test_levels_past_the_documented_bounds_are_a_422(
+    client: TestClient, headers: dict[str, str], level: float
+) -> None:
+    body = {"series_ids": ["ATL"], "horizon": 3, "levels": [level]}
+    refused = client.post("/v1/models/nyc_flights/forecast", json=body, headers=headers)
+    assert refused.status_code == 422 and "at most 99.99" in refused.text, refused.text
+
+
+def test_the_highest_documented_level_is_answered(client: TestClient, headers: dict[str, str]) -> None:
+    body = {"series_ids": ["ATL"], "horizon": 3, "levels": [99.99, 1e-9]}
+    answer = client.post("/v1/models/nyc_flights/forecast", json=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert [i["level"] for i in answer.json()["forecasts"][0]["points"][0]["intervals"]] == [1e-9, 99.99]

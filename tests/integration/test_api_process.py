@@ -172,7 +172,8 @@ from fastapi.testclient import TestClient
 from astralytiq.settings import get_settings
 from serving.app import create_app
 with TestClient(create_app(get_settings())) as client:
-    ready = client.get("/readyz").json()
+    token = get_settings().metrics_bearer()
+    ready = client.get("/readyz", headers={"Authorization": f"Bearer {token}"}).json()
     assert ready["models"], ready
 heavy = sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(sys.argv[1])))
 print(json.dumps({"heavy": heavy, "models": ready["models"]}))

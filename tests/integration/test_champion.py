@@ -83,8 +83,10 @@ def wait_until(check: Any, timeout: float = 30.0) -> None:
         time.sleep(0.2)
 
 
-def test_every_champion_is_loaded_at_start(client: TestClient, versions: dict[str, str]) -> None:
-    models = client.get("/readyz").json()["models"]
+def test_every_champion_is_loaded_at_start(
+    client: TestClient, viewer: dict[str, str], versions: dict[str, str]
+) -> None:
+    models = client.get("/readyz", headers=viewer).json()["models"]
     assert models[MODEL] == versions["x1"] and "nyc_flights" in models
 
 
@@ -107,14 +109,14 @@ def test_a_version_that_fails_to_load_never_replaces_the_served_one(
     wait_until(lambda: forecast(client, viewer)[0] == versions["x2"])
     set_champion(uri, MODEL, versions[broken])
     key = f"{MODEL}/{versions[broken]}"
-    wait_until(lambda: key in client.get("/readyz").json()["failed"])
+    wait_until(lambda: key in client.get("/readyz", headers=viewer).json()["failed"])
     assert forecast(client, viewer)[0] == versions["x2"]
     summary = next(m for m in client.get("/v1/models", headers=viewer).json() if m["name"] == MODEL)
     assert summary["champion_version"] == versions[broken] and summary["serving_version"] == versions["x2"]
     assert "not servable" in summary["load_error"]
     assert (
         f'astralytiq_model_load_failures_total{{model="{MODEL}",reason="invalid"}}'
-        in client.get("/metrics").text
+        in client.get("/metrics", headers=viewer).text
     )
 
 
@@ -253,9 +255,9 @@ def test_the_serving_version_is_an_info_metric(client: TestClient, viewer: dict[
     version, _ = forecast(client, viewer)
     lines = [
         line
-        for line in client.get("/metrics").text.splitlines()
+        for line in client.get("/metrics", headers=viewer).text.splitlines()
         if line.startswith("astralytiq_model_serving_info")
     ]
     ours = [line for line in lines if f'model="{MODEL}"' in line]
     assert len(ours) == 1 and f'version="{version}"' in ours[0]
-    assert json.loads(client.get("/readyz").text)["models"][MODEL] == version
+    assert json.loads(client.get("/readyz", headers=viewer).text)["models"][MODEL] == version

@@ -75,6 +75,12 @@ def test_failed_training_contract_changes_nothing_and_its_docs_are_served(
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "nyc_flights_contract" in page.text and "sandbox" in page.headers["content-security-policy"]
     assert viewer_api.get(f"/v1/contracts/reports/{newest['run_id']}/docs/index.html").status_code == 200
+    # A path MLflow has no file for is a 404 in any script (percent-encoded on its way to MLflow;
+    # it was a 503 "registry unavailable" naming MLflow's address), and so is one MLflow refuses.
+    for missing in ("é.html", "ünï cödé/页.css", "a%2F..%2Fsecret", "x" * 1025):
+        answer = viewer_api.get(f"/v1/contracts/reports/{newest['run_id']}/docs/{missing}")
+        assert answer.status_code == 404, (missing, answer.text)
+        assert "http" not in answer.text
 
 
 def test_failed_monitoring_contract_stores_no_drift(

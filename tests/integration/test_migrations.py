@@ -230,3 +230,44 @@ def test_concurrent_upgrades_from_empty_all_succeed(database_url: str, tmp_path:
     failed = [out for process, out in zip(processes, outputs, strict=True) if process.returncode != 0]
     assert not failed, failed[0][-3000:]
     assert current_revision(database_url) == SCRIPTS.get_current_head()
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_accounts_differing_only_in_case_are_kept_apart_by_0004(
+    database_url: str, tmp_path: Path, backend: str
+) -> None:
+    """Before 0004 "Ana" and "ana" could be two accounts. The upgrade keeps the oldest as it is,
+    renames the others "<name>-<id>" (audited), and from then on a name is unique in any case."""
+    url = database_url if backend == "postgresql" else f"sqlite:///{tmp_path / 'app.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0003")
+    engine = create_engine(url)
+    columns = "username, password_hash, role, is_active, created_at"
+    with engine.begin() as conn:
+        for name in ("Ana", "ana", "ANA", "bob", "ana-2"):
+            conn.execute(
+                text(f"INSERT INTO users ({columns}) VALUES (:name, 'x', 'viewer', true, :at)"),
+                {"name": name, "at": datetime.now(UTC)},
+            )
+    command.upgrade(config, "0004")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT id, username, username_folded, token_version FROM users ORDER BY id")
+        ).all()
+        renames = conn.execute(
+            text("SELECT target, detail FROM audit_log WHERE action = 'user.rename' ORDER BY id")
+        ).all()
+    names = [r.username for r in rows]
+    assert names[0] == "Ana" and names[3:] == ["bob", "ana-2"]
+    assert names[1] == f"ana-{rows[1].id}" or names[1].startswith("ana-")
+    assert len({n.lower() for n in names}) == len(names)  # no two accounts answer to one login
+    assert all(r.username_folded == r.username.lower() and r.token_version == 0 for r in rows)
+    assert [r.target for r in renames] == names[1:3]
+    with pytest.raises(Exception, match=r"(?i)unique"), engine.begin() as conn:
+        conn.execute(
+            text(
+                f"INSERT INTO users ({columns}, username_folded, token_version) VALUES ('BOB', 'x', 'viewer', true, :at, 'bob', 0)"
+            ),
+            {"at": datetime.now(UTC)},
+        )
+    engine.dispose()

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from flows.outcomes import MonitorOutcome, TrainOutcome
 from tests.conftest import Platform
-from tests.support import BIN, REPO, free_port, start, stop, wait_http
+from tests.support import BIN, REPO, free_port, operator_headers, start, stop, wait_http
 
 MODEL = "nyc_flights"
 
@@ -112,17 +112,22 @@ def prometheus(
             "prometheus is missing: run `bash scripts/install_system_deps.sh` (Debian package prometheus)"
         )
     root = tmp_path_factory.mktemp("prometheus")
-    api_port, prom_port = free_port(), free_port()
+    api_port, metrics_port, prom_port = free_port(), free_port(), free_port()
+    # Prometheus reads the API's metrics port, as in production (no credentials there).
     api = start(
         [str(BIN / "astralytiq"), "serve", "--port", str(api_port)],
         root / "api.log",
-        {**platform_env.env, "ASTRALYTIQ_HEALTH_REFRESH_SECONDS": "0.5"},
+        {
+            **platform_env.env,
+            "ASTRALYTIQ_HEALTH_REFRESH_SECONDS": "0.5",
+            "ASTRALYTIQ_METRICS_PORT": str(metrics_port),
+        },
     )
     config = yaml.safe_load((REPO / "infra" / "prometheus" / "prometheus.yml").read_text())
     config["global"].update(scrape_interval="1s", evaluation_interval="1s")
     config["rule_files"] = [str(REPO / "infra" / "prometheus" / "alerts.yml")]
     config["scrape_configs"][0].update(scrape_timeout="1s")
-    config["scrape_configs"][0]["static_configs"] = [{"targets": [f"127.0.0.1:{api_port}"]}]
+    config["scrape_configs"][0]["static_configs"] = [{"targets": [f"127.0.0.1:{metrics_port}"]}]
     (root / "prometheus.yml").write_text(yaml.safe_dump(config))
     server = None
     try:
@@ -303,7 +308,9 @@ def test_simulate_drift_closes_the_loop_and_says_which_stage_did_not_happen(
         promoted = re.search(r"trained v(\d+) here: champion", output)
         if promoted:
             assert stages["new champion served"] == "x", output
-            served = httpx.get(f"{prometheus.api_url}/readyz").json()["models"][TRIO]
+            served = httpx.get(
+                f"{prometheus.api_url}/readyz", headers=operator_headers(platform_env.data_dir)
+            ).json()["models"][TRIO]
             assert served == promoted.group(1)
         else:
             assert stages["new champion served"] == " " and "challenger" in output, output

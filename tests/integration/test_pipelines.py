@@ -177,6 +177,40 @@ def test_pipelines_api_triggers_and_lists_runs(
         assert event.actor == "pipeline-engineer" and event.detail["flow_run_id"] == body["flow_run_id"]
 
 
+def test_a_key_scoped_to_another_model_neither_trains_nor_sees_the_dataset(
+    prefect_stack: PrefectStack, api: TestClient, admin_credentials: tuple[str, str]
+) -> None:
+    admin = login(api, *admin_credentials)
+
+    def key(models: list[str]) -> dict[str, str]:
+        body = {"name": "pipeline-key", "role": "engineer", "models": models}
+        return {"X-API-Key": api.post("/v1/admin/api-keys", json=body, headers=admin).json()["key"]}
+
+    other, mine = key(["some_other_model"]), key([DATASET])  # the spec's model is the dataset's name
+    refused = api.post("/v1/pipelines/train", json={"dataset": DATASET}, headers=other)
+    assert refused.status_code == 403 and "not allowed to use model" in refused.text
+    assert api.get("/v1/pipelines/runs?limit=200", headers=other).json() == []
+    seen = api.get("/v1/pipelines/runs?limit=200", headers=mine).json()
+    assert seen and {r["dataset"] for r in seen} == {DATASET}
+
+
+def test_a_run_of_a_spec_given_by_path_shows_no_path(
+    prefect_stack: PrefectStack, api: TestClient, admin_credentials: tuple[str, str]
+) -> None:
+    """`astralytiq monitor /some/where/spec.yaml` and simulate-drift run flows with a path as the
+    dataset: the API shows the spec's name, never a path on the server."""
+    flow = httpx.get(f"{prefect_stack.api_url}/flows/name/train").json()
+    path = str(prefect_stack.datasets_dir / f"{DATASET}.yaml")
+    created = httpx.post(
+        f"{prefect_stack.api_url}/flow_runs/", json={"flow_id": flow["id"], "parameters": {"dataset": path}}
+    )
+    assert created.status_code == 201, created.text
+    runs = api.get("/v1/pipelines/runs?limit=200", headers=login(api, *admin_credentials)).json()
+    shown = next(r for r in runs if r["id"] == created.json()["id"])
+    assert shown["dataset"] == DATASET
+    assert not [r for r in runs if "/" in (r["dataset"] or "")]
+
+
 def test_pipelines_api_without_a_prefect_server_is_503(
     platform_env: Platform, prefect_stack: PrefectStack, admin_credentials: tuple[str, str]
 ) -> None:
@@ -190,6 +224,7 @@ def test_pipelines_api_without_a_prefect_server_is_503(
         headers = login(client, *admin_credentials)
         runs = client.get("/v1/pipelines/runs", headers=headers)
         assert runs.status_code == 503 and "no Prefect server reachable" in runs.json()["detail"]
+        assert "127.0.0.1" not in runs.text and "http" not in runs.text  # no internal address
         train = client.post("/v1/pipelines/train", json={"dataset": DATASET}, headers=headers)
         assert train.status_code == 503 and "\n" not in train.json()["detail"]
 

@@ -21,7 +21,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from flows.outcomes import TrainOutcome
-from portal.api_client import ApiClient, Session
+from portal.api_client import ApiClient, Session, SessionExpired
+from portal.sandbox import sandboxed
 from tests.conftest import Platform
 from tests.support import REPO, free_port, wait_http
 from tests.support.api_process import served_api
@@ -38,6 +39,7 @@ PAGES = {
     "pipelines": "Pipelines",
     "data_quality": "Data quality",
     "admin": "Users and API keys",
+    "account": "Your account",
 }
 SWAP_MODEL = "portal_demo"
 
@@ -209,6 +211,8 @@ def strict_api(
     limits = {
         "ASTRALYTIQ_LOGIN_MAX_FAILURES_PER_CLIENT": "2",
         "ASTRALYTIQ_LOGIN_MAX_FAILURES_PER_ACCOUNT": "100",
+        # As `astralytiq up` starts it: its portal, on loopback, is a trusted proxy.
+        "ASTRALYTIQ_TRUSTED_PROXIES": "127.0.0.1,::1",
     }
     with served_api(platform_env, tmp_path_factory.mktemp("strict-api"), limits) as url:
         yield url
@@ -256,7 +260,8 @@ def test_login_forwards_the_browsers_address_so_one_person_cannot_lock_out_the_r
     strict_api: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The login page sends the browser's address (st.context.ip_address) in X-Forwarded-For;
-    the real API, which trusts its loopback peer (this portal), counts failures per browser.
+    the real API, which trusts its loopback peer (this portal) as `up` configures it, counts
+    failures per browser.
     AppTest has no browser connection, so that one property is patched to name a browser."""
     import streamlit as st
 
@@ -408,7 +413,9 @@ def test_health_shows_drift_live_accuracy_and_latency(
     (report,) = at.get("iframe")
     latest = api.drift("nyc_flights")["latest"]
     assert latest is not None
-    assert report.proto.srcdoc == api.drift_report_html("nyc_flights", latest["id"])  # the stored report
+    # The stored report, in a frame of its own without the portal's origin (portal/sandbox.py).
+    assert report.proto.srcdoc == sandboxed(api.drift_report_html("nyc_flights", latest["id"]))
+    assert '<iframe sandbox="allow-scripts allow-popups"' in report.proto.srcdoc
 
 
 def test_health_says_live_accuracy_is_not_available_on_an_older_server(
@@ -473,6 +480,7 @@ def test_data_quality_shows_the_training_runs_contract(
     at.toggle(key="show_docs").set_value(True).run()
     (docs,) = at.get("iframe")
     assert "<html" in docs.proto.srcdoc.lower()
+    assert '<iframe sandbox="allow-scripts allow-popups"' in docs.proto.srcdoc  # no allow-same-origin
 
 
 def test_an_admin_adds_a_user_and_issues_and_revokes_a_key(
@@ -486,7 +494,7 @@ def test_an_admin_adds_a_user_and_issues_and_revokes_a_key(
     assert f"{name} can log in as viewer." in texts(at.success)
     assert name in {u["username"] for u in table(at, "users")}
 
-    at.text_input[2].input("portal-billing")
+    next(t for t in at.text_input if t.label == "Service name").input("portal-billing")
     next(b for b in at.button if b.label == "Issue").click().run()
     key = at.code[0].value
     assert key and "shown only once" in texts(at.warning)
@@ -501,6 +509,42 @@ def test_an_admin_adds_a_user_and_issues_and_revokes_a_key(
     assert "is revoked" in texts(at.success)
     refused = httpx.get(f"{standin.url}/v1/models/nyc_flights/series", headers={"X-API-Key": key})
     assert refused.status_code == 401
+
+
+def test_a_person_changes_their_password_on_their_account_page(
+    standin: StandIn, sessions: dict[str, Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = ApiClient(standin.url, sessions["admin"].token)
+    name = f"portal-pw-{free_port()}"
+    admin.create_user(name, "first-passphrase-1", "viewer")
+    session = ApiClient(standin.url).login(name, "first-passphrase-1")
+    at = open_page(portal(standin.url, monkeypatch, session), "account")
+    inputs = {t.label: t for t in at.text_input}
+    inputs["Current password"].input("first-passphrase-1")
+    inputs["New password"].input("second-passphrase-2")
+    inputs["New password again"].input("second-passphrase-2")
+    next(b for b in at.button if b.label == "Change password").click().run()
+    assert "Password changed" in texts(at.success), texts(at.error) + texts(at.warning)
+    fresh = at.session_state["session"]
+    assert fresh.token != session.token  # the old one no longer works; the page holds a new one
+    with pytest.raises(SessionExpired):
+        ApiClient(standin.url, session.token).models()
+    assert ApiClient(standin.url, fresh.token).models() is not None
+    ApiClient(standin.url).login(name, "second-passphrase-2")
+
+
+def test_an_admin_resets_a_password_from_the_admin_page(
+    standin: StandIn, sessions: dict[str, Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = ApiClient(standin.url, sessions["admin"].token)
+    name = f"portal-reset-{free_port()}"
+    admin.create_user(name, "forgotten-passphrase", "viewer")
+    at = open_page(portal(standin.url, monkeypatch, sessions["admin"]), "admin")
+    next(s for s in at.selectbox if s.key == "reset_who").select(name)
+    next(t for t in at.text_input if t.label == "New password").input("set-by-admin-1")
+    next(b for b in at.button if b.label == "Reset password").click().run()
+    assert f"{name} has a new password" in texts(at.success), texts(at.warning)
+    ApiClient(standin.url).login(name, "set-by-admin-1")
 
 
 # --- when things go wrong ------------------------------------------------------------------

@@ -216,19 +216,20 @@ def test_train_through_the_worker_on_postgres_then_serve(production_stack: Runni
     ]
     assert fallbacks == [], "a component fell back to a local store"
 
-    # The API was already running: its alias watcher picks up the new champion.
+    token = httpx.post(
+        f"{api}/v1/auth/token", data={"username": "admin", "password": "a-long-admin-password"}, timeout=10
+    ).json()["access_token"]
+    # The API was already running: its alias watcher picks up the new champion (what /readyz
+    # serves is for a person or the metrics token, not for anonymous callers).
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        ready = httpx.get(f"{api}/readyz", timeout=5)
-        if ready.status_code == 200 and ready.json()["models"].get("stack_demo") == "1":
+        ready = httpx.get(f"{api}/readyz", timeout=5, headers={"Authorization": f"Bearer {token}"})
+        if ready.status_code == 200 and (ready.json().get("models") or {}).get("stack_demo") == "1":
             break
         time.sleep(1)
     else:
         pytest.fail(f"the API did not load the champion: {ready.text}")
 
-    token = httpx.post(
-        f"{api}/v1/auth/token", data={"username": "admin", "password": "a-long-admin-password"}, timeout=10
-    ).json()["access_token"]
     response = httpx.post(
         f"{api}/v1/models/stack_demo/forecast",
         headers={"Authorization": f"Bearer {token}"},
@@ -291,7 +292,7 @@ def test_the_prefect_server_schedules_the_worker_deployments(production_stack: R
 
 def test_prometheus_scrapes_the_api(production_stack: Running) -> None:
     prometheus = f"http://127.0.0.1:{production_stack.topology.ports['prometheus']}"
-    api_target = f"127.0.0.1:{production_stack.topology.ports['api']}"
+    api_target = f"127.0.0.1:{production_stack.topology.ports['api-metrics']}"
     deadline = time.monotonic() + 60  # one scrape interval (15 s) and then some
     health: list[str] = []
     while time.monotonic() < deadline:

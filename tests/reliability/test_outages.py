@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import make_url
 
 from tests.conftest import Platform
-from tests.support import postgres
-from tests.support.api_process import api_process, prepare_database
+from tests.support import operator_headers, postgres
+from tests.support.api_process import ApiProcess, api_process, prepare_database
 from tests.support.factories import bundle, register, set_champion
 from tests.support.postgres import PostgresDatabase
 from tests.support.tcp_proxy import TcpProxy
@@ -45,8 +45,9 @@ def versions(platform_env: Platform) -> list[str]:
     return found
 
 
-def _readiness(url: str) -> tuple[int, dict[str, Any]]:
-    response = httpx.get(f"{url}/readyz", timeout=10)
+def _readiness(api: ApiProcess) -> tuple[int, dict[str, Any]]:
+    """/readyz with the metrics token: what is served and what failed are not for anonymous callers."""
+    response = httpx.get(f"{api.url}/readyz", timeout=10, headers=operator_headers(api.data_dir))
     return response.status_code, response.json()
 
 
@@ -59,13 +60,11 @@ def test_mlflow_away_and_back(platform_env: Platform, versions: list[str], tmp_p
         ) as api:
             headers = api.token("admin", "admin-password-1")
             forecast = f"{api.url}/v1/models/{MODEL}/forecast"
-            eventually(
-                lambda: _readiness(api.url)[1]["models"].get(MODEL) == versions[0], what="champion served"
-            )
+            eventually(lambda: _readiness(api)[1]["models"].get(MODEL) == versions[0], what="champion served")
 
             proxy.cut()
-            eventually(lambda: _readiness(api.url)[1]["registry"].startswith("error"), what="fault reported")
-            status, ready = _readiness(api.url)
+            eventually(lambda: _readiness(api)[1]["registry"].startswith("error"), what="fault reported")
+            status, ready = _readiness(api)
             assert status == 200 and ready["models"][MODEL] == versions[0], ready  # still serving: ready
             for _ in range(20):
                 answer = httpx.post(forecast, json=BODY, headers=headers, timeout=10)
@@ -80,7 +79,7 @@ def test_mlflow_away_and_back(platform_env: Platform, versions: list[str], tmp_p
             assert promote.status_code == 503, promote.text
 
             proxy.restore()
-            eventually(lambda: _readiness(api.url)[1]["registry"] == "ok", what="registry recovered")
+            eventually(lambda: _readiness(api)[1]["registry"] == "ok", what="registry recovered")
             set_champion(platform_env.tracking_uri, MODEL, versions[1])  # the watcher works again
             eventually(
                 lambda: (
@@ -109,12 +108,12 @@ def test_app_database_away_and_back(
         with api_process(platform_env, tmp_path, {"ASTRALYTIQ_DATABASE_URL": through_proxy}) as api:
             forecast = f"{api.url}/v1/models/{MODEL}/forecast"
             known = {"X-API-Key": key}
-            eventually(lambda: _readiness(api.url)[0] == 200, what="ready")
+            eventually(lambda: _readiness(api)[0] == 200, what="ready")
             assert httpx.post(forecast, json=BODY, headers=known).status_code == 200  # now a known caller
 
             proxy.cut()
-            eventually(lambda: _readiness(api.url)[0] == 503, what="not ready once the database is gone")
-            assert _readiness(api.url)[1]["database"].startswith("error"), _readiness(api.url)
+            eventually(lambda: _readiness(api)[0] == 503, what="not ready once the database is gone")
+            assert _readiness(api)[1]["database"].startswith("error"), _readiness(api)
             for _ in range(20):  # the key checked before keeps working; the champion keeps serving
                 answer = httpx.post(forecast, json=BODY, headers=known, timeout=10)
                 assert answer.status_code == 200, answer.text
@@ -130,7 +129,7 @@ def test_app_database_away_and_back(
             assert login.status_code == 503 and "Retry-After" in login.headers, login.text
 
             proxy.restore()
-            eventually(lambda: _readiness(api.url)[0] == 200, what="ready again without a restart")
+            eventually(lambda: _readiness(api)[0] == 200, what="ready again without a restart")
             assert api.token("admin", "admin-password-1")  # logins work again
     finally:
         proxy.close()

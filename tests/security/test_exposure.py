@@ -97,9 +97,10 @@ def test_cloud_run_deploys_neither_mlflow_nor_prefect_unauthenticated() -> None:
     assert deployed  # the walk saw the deploy steps
 
 
-def test_the_portal_caps_uploads(tmp_path: Path) -> None:
+def test_the_portal_caps_uploads_and_cannot_be_framed(tmp_path: Path) -> None:
     """`astralytiq portal` replaces itself with Streamlit; the running server's own command line
-    is what it was configured with."""
+    is what it was configured with, and every answer (pages, health, static files) carries the
+    security headers of portal/server.py: no other site may frame the portal's admin forms."""
     port = free_port()
     process = subprocess.Popen(
         [str(BIN / "astralytiq"), "portal", "--port", str(port)],
@@ -116,6 +117,11 @@ def test_the_portal_caps_uploads(tmp_path: Path) -> None:
         cap = int(flags[flags.index("--server.maxUploadSize") + 1])
         assert 1 <= cap <= PORTAL_MAX_UPLOAD_MB
         assert httpx.get(f"http://127.0.0.1:{port}/_stcore/health").status_code == 200
+        for path in ("/", "/_stcore/health", "/static/nonexistent.js"):
+            headers = httpx.get(f"http://127.0.0.1:{port}{path}").headers
+            assert headers["x-frame-options"] == "DENY", path
+            assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+            assert headers["x-content-type-options"] == "nosniff", path
     finally:
         process.terminate()
         try:

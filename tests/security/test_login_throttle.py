@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from ipaddress import ip_network
 
 import pytest
 from fastapi.testclient import TestClient
@@ -73,12 +74,22 @@ def _through(api: TestClient, peer: str) -> Callable[[str, str, str], tuple[int,
     return login
 
 
-def test_browsers_behind_a_trusted_proxy_are_throttled_separately(
-    api: TestClient, throttle: Callable[..., LoginThrottle]
-) -> None:
-    """The portal (loopback: trusted by default) forwards each browser's address: one person's
-    failures lock out that person's address, not every portal user."""
-    throttle(per_account=100, per_client=3, window=300)
+@pytest.fixture(scope="module")
+def api_trusting_loopback(api: TestClient) -> Iterator[TestClient]:
+    """The API as `astralytiq up` starts it: loopback (its portal) is a trusted proxy."""
+    from astralytiq.settings import get_settings
+    from serving.app import create_app
+
+    settings = get_settings().model_copy(update={"trusted_proxies": (ip_network("127.0.0.1/32"),)})
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_browsers_behind_a_trusted_proxy_are_throttled_separately(api_trusting_loopback: TestClient) -> None:
+    """The portal (loopback, trusted as `up` configures it) forwards each browser's address: one
+    person's failures lock out that person's address, not every portal user."""
+    api = api_trusting_loopback
+    api.app.state.login_throttle = LoginThrottle(100, 3, 300)  # type: ignore[attr-defined]
     portal = _through(api, "127.0.0.1")
     for n in range(3):
         assert portal("198.51.100.1", f"guess-{n}", "wrong-password")[0] == 401
@@ -86,6 +97,19 @@ def test_browsers_behind_a_trusted_proxy_are_throttled_separately(
     assert status == 429 and "too many failed logins from this client" in text
     # Another browser through the same portal logs in.
     assert portal("198.51.100.2", "admin", "admin-password-1")[0] == 200
+
+
+def test_loopback_is_not_a_trusted_proxy_unless_configured(
+    api: TestClient, throttle: Callable[..., LoginThrottle]
+) -> None:
+    """By default no proxy is trusted, loopback included: a local process cannot write the
+    throttle's (and the audit log's) client address with X-Forwarded-For."""
+    throttle(per_account=100, per_client=3, window=300)
+    local = _through(api, "127.0.0.1")
+    for n in range(3):
+        assert local(f"198.51.100.{n}", f"guess-{n}", "wrong-password")[0] == 401
+    status, text = local("198.51.100.50", "admin", "admin-password-1")
+    assert status == 429 and "too many failed logins from this client" in text
 
 
 def test_an_untrusted_peer_cannot_dodge_the_throttle_with_x_forwarded_for(

@@ -1,11 +1,13 @@
-"""Passwords are never truncated, and no password of 1-200 UTF-8 bytes makes the API answer 500,
-at login or when an admin creates a user."""
+"""Passwords are never truncated (bcrypt stops at 72 bytes and at NUL: neither is accepted), and no
+password of 1-200 UTF-8 bytes makes the API answer 500, at login or when an admin creates a user."""
 
 from __future__ import annotations
 
 import itertools
+import unicodedata
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -76,7 +78,8 @@ def test_no_password_makes_user_creation_fail_with_a_500(
 ) -> None:
     username, status, text = _create(api, admin, password)
     size = len(password.encode("utf-8"))
-    if len(password) >= 8 and size <= 72:
+    printable = not any(unicodedata.category(c) == "Cc" for c in password)
+    if len(password) >= 8 and size <= 72 and printable:
         assert status == 201, (password, text)
         # What was stored is the whole password: it logs in, in any script.
         login = api.post("/v1/auth/token", data={"username": username, "password": password})
@@ -84,3 +87,41 @@ def test_no_password_makes_user_creation_fail_with_a_500(
     else:
         assert status == 422, (password, text)
         assert "password" in text
+
+
+@pytest.mark.parametrize(
+    "password", ["abc\x00abc\x00abc\x00abc", "long-enough\x00", "tab\tinside-it", "bell\x07-1234"]
+)
+def test_control_characters_are_refused_never_cut_short(
+    api: TestClient, throttle: Callable[..., LoginThrottle], admin: dict[str, str], password: str
+) -> None:
+    """bcrypt reads "abc\\0abc..." as "abc": accepted, that password would let "abc" log in."""
+    username, status, text = _create(api, admin, password)
+    assert status == 422, text
+    assert "control" in text and "U+00" in text
+    assert api.post("/v1/auth/token", data={"username": username, "password": password}).status_code == 401
+    cut = password.split("\x00")[0]
+    assert api.post("/v1/auth/token", data={"username": username, "password": cut}).status_code == 401
+
+
+def test_a_stored_hash_of_a_nul_password_does_not_let_its_prefix_in(
+    api: TestClient, throttle: Callable[..., LoginThrottle]
+) -> None:
+    """A hash written before the policy (straight into the database) of "abc\\0...": logging in
+    with the NUL password itself is refused (never handed to bcrypt)."""
+    import bcrypt
+    from sqlalchemy import update
+
+    from astralytiq.accounts import create_user
+    from astralytiq.db import User, session_scope
+    from astralytiq.settings import get_settings
+
+    url = get_settings().app_database_url
+    create_user(url, "legacy-nul", "a-fine-password-1", "viewer")
+    legacy = bcrypt.hashpw(b"abc\x00abc\x00abc\x00abc", bcrypt.gensalt(rounds=4)).decode()
+    with session_scope(url) as session:
+        session.execute(update(User).where(User.username == "legacy-nul").values(password_hash=legacy))
+    response = api.post(
+        "/v1/auth/token", data={"username": "legacy-nul", "password": "abc\x00abc\x00abc\x00abc"}
+    )
+    assert response.status_code == 401

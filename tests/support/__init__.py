@@ -76,3 +76,10 @@ def promtool() -> str:
             "promtool is missing: run `bash scripts/install_system_deps.sh` (Debian package prometheus)"
         )
     return path
+
+
+def operator_headers(data_dir: Path) -> dict[str, str]:
+    """The metrics token of an API running (in development) on ``data_dir``, which keeps it there:
+    /metrics and what /readyz serves are not for anonymous callers."""
+    token = (data_dir / "metrics_token").read_text().strip()
+    return {"Authorization": f"Bearer {token}"}

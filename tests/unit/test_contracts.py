@@ -189,3 +189,37 @@ def test_a_new_rule_is_one_class(contract: Contract, tmp_path: Path) -> None:
         assert failed.message == "column 'series_id': 1 value(s) longer than 3 characters (e.g. TOOLONG)"
     finally:
         ColumnRule.per_column.remove(ShortText)
+
+
+HOSTILE_ID = "</script><script>alert(document.domain)</script>"
+
+
+def _with_series(demo: pd.DataFrame, old: str, new: str) -> pd.DataFrame:
+    return demo.assign(series_id=demo["series_id"].where(demo["series_id"] != old, new))
+
+
+def test_series_ids_with_markup_are_refused_by_default(demo: pd.DataFrame, contract: Contract) -> None:
+    """Series ids reach HTML reports, URLs and file names: by default a contract keeps markup,
+    quotes and control characters out of them, and says which rule to change to allow more."""
+    assert contract.series.id_pattern is not None  # nyc_flights sets none: the default applies
+    for bad in (HOSTILE_ID, 'ATL"', "ATL\n", " ATL", "x" * 201):
+        report = run_contract(_with_series(demo, "ATL", bad), contract, "D")
+        assert not report.success, bad
+        failed = {f.rule for f in report.failures}
+        assert failed == {"series id characters"}, (bad, report.summary())
+        assert "set series.id_pattern" in report.failures[0].message
+    for fine in ("München", "W123@-52w", "AT&T 2/3", "store 12 (east)"):
+        assert run_contract(_with_series(demo, "ATL", fine), contract, "D").success, fine
+
+
+def test_a_contract_may_set_its_own_id_pattern_or_none(demo: pd.DataFrame, contract: Contract) -> None:
+    hostile = _with_series(demo, "ATL", HOSTILE_ID)
+    anything = contract.model_copy(update={"series": contract.series.model_copy(update={"id_pattern": None})})
+    assert run_contract(hostile, anything, "D").success
+    upper = contract.model_copy(
+        update={"series": contract.series.model_copy(update={"id_pattern": r"^[A-Z]{3}\Z"})}
+    )
+    assert run_contract(demo, upper, "D").success
+    assert not run_contract(_with_series(demo, "ATL", "atl"), upper, "D").success
+    with pytest.raises(ValueError, match="is not a regular expression"):
+        Contract.model_validate({**contract.model_dump(), "series": {"id_pattern": "(["}})

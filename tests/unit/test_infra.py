@@ -128,11 +128,12 @@ def test_promtool_rejects_a_broken_configuration(tmp_path: Path) -> None:
 def test_native_prometheus_configuration_passes_promtool(tmp_path: Path) -> None:
     from infra.run_production_stack import native_topology, render_prometheus_config
 
-    ports = {**COMPOSE.ports, "api": 18123}
+    ports = {**COMPOSE.ports, "api": 18123, "api-metrics": 18124}
     topology = native_topology(tmp_path, ports, "postgres@127.0.0.1:5432", "x", "k" * 40)
     render_prometheus_config(topology)
     rendered = yaml.safe_load(Path(topology.prometheus_config).read_text())
-    assert rendered["scrape_configs"][0]["static_configs"][0]["targets"] == ["127.0.0.1:18123"]
+    # The API's metrics port (no credentials there), not its API port (/metrics needs a token).
+    assert rendered["scrape_configs"][0]["static_configs"][0]["targets"] == ["127.0.0.1:18124"]
     result = run([promtool(), "check", "config", topology.prometheus_config])
     assert result.returncode == 0, result.stdout + result.stderr
 

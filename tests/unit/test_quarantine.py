@@ -129,3 +129,12 @@ def test_frequency_grid(freq: str, dates: list[str], on_grid: bool) -> None:
     from data_contracts.rules import on_grid as grid
 
     assert bool(grid(pd.Series(pd.to_datetime(dates)), freq).all()) is on_grid
+
+
+def test_rows_whose_series_id_breaks_the_id_pattern_are_set_aside(tmp_path: Path) -> None:
+    lines = [*GOOD, *(f"<b>x</b>,2024-01-{d:02d},{d}" for d in range(1, 11))]
+    spec = _dataset(tmp_path, lines)
+    outcome = enforce_contract(read_dataset(spec), _contract(), "D", tmp_path / "docs", tmp_path / "q.csv")
+    assert outcome.report.success, outcome.report.summary()
+    assert outcome.report.quarantined == 10 and set(outcome.kept["series_id"]) == {"a", "b"}
+    assert set(pd.read_csv(tmp_path / "q.csv")["_rule"]) == {"series id characters"}

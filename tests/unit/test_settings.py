@@ -46,10 +46,12 @@ def test_env_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings()
 
 
-def test_trusted_proxies_default_to_loopback_and_read_a_list(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_proxy_is_trusted_by_default_and_a_list_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback is not trusted unless configured: any local process could otherwise write the
+    audit log's client address (issue 16). `astralytiq up` trusts loopback for its own portal."""
     from ipaddress import ip_network
 
-    assert Settings().trusted_proxies == (ip_network("127.0.0.1/32"), ip_network("::1/128"))
+    assert Settings().trusted_proxies == ()
     monkeypatch.setenv("ASTRALYTIQ_TRUSTED_PROXIES", " 10.0.0.0/8, 172.18.0.5 ,fd00::/8")
     assert Settings().trusted_proxies == (
         ip_network("10.0.0.0/8"),

@@ -49,9 +49,15 @@ def _validate(*args: str):  # type: ignore[no-untyped-def]
 def test_passing_data_prints_every_rule_and_exits_0(datasets: Path, tmp_path: Path) -> None:
     result = _validate("good")
     assert result.exit_code == 0, result.output
-    for rule in ("column type", "value range", "strictly increasing timestamps", "minimum history"):
+    for rule in (
+        "column type",
+        "value range",
+        "strictly increasing timestamps",
+        "series id characters",
+        "minimum history",
+    ):
         assert rule in result.output
-    assert "contract 'bad_input' passed: 14 rules on 20 rows, 2 series" in result.output
+    assert "contract 'bad_input' passed: 15 rules on 20 rows, 2 series" in result.output
     report = tmp_path / "data" / "reports" / "contracts" / "good"
     assert (report / "index.html").is_file() and (report / "report.json").is_file()
 
@@ -61,7 +67,7 @@ def test_failing_data_says_why_and_exits_1(datasets: Path, tmp_path: Path) -> No
     assert result.exit_code == 1, result.output
     assert "FAIL column 'y': 2 value(s) outside [0.0, inf] or not finite" in result.output
     assert "FAIL column 'y': 1 missing value(s), the contract allows none" in result.output
-    assert "failed 2 of 14 rules" in result.output
+    assert "failed 2 of 15 rules" in result.output
     assert (tmp_path / "docs" / "report.json").is_file()
 
 

@@ -1,0 +1,56 @@
+"""Which model a dataset trains, for per-model authorization of dataset routes (pipelines,
+contract reports), and a dataset's name as answers show it (never a path on the server)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePath
+
+from serving.access import Principal
+
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")  # a dataset spec's file stem (data_contracts.spec)
+
+
+def dataset_name(value: str) -> str:
+    """A dataset argument as answers show it: a spec given by path (a simulated copy, a spec
+    outside the datasets folder) is shown by its file's stem, never its absolute path."""
+    if "/" in value or "\\" in value or value.endswith((".yaml", ".yml")):
+        return PurePath(value.replace("\\", "/")).stem
+    return value
+
+
+class DatasetModels:
+    """Dataset name -> the registered model its spec trains (the spec's ``model_name``,
+    by default the dataset's own name); None for a dataset with no spec here."""
+
+    def __init__(self, datasets_dir: Path) -> None:
+        self.datasets_dir = datasets_dir
+        self._known: dict[str, str | None] = {}
+
+    def model_of(self, dataset: str) -> str | None:
+        if dataset not in self._known:
+            self._known[dataset] = self._read(dataset_name(dataset))
+        return self._known[dataset]
+
+    def _read(self, name: str) -> str | None:
+        # The spec's two names only: validating a whole spec needs pandas, which the API lacks.
+        import yaml
+
+        if not NAME.match(name):
+            return None
+        try:
+            spec = yaml.safe_load((self.datasets_dir / f"{name}.yaml").read_text(encoding="utf-8"))
+        except (OSError, ValueError, yaml.YAMLError):
+            return None
+        if not isinstance(spec, dict):
+            return None
+        model = spec.get("model_name") or spec.get("name") or name
+        return str(model)
+
+    def allows(self, principal: Principal, dataset: str | None) -> bool:
+        """Whether ``principal`` may see or act on ``dataset``: an unscoped caller any; a key
+        scoped to models only datasets whose model is one of them (unknown ones: none)."""
+        if not principal.models:
+            return True
+        model = self.model_of(dataset) if dataset else None
+        return model is not None and principal.can_use(model)
