@@ -68,20 +68,22 @@ def check_answer_size(values: int, limit: int, where: str = "") -> None:
 def _render(
     served: ServedModel, series_ids: list[str], horizon: int, levels: list[float], include_history: bool
 ) -> list[bytes]:
-    """One JSON object per series, in order (the SeriesForecastOut shape)."""
+    """One JSON object per series, in order (the SeriesForecastOut shape), built from the
+    bundle's columns (no intermediate row per step: this is the uncached path's cost)."""
     bundle = served.bundle
-    rows = bundle.forecast(series_ids, horizon, levels)
-    keys = [(level, f"yhat_lower_{level:g}", f"yhat_upper_{level:g}") for level in levels]
     rendered = []
-    for index, series_id in enumerate(series_ids):
+    for series_id in series_ids:
         entry = bundle.series[series_id]
+        dates, yhat, level_bands = bundle.paths(series_id, horizon, levels)
         points = [
             {
-                "ds": row["ds"],
-                "yhat": row["yhat"],
-                "intervals": [{"level": lv, "lower": row[lo], "upper": row[up]} for lv, lo, up in keys],
+                "ds": dates[step],
+                "yhat": yhat[step],
+                "intervals": [
+                    {"level": lv, "lower": lo[step], "upper": up[step]} for lv, lo, up in level_bands
+                ],
             }
-            for row in rows[index * horizon : (index + 1) * horizon]
+            for step in range(horizon)
         ]
         history = (
             [{"ds": d, "y": v} for d, v in zip(entry.history_dates, entry.history_values, strict=True)]
