@@ -57,6 +57,8 @@ TARGETS = {
     "throughput_ratio_c16": 10.0,
     "floor_ratio_c16": 0.5,
     "floor_ratio_c16_without_cache": 0.25,
+    "floor_cpu_ratio_c16": 0.5,
+    "floor_cpu_ratio_c16_without_cache": 0.25,
     "p99_ms_c16": 20.0,
     "two_process_speedup_c16": 1.6,
     "p99_ms_at_200rps": 20.0,
@@ -445,16 +447,25 @@ def log_run(name: str, r: ClosedLoopResult) -> None:
 
 
 def paired(
-    pairs: list[tuple[str, Target]], concurrencies: tuple[int, ...], seconds: float
+    pairs: list[tuple[str, Target, Running]], concurrencies: tuple[int, ...], seconds: float
 ) -> dict[str, list[dict[str, Any]]]:
     """Each target at each concurrency, in turn (the floor just before the API it is compared
-    with): a load that another user puts on the machine then weighs on both alike."""
-    out: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in pairs}
+    with): a load that another user puts on the machine then weighs on both alike. Each run
+    also records the CPU time its server (all its processes) spent per request: the work a
+    request costs, which a busy machine delays but does not change."""
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in pairs}
     for concurrency in concurrencies:
-        for name, target in pairs:
+        for name, target, server in pairs:
+            before = cpu_seconds(server.process.pid)
             result = closed_loop(target, concurrency, seconds)
+            spent = cpu_seconds(server.process.pid) - before
             log_run(name, result)
-            out[name].append(result.as_dict())
+            out[name].append(
+                {
+                    **result.as_dict(),
+                    "server_cpu_us_per_request": round(spent / max(result.requests, 1) * 1e6, 1),
+                }
+            )
     return out
 
 
@@ -576,16 +587,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "api_2_processes": retarget(single, "api_2_processes", api2),
             "mlflow": mlflow,
         }
+        by = {
+            "floor": floor,
+            "api": api,
+            "floor_batch": floor,
+            "api_batch": api,
+            "floor_2_processes": floor2,
+            "api_2_processes": api2,
+            "mlflow": ml,
+        }
         for name, target in targets.items():
             say(f"{name}: warm-up")
             closed_loop(target, 16, 3)
 
         closed: dict[str, list[dict[str, Any]]] = {}
-        closed |= paired([(n, targets[n]) for n in ("floor", "api", "mlflow")], CONCURRENCIES, seconds)
-        closed |= paired([(n, targets[n]) for n in ("floor_batch", "api_batch")], (16,), seconds)
+        closed |= paired([(n, targets[n], by[n]) for n in ("floor", "api", "mlflow")], CONCURRENCIES, seconds)
+        closed |= paired([(n, targets[n], by[n]) for n in ("floor_batch", "api_batch")], (16,), seconds)
         # One process and two, each beside its floor: the gain of the second core.
         processes = paired(
-            [(n, targets[n]) for n in ("floor", "api", "floor_2_processes", "api_2_processes")],
+            [(n, targets[n], by[n]) for n in ("floor", "api", "floor_2_processes", "api_2_processes")],
             (16, 64),
             seconds,
         )
@@ -616,8 +636,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         say("api_no_cache: warm-up")
         closed_loop(nc["api_no_cache"], 16, 3)
-        closed |= paired([(n, nc[n]) for n in ("floor_again", "api_no_cache")], CONCURRENCIES, seconds)
-        closed |= paired([(n, nc[n]) for n in ("floor_batch_again", "api_no_cache_batch")], (16,), seconds)
+        by = {"floor_again": floor, "api_no_cache": uncached, "floor_batch_again": floor}
+        by["api_no_cache_batch"] = uncached
+        closed |= paired([(n, nc[n], by[n]) for n in ("floor_again", "api_no_cache")], CONCURRENCIES, seconds)
+        closed |= paired(
+            [(n, nc[n], by[n]) for n in ("floor_batch_again", "api_no_cache_batch")], (16,), seconds
+        )
         servers["api_no_cache"] = footprint(uncached, nc["api_no_cache"], args.rate, args.rate_seconds)
     finally:
         for process in reversed(running):
@@ -654,12 +678,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "duration_seconds": seconds,
         "results": results,
         "ratios": ratios(closed),
+        "cpu_ratios": cpu_ratios(closed),
         "targets": evaluate(results, args.rate),
     }
 
 
 def _rate(closed: dict[str, list[dict[str, Any]]], name: str, concurrency: int) -> float:
     return float(next(r["requests_per_second"] for r in closed[name] if r["concurrency"] == concurrency))
+
+
+def _cpu(closed: dict[str, list[dict[str, Any]]], name: str, concurrency: int) -> float:
+    return float(
+        next(r["server_cpu_us_per_request"] for r in closed[name] if r["concurrency"] == concurrency)
+    )
 
 
 def ratios(closed: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float]]:
@@ -685,6 +716,28 @@ def ratios(closed: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float
     return out
 
 
+def cpu_ratios(closed: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float]]:
+    """The floor's server CPU time per request over the API's, by concurrency: the share of the
+    floor's throughput the API would reach with the same CPU (what a shared machine's load does
+    to wall-clock throughput leaves this alone)."""
+    pairs = {
+        "api / floor": ("api", "floor"),
+        "api, cache off / floor": ("api_no_cache", "floor_again"),
+        "api batch / floor batch": ("api_batch", "floor_batch"),
+        "api batch, cache off / floor batch": ("api_no_cache_batch", "floor_batch_again"),
+        "api 2 processes / floor 2 processes": ("api_2_processes_scaling", "floor_2_processes_scaling"),
+    }
+    out: dict[str, dict[str, float]] = {}
+    for label, (ours, theirs) in pairs.items():
+        floor_cpu = {r["concurrency"]: r["server_cpu_us_per_request"] for r in closed[theirs]}
+        out[label] = {
+            f"c{r['concurrency']}": round(floor_cpu[r["concurrency"]] / r["server_cpu_us_per_request"], 3)
+            for r in closed[ours]
+            if r["server_cpu_us_per_request"] > 0
+        }
+    return out
+
+
 def evaluate(results: dict[str, Any], rate: float) -> dict[str, Any]:
     closed, servers = results["closed_loop"], results["servers"]
     api = servers["api"]
@@ -692,8 +745,13 @@ def evaluate(results: dict[str, Any], rate: float) -> dict[str, Any]:
     checks = {
         "throughput_ratio_c16": (_rate(closed, "api", 16) / _rate(closed, "mlflow", 16), ">="),
         "floor_ratio_c16": (_rate(closed, "api", 16) / _rate(closed, "floor", 16), ">="),
+        "floor_cpu_ratio_c16": (_cpu(closed, "floor", 16) / _cpu(closed, "api", 16), ">="),
         "floor_ratio_c16_without_cache": (
             _rate(closed, "api_no_cache", 16) / _rate(closed, "floor_again", 16),
+            ">=",
+        ),
+        "floor_cpu_ratio_c16_without_cache": (
+            _cpu(closed, "floor_again", 16) / _cpu(closed, "api_no_cache", 16),
             ">=",
         ),
         "p99_ms_c16": (p99_c16, "<="),
@@ -752,16 +810,27 @@ def markdown(report: dict[str, Any]) -> str:
         f"API run from: {'the API image package set' if report['api_environment'] == 'image' else 'the dev venv'}. "
         f"Load generator: wrk, {report['duration_seconds']:g} s per run.",
         "",
-        "| server | concurrency | req/s | p50 ms | p99 ms | errors |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| server | concurrency | req/s | p50 ms | p99 ms | errors | server CPU µs/request |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for key, runs in report["results"]["closed_loop"].items():
         for r in runs:
             lines.append(
-                f"| {NAMES.get(key, key)} | {r['concurrency']} | {r['requests_per_second']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |"
+                f"| {NAMES.get(key, key)} | {r['concurrency']} | {r['requests_per_second']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['server_cpu_us_per_request']:.0f} |"
             )
     lines += ["", "| requests/s ratio | c1 | c16 | c64 |", "| --- | ---: | ---: | ---: |"]
     for label, by_c in report["ratios"].items():
+        cells = [f"{by_c[c]:.2f}" if c in by_c else "" for c in ("c1", "c16", "c64")]
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    lines += [
+        "",
+        "The same pairs by CPU time: the floor's server CPU per request over the API's (1.0: the API's "
+        "work per request is the framework's alone).",
+        "",
+        "| CPU per request ratio | c1 | c16 | c64 |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for label, by_c in report["cpu_ratios"].items():
         cells = [f"{by_c[c]:.2f}" if c in by_c else "" for c in ("c1", "c16", "c64")]
         lines.append(f"| {label} | {' | '.join(cells)} |")
     lines += [

@@ -104,14 +104,14 @@ def series_json(
     """Each series' rendered forecast, from the cache where it can be."""
     cache = served.cache
     level_key = tuple(levels)
-    found: list[bytes | None] = [cache.get((s, horizon, level_key, include_history)) for s in series_ids]
+    found = cache.get_many([(s, horizon, level_key, include_history) for s in series_ids])
     missing = [s for s, value in zip(series_ids, found, strict=True) if value is None]
     hits = len(series_ids) - len(missing)
     if hits:
-        metrics.CACHE.labels(model=served.name, result="hit").inc(hits)
+        metrics.count_cache(served.name, "hit", hits)
     if not missing:
         return found  # type: ignore[return-value]
-    metrics.CACHE.labels(model=served.name, result="miss").inc(len(missing))
+    metrics.count_cache(served.name, "miss", len(missing))
     fresh = dict(zip(missing, _render(served, missing, horizon, levels, include_history), strict=True))
     for series_id, value in fresh.items():
         cache.put((series_id, horizon, level_key, include_history), value)

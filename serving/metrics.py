@@ -40,6 +40,28 @@ LATENCY = Histogram(
 _REQUEST_CHILDREN: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
 
+_CACHE_CHILDREN: dict[tuple[str, str], Counter] = {}
+_FORECAST_CHILDREN: dict[tuple[str, str], Counter] = {}
+
+
+def count_cache(model: str, result: str, series: int) -> None:
+    """``series`` series answered from the render cache (``hit``) or computed (``miss``)."""
+    child = _CACHE_CHILDREN.get((model, result))
+    if child is None:
+        child = _CACHE_CHILDREN[(model, result)] = CACHE.labels(model=model, result=result)
+    child.inc(series)
+
+
+def count_forecasts(model: str, version: str, series: int) -> None:
+    """``series`` series forecasts served by ``model`` ``version``."""
+    child = _FORECAST_CHILDREN.get((model, version))
+    if child is None:
+        if len(_FORECAST_CHILDREN) > 1000:  # versions come and go: forget the old ones' children
+            _FORECAST_CHILDREN.clear()
+        child = _FORECAST_CHILDREN[(model, version)] = FORECASTS.labels(model=model, version=version)
+    child.inc(series)
+
+
 def record_request(route: str, method: str, status: int, seconds: float) -> None:
     """One request answered: counted and timed under its route template, method and status."""
     key = (route, method, status)

@@ -92,7 +92,7 @@ async def forecast(name: str, body: ForecastRequest, principal: Viewer, request:
         return forecast_json(served, body.series_ids, body.horizon, body.levels, body.include_history)
 
     content = await _render(request, values, work)
-    metrics.FORECASTS.labels(model=name, version=served.version).inc(len(body.series_ids))
+    metrics.count_forecasts(name, served.version, len(body.series_ids))
     return Response(content, media_type="application/json", headers=headers)
 
 
@@ -145,6 +145,6 @@ async def batch_forecast(body: BatchForecastRequest, principal: Viewer, request:
     versions: dict[str, str] = {}
     for item, served in checked:
         versions[served.name] = served.version
-        metrics.FORECASTS.labels(model=served.name, version=served.version).inc(len(item.series_ids))
+        metrics.count_forecasts(served.name, served.version, len(item.series_ids))
     header = ", ".join(f"{model}={version}" for model, version in versions.items())
     return Response(content, media_type="application/json", headers={"X-Model-Version": header})
