@@ -8,7 +8,7 @@ from pathlib import Path
 from astralytiq.settings import Settings
 from serving.app import create_app
 
-BOTH = [{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}]
+BOTH: list[dict[str, list[str]]] = [{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}]
 
 
 def test_every_guarded_operation_documents_both_credentials(tmp_path: Path) -> None:
