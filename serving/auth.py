@@ -103,3 +103,6 @@ class VerifiedTokens:
 
     def __len__(self) -> int:
         return len(self._checked)
+
+    def __contains__(self, token: object) -> bool:
+        return token in self._checked

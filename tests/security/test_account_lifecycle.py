@@ -102,7 +102,7 @@ def test_a_verified_token_still_ends_within_the_recheck_interval_when_changed_el
         username, token = _person(api, admin)
         for _ in range(3):
             assert _works(api, token)  # verified once, then taken from the table of verified tokens
-        assert token["Authorization"].removeprefix("Bearer ") in api.app.state.tokens._checked  # type: ignore[attr-defined]
+        assert token["Authorization"].removeprefix("Bearer ") in api.app.state.tokens  # type: ignore[attr-defined]
         result = CliRunner().invoke(cli, ["users", *(a.format(name=username) for a in change)])
         assert result.exit_code == 0, result.output
         time.sleep(recheck + 0.2)
