@@ -112,6 +112,18 @@ class TrainingSpec(BaseModel):
     def time_budget_seconds(self) -> float:
         return float(self.time_budget or 0.0)
 
+    @field_validator("candidates")
+    @classmethod
+    def _candidates(cls, names: list[str]) -> list[str]:
+        known = (*defaults.FORECASTERS, *defaults.COMBINATIONS)
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            listed = ", ".join(repr(name) for name in unknown)
+            raise ValueError(f"unknown candidate(s) {listed}; choose from: {', '.join(sorted(known))}")
+        if not names:
+            raise ValueError(f"list at least one candidate; choose from: {', '.join(sorted(known))}")
+        return names
+
     @field_validator("levels")
     @classmethod
     def _levels(cls, levels: list[float]) -> list[float]:
