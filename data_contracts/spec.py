@@ -281,4 +281,18 @@ def load_spec(name_or_path: str | Path, datasets_dir: Path) -> DatasetSpec:
 
 
 def available_datasets(datasets_dir: Path) -> list[str]:
-    return sorted(p.stem for p in datasets_dir.glob("*.yaml")) if datasets_dir.is_dir() else []
+    """The dataset specs in ``datasets_dir`` by name; a contract kept beside its spec is not one."""
+    if not datasets_dir.is_dir():
+        return []
+    return sorted(p.stem for p in datasets_dir.glob("*.yaml") if not is_contract_file(p))
+
+
+def is_contract_file(path: Path) -> bool:
+    """Whether ``path`` holds a data contract (it names a ``dataset`` and its ``columns``, and no
+    ``source``) rather than a dataset spec. A file that cannot be read is not called a contract:
+    listing it as a broken spec shows the reason."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "dataset" in data and "columns" in data and "source" not in data

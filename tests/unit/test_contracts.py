@@ -227,9 +227,7 @@ def test_a_contract_may_set_its_own_id_pattern_or_none(demo: pd.DataFrame, contr
 
 def _daily(days: list[int]) -> pd.DataFrame:
     start = pd.Timestamp("2024-01-01")
-    return pd.DataFrame(
-        {"series_id": "a", "ds": [start + pd.Timedelta(days=d) for d in days], "y": 1.0}
-    )
+    return pd.DataFrame({"series_id": "a", "ds": [start + pd.Timedelta(days=d) for d in days], "y": 1.0})
 
 
 def _gap_contract(share: float) -> Contract:
@@ -252,7 +250,9 @@ def test_gap_budget_counts_missing_steps_not_breaks() -> None:
     assert "miss more than 1.0% of their 'D' steps" in failure.message
     # The same hole is within a 5% budget, and three missing days of 400 are within 1%.
     assert run_contract(holed, _gap_contract(0.05), "D").success
-    assert run_contract(_daily([d for d in range(403) if d not in (10, 100, 300)]), _gap_contract(0.01), "D").success
+    assert run_contract(
+        _daily([d for d in range(403) if d not in (10, 100, 300)]), _gap_contract(0.01), "D"
+    ).success
 
 
 def test_gap_budget_is_per_series() -> None:
