@@ -211,6 +211,40 @@ def test_a_run_of_a_spec_given_by_path_shows_no_path(
     assert not [r for r in runs if "/" in (r["dataset"] or "")]
 
 
+def test_a_trigger_nobody_would_take_is_refused_with_the_reason(
+    prefect_stack: PrefectStack, api: TestClient, admin_credentials: tuple[str, str]
+) -> None:
+    """A deployment no worker polls (its worker stopped, or never started): the API and the CLI
+    answer 503 / exit 1 with the reason instead of queuing a run that would stay SCHEDULED."""
+    orphan = "orphan_demo"
+    write_dataset(prefect_stack.datasets_dir, orphan, series=("ATL",), candidates="seasonal_naive")
+    flow = httpx.get(f"{prefect_stack.api_url}/flows/name/train").json()
+    created = httpx.post(
+        f"{prefect_stack.api_url}/deployments/",
+        json={"name": orphan, "flow_id": flow["id"], "parameters": {"dataset": orphan}},
+    )
+    assert created.status_code in (200, 201), created.text
+    deployment_id = created.json()["id"]
+    try:
+        headers = login(api, *admin_credentials)
+        refused = api.post("/v1/pipelines/train", json={"dataset": orphan}, headers=headers)
+        assert refused.status_code == 503, refused.text
+        detail = refused.json()["detail"]
+        assert f"no worker is serving train/{orphan} (polled never)" in detail
+        assert "start `astralytiq worker`" in detail
+        by_cli = cli(prefect_stack, "run", "train", orphan)
+        assert by_cli.returncode == 1 and f"no worker is serving train/{orphan}" in by_cli.stderr
+        runs = httpx.post(
+            f"{prefect_stack.api_url}/flow_runs/filter",
+            json={"flow_runs": {"deployment_id": {"any_": [deployment_id]}}},
+        ).json()
+        assert runs == []  # nothing was queued (the served dataset's trigger is accepted above)
+    finally:
+        httpx.delete(f"{prefect_stack.api_url}/deployments/{deployment_id}")
+        for suffix in (".yaml", ".csv"):
+            (prefect_stack.datasets_dir / f"{orphan}{suffix}").unlink()
+
+
 def test_pipelines_api_without_a_prefect_server_is_503(
     platform_env: Platform, prefect_stack: PrefectStack, admin_credentials: tuple[str, str]
 ) -> None:
