@@ -271,7 +271,7 @@ def test_a_typo_in_a_candidate_is_refused_when_the_spec_is_read(tmp_path: Path) 
     with pytest.raises(SpecError) as err:
         load_spec("t", tmp_path)
     message = str(err.value)
-    assert "training.candidates" in message and "'thetaa'" in message
+    assert "line 7: training.candidates" in message and "'thetaa'" in message
     assert "choose from: arima, combo_mean, combo_median, ets, gbm, mstl, naive, naive2" in message
 
 
@@ -280,3 +280,19 @@ def test_spec_candidate_names_are_the_engines() -> None:
 
     assert set(defaults.FORECASTERS) == set(zoo.CANDIDATES)
     assert set(defaults.CANDIDATES) <= {*defaults.FORECASTERS, *defaults.COMBINATIONS}
+
+
+def test_load_errors_point_at_the_line_of_the_mistake(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(
+        "name: t\nsource: {kind: csv, path: data.csv}\nfrequency: D\nseason_length: [7, 0]\n"
+        "horizon: 7\nmonitoring:\n  drift_treshold: 0.3\n"
+    )
+    with pytest.raises(SpecError) as err:
+        load_spec("t", tmp_path)
+    assert "line 4: season_length" in str(err.value)
+    assert "line 7: monitoring.drift_treshold: Extra inputs are not permitted" in str(err.value)
+    (tmp_path / "c.yaml").write_text(
+        "dataset: c\ncolumns:\n  series_id: {type: string}\n  y: {type: number, min: 5, max: 1}\n"
+    )
+    with pytest.raises(SpecError, match=r"line 4: columns\.y: min 5\.0 is above max 1\.0"):
+        load_contract(tmp_path / "c.yaml")
