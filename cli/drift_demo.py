@@ -104,12 +104,13 @@ def run_drift_loop(
     wait_seconds: float = 300.0,
 ) -> LoopReport:
     from data_contracts.spec import load_spec
+    from flows.dataset_specs import load_dataset_spec
     from flows.monitor import monitor_flow
     from monitoring.simulate import write_simulated_dataset
     from registry.tracking import copy_champion
 
     report = LoopReport()
-    real = load_spec(dataset, settings.datasets_dir)
+    real = load_dataset_spec(dataset, settings)
     simulated = write_simulated_dataset(real, settings.data_dir, factor)
     spec = load_spec(simulated.spec_path, settings.datasets_dir)
     # The loop runs on a copy of the champion: the real model's alias and health stay as they are.

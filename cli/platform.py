@@ -129,7 +129,7 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
     from astralytiq.accounts import ensure_admin
     from astralytiq.db import upgrade_database
     from astralytiq.prefect_env import prefect_environment
-    from data_contracts.spec import available_datasets
+    from flows.dataset_specs import all_datasets
 
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     supervisor = Supervisor(settings.data_dir / "logs")
@@ -197,7 +197,7 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
         )
         wait_http(f"{prefect_url}/health", 180, lambda: prefect.poll() is None)
 
-        datasets = available_datasets(settings.datasets_dir)
+        datasets = all_datasets(settings)
         if datasets:
             echo("4/7 Prefect worker: a train and a monitor deployment per dataset, schedules active")
             worker = supervisor.start("worker", [_bin("astralytiq"), "worker"], env)
@@ -279,10 +279,10 @@ def _train_if_needed(
     retrain: bool,
     echo: Callable[[str], None],
 ) -> None:
-    from data_contracts.spec import load_spec
+    from flows.dataset_specs import load_dataset_spec
     from registry.rest import RegistryClient
 
-    spec = load_spec(dataset, settings.datasets_dir)
+    spec = load_dataset_spec(dataset, settings)
     version = RegistryClient(mlflow_uri).champion(spec.model_name)
     if version and not retrain:
         echo(f"    {spec.model_name}: champion v{version} already registered (use --retrain to train again)")

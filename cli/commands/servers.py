@@ -126,4 +126,4 @@ def worker() -> None:
     from flows.deployments import serve_datasets
 
     with refused(SpecError):
-        serve_datasets(settings.datasets_dir, typer.echo)
+        serve_datasets(settings, typer.echo)
