@@ -245,6 +245,45 @@ def test_a_trigger_nobody_would_take_is_refused_with_the_reason(
             (prefect_stack.datasets_dir / f"{orphan}{suffix}").unlink()
 
 
+def test_a_dataset_added_at_run_time_is_served_by_the_running_worker(
+    platform_env: Platform, prefect_stack: PrefectStack, api: TestClient, admin_credentials: tuple[str, str]
+) -> None:
+    """`astralytiq datasets add` while the worker runs: within its refresh its deployments are
+    served (no restart), the API trains it, and the run completes with a registered version."""
+    from mlflow import MlflowClient
+
+    added = "added_sales"
+    source = prefect_stack.datasets_dir.parent / "upload"
+    source.mkdir()
+    data = write_dataset(source, "upload", series=("ORD",), candidates="seasonal_naive").with_suffix(".csv")
+    result = cli(prefect_stack, "datasets", "add", added, str(data))
+    assert result.returncode == 0, result.stdout + result.stderr
+    deadline = time.monotonic() + 90
+    while httpx.get(f"{prefect_stack.api_url}/deployments/name/train/{added}").status_code != 200:
+        assert time.monotonic() < deadline, "the worker did not pick up the new dataset"
+        time.sleep(1)
+    deployment = httpx.get(f"{prefect_stack.api_url}/deployments/name/train/{added}").json()
+    while deployment["last_polled"] is None:
+        assert time.monotonic() < deadline, "the worker does not poll the new deployment"
+        time.sleep(1)
+        deployment = httpx.get(f"{prefect_stack.api_url}/deployments/name/train/{added}").json()
+    headers = login(api, *admin_credentials)
+    triggered = api.post("/v1/pipelines/train", json={"dataset": added}, headers=headers)
+    assert triggered.status_code == 202, triggered.text
+    run_id = triggered.json()["flow_run_id"]
+    deadline = time.monotonic() + 600
+    while (state := httpx.get(f"{prefect_stack.api_url}/flow_runs/{run_id}").json()["state_type"]) not in {
+        "COMPLETED",
+        "FAILED",
+        "CRASHED",
+    }:
+        assert time.monotonic() < deadline, f"run still {state}"
+        time.sleep(2)
+    assert state == "COMPLETED"
+    versions = MlflowClient(platform_env.tracking_uri).search_model_versions(f"name = '{added}'")
+    assert [v.version for v in versions] == ["1"]
+
+
 def test_pipelines_api_without_a_prefect_server_is_503(
     platform_env: Platform, prefect_stack: PrefectStack, admin_credentials: tuple[str, str]
 ) -> None:
