@@ -1,7 +1,7 @@
 """The Prefect deployments `astralytiq worker` serves: training and monitoring of every dataset spec.
 
 One ``train/<dataset>`` deployment (on the spec's cron ``schedule``, if any) and one
-``monitor/<dataset>`` deployment per spec in the datasets folder; runs are triggered from the
+``monitor/<dataset>`` deployment per dataset (a YAML spec, or one added at run time); runs come from the
 schedule, `astralytiq run train <dataset>`, the API (``POST /v1/pipelines/train``), the Prefect
 UI or `prefect deployment run train/<dataset>`.
 """
