@@ -125,3 +125,27 @@ def add(
     except IntegrityError:  # added by someone else in the meantime
         raise DatasetStoreError(f"dataset {name!r} exists already; choose another name") from None
     return row
+
+
+STAGED = re.compile(r"^[0-9a-f]{32}(\.csv|\.csv\.gz|\.parquet)\Z")
+
+
+def staging_dir(settings: Settings) -> Path:
+    return store_dir(settings) / "_incoming"  # "_" never starts a dataset name
+
+
+def new_staged_name(suffix: str) -> str:
+    import uuid
+
+    if suffix not in DATA_SUFFIXES:
+        raise DatasetStoreError(
+            f"the data file must be CSV (.csv, .csv.gz) or Parquet (.parquet), not {suffix!r}"
+        )
+    return uuid.uuid4().hex + suffix
+
+
+def staged_path(settings: Settings, staged: str) -> Path:
+    """Where an upload waits for its check: only names this module made are accepted."""
+    if not STAGED.match(staged):
+        raise DatasetStoreError(f"{staged[:80]!r} is not a staged upload")
+    return staging_dir(settings) / staged

@@ -77,58 +77,40 @@ def datasets_add(
     """Add a dataset at run time: read the data, propose frequency, season length, horizon and a
     contract (or take yours), check the data against them, and store it (app database and data
     folder) only if it passes. The worker serves its deployments without a restart."""
-    import yaml
-
     from astralytiq import dataset_store
-    from data_contracts.contract import Contract
-    from data_contracts.propose import propose
-    from data_contracts.sources import DataSourceError, load_dataset
-    from data_contracts.spec import DatasetSpec, SpecError, read_yaml
-    from data_contracts.validation import run_contract
+    from data_contracts.report import ContractViolation
+    from data_contracts.sources import DataSourceError
+    from data_contracts.spec import SpecError, read_yaml
+    from flows.intake import DatasetRequest, add_dataset, check_dataset
 
     settings = context(database=True)
-    with refused(dataset_store.DatasetStoreError, SpecError, DataSourceError, ValueError):
-        dataset_store.check_name(name)
-        kind = "parquet" if dataset_store.data_file_name(data).endswith(".parquet") else "csv"
-        source = {"kind": kind, "path": str(data.resolve())}
-        columns = {"series_id": series_id, "ds": ds, "y": y}
-        covariates = list(covariate or [])
-
-        def spec_of(freq: str, season: int, steps: int) -> DatasetSpec:
-            body = {
-                "name": name,
-                "source": source,
-                "columns": columns,
-                "covariates": covariates,
-                "frequency": freq,
-                "season_length": season,
-                "horizon": steps,
-            }
-            return DatasetSpec.model_validate({**body, **({"schedule": schedule} if schedule else {})})
-
-        frame = load_dataset(spec_of(frequency or "D", 1, 1))
-        proposal = propose(name, frame, covariates, frequency or None)
-        spec = spec_of(
-            proposal.frequency, season_length or proposal.season_length, horizon or proposal.horizon
+    refusals = (dataset_store.DatasetStoreError, SpecError, DataSourceError, ValueError)
+    with refused(*refusals):
+        request = DatasetRequest(
+            name=name,
+            data=data,
+            series_id=series_id,
+            ds=ds,
+            y=y,
+            covariates=tuple(covariate or ()),
+            frequency=frequency,
+            season_length=season_length,
+            horizon=horizon,
+            contract=read_yaml(contract) if contract is not None else None,
+            schedule=schedule,
         )
-        terms = read_yaml(contract) if contract is not None else proposal.contract
-        checked = Contract.model_validate({**terms, "dataset": name})
-    stored_spec = spec.model_dump(mode="json", exclude_defaults=True, by_alias=True)
-    stored_spec["source"] = {"kind": kind, "path": dataset_store.data_file_name(data)}
-    stored_spec["contract"] = dataset_store.CONTRACT_FILE
-    spec_yaml = yaml.safe_dump(stored_spec, sort_keys=False)
-    contract_yaml = yaml.safe_dump(checked.model_dump(mode="json", exclude_defaults=True), sort_keys=False)
-    if dry_run:
-        typer.echo(f"# spec\n{spec_yaml}\n# contract\n{contract_yaml}")
-        return
-    report = run_contract(frame, checked, spec.frequency)
-    if not report.success:
-        fail(f"not added: {report.summary()}")
-    with refused(dataset_store.DatasetStoreError):
-        dataset_store.add(settings, name, spec_yaml, contract_yaml, data, cli_actor())
-    series = frame["series_id"].nunique()
+    try:
+        if dry_run:
+            checked = check_dataset(request)
+            typer.echo(f"# spec\n{checked.spec_yaml}\n# contract\n{checked.contract_yaml}")
+            return
+        added = add_dataset(settings, request, cli_actor())
+    except ContractViolation as exc:
+        fail(f"not added: {exc}")
+    except refusals as exc:
+        fail(str(exc))
     typer.echo(
-        f"added {name}: {len(frame)} rows, {series} series, frequency {spec.frequency}, season length "
-        f"{spec.primary_season_length}, horizon {spec.horizon}; contract passed ({len(report.results)} rules)"
+        f"added {added.name}: {added.rows} rows, {added.series} series, frequency {added.frequency}, "
+        f"season length {added.season_length}, horizon {added.horizon}; contract passed ({added.rules} rules)"
     )
     typer.echo(f"train it: astralytiq train {name} (a running worker serves train/{name} within 15 s)")
