@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
 
+INTAKE = "intake"  # the add-dataset/intake deployment
+
+
 @dataclass(frozen=True)
 class DeploymentPlan:
     """What the worker will serve, and the specs it had to leave out (with the reason)."""
@@ -31,11 +34,13 @@ class DeploymentPlan:
 
 
 def plan_deployments(settings: Settings, skip: frozenset[str] = frozenset()) -> DeploymentPlan:
-    """A train and a monitor deployment per valid spec; an invalid spec is skipped, not fatal,
-    so one broken YAML file does not stop the schedules of every other dataset."""
+    """A train and a monitor deployment per valid spec, and the intake of uploads; an invalid
+    spec is skipped, not fatal, so one broken YAML file does not stop the schedules of every
+    other dataset. ``skip``: deployments (full names) already served."""
     from prefect.deployments.runner import RunnerDeployment
     from prefect.types.entrypoint import EntrypointType
 
+    from flows.intake import add_dataset_flow
     from flows.monitor import monitor_flow
     from flows.train import train_flow
 
@@ -47,9 +52,11 @@ def plan_deployments(settings: Settings, skip: frozenset[str] = frozenset()) -> 
         return made
 
     deployments: list[RunnerDeployment] = []
+    if f"add-dataset/{INTAKE}" not in skip:  # uploads the API staged: checked and stored on this worker
+        deployments.append(deployment(add_dataset_flow, name=INTAKE, tags=["datasets"]))
     skipped: dict[str, str] = {}
     for name in all_datasets(settings):
-        if name in skip:
+        if f"train/{name}" in skip:
             continue
         try:
             spec = load_dataset_spec(name, settings)
@@ -75,7 +82,7 @@ def serve_datasets(settings: Settings, echo: Callable[[str], None], refresh_seco
     plan = plan_deployments(settings)
     for name, reason in plan.skipped.items():
         echo(f"skipping dataset {name}: {reason}")
-    if not plan.deployments:
+    if len(plan.deployments) == 1:  # the intake alone: no dataset to train
         raise SpecError(
             f"no valid dataset spec in {settings.datasets_dir} and none added: add a <name>.yaml "
             "there or `astralytiq datasets add` one (or point ASTRALYTIQ_DATASETS_DIR at the folder)"
@@ -99,7 +106,7 @@ async def _serve(
         for deployment in deployments:
             await runner.aadd_deployment(deployment)
             echo(f"serving {deployment.full_name}")
-            served.add(str(deployment.name))
+            served.add(deployment.full_name)
 
     async def watch() -> None:
         while True:

@@ -161,7 +161,7 @@ class PrefectAPI:
     def deployment_id(self, flow: str, dataset: str) -> str:
         return str(self.deployment(flow, dataset)["id"])
 
-    def trigger(self, flow: str, dataset: str) -> FlowRun:
+    def trigger(self, flow: str, dataset: str, parameters: dict[str, Any] | None = None) -> FlowRun:
         """A new flow run of ``<flow>/<dataset>``, as the deployment's worker will run it.
 
         Refused (``NoLiveWorker``) when no worker has polled the deployment within
@@ -174,7 +174,10 @@ class PrefectAPI:
                 f"no worker is serving {flow}/{dataset} (polled {when}), so a run would wait; "
                 "start `astralytiq worker` (`make up` runs one) and try again"
             )
-        run = self._call("POST", f"/deployments/{deployment['id']}/create_flow_run", {"tags": ["astralytiq"]})
+        body: dict[str, Any] = {"tags": ["astralytiq"]}
+        if parameters is not None:
+            body["parameters"] = parameters
+        run = self._call("POST", f"/deployments/{deployment['id']}/create_flow_run", body)
         return self._flow_run(run, {run["flow_id"]: flow})
 
     def flow_run(self, flow_run_id: str) -> FlowRun:

@@ -28,6 +28,7 @@ from serving.routes import (
     auth,
     champion,
     contracts,
+    datasets,
     forecast,
     health,
     models,
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(contracts.router, responses=errors.COMMON_RESPONSES)
     app.include_router(pipelines.router, responses=errors.COMMON_RESPONSES)
     app.include_router(spec_schemas.router, responses=errors.COMMON_RESPONSES)
+    app.include_router(datasets.router, responses=errors.COMMON_RESPONSES)
     openapi.document_limits(app, settings)
     return app
 

@@ -30,7 +30,7 @@ def test_each_spec_gets_a_train_and_a_monitor_deployment_and_a_broken_one_is_ski
     plan = plan_deployments(_settings(tmp_path))
 
     by_name = {d.full_name: d for d in plan.deployments}
-    assert set(by_name) == {"train/nyc_flights", "monitor/nyc_flights"}
+    assert set(by_name) == {"train/nyc_flights", "monitor/nyc_flights", "add-dataset/intake"}
     train, monitor = by_name["train/nyc_flights"], by_name["monitor/nyc_flights"]
     assert train.parameters == monitor.parameters == {"dataset": "nyc_flights"}
     # The spec's cron drives training; monitoring runs when triggered.
@@ -88,7 +88,7 @@ def test_a_dataset_added_at_run_time_gets_its_deployments(tmp_path: Path) -> Non
     dataset_store.add(settings, "shop", spec, contract, data, Actor("tester", "cli"))
     plan = plan_deployments(settings)
     by_name = {d.full_name: d for d in plan.deployments}
-    assert set(by_name) == {"train/shop", "monitor/shop"} and not plan.skipped
+    assert set(by_name) == {"train/shop", "monitor/shop", "add-dataset/intake"} and not plan.skipped
     assert [s.schedule.cron for s in by_name["train/shop"].schedules] == ["*/5 * * * *"]  # type: ignore[union-attr]
     # What the worker already serves is left out of a refresh.
-    assert plan_deployments(settings, frozenset({"shop"})).deployments == []
+    assert plan_deployments(settings, frozenset(by_name)).deployments == []
