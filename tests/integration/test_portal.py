@@ -37,6 +37,7 @@ PAGES = {
     "models": "Models",
     "health": "Model health",
     "pipelines": "Pipelines",
+    "datasets": "Datasets",
     "data_quality": "Data quality",
     "admin": "Users and API keys",
     "account": "Your account",
