@@ -110,6 +110,22 @@ class MonitorRun(Base):
     newest_actual: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the latest ds in the data
 
 
+class StoredDataset(Base):
+    """A dataset added at run time (`astralytiq datasets add`): its spec and contract as YAML
+    text, beside its data file in the dataset store (``astralytiq.dataset_store``). Every API
+    replica and worker reads the same rows, so all agree on which datasets exist."""
+
+    __tablename__ = "datasets"
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    spec_yaml: Mapped[str] = mapped_column(Text)
+    contract_yaml: Mapped[str] = mapped_column(Text)
+    data_file: Mapped[str] = mapped_column(String(128))  # its name in the store's folder
+    data_sha256: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class AuditEvent(Base):
     __tablename__ = "audit_log"
 

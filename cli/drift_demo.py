@@ -104,14 +104,18 @@ def run_drift_loop(
     wait_seconds: float = 300.0,
 ) -> LoopReport:
     from data_contracts.spec import load_spec
+    from flows.dataset_specs import load_dataset_spec
     from flows.monitor import monitor_flow
     from monitoring.simulate import write_simulated_dataset
+    from registry.tracking import copy_champion
 
     report = LoopReport()
-    spec = load_spec(dataset, settings.datasets_dir)
-    before = _champion(settings.mlflow_tracking_uri, spec.model_name)
-    say(f"{spec.model_name}: champion before the shift is v{before or '? (none)'}")
-    simulated = write_simulated_dataset(spec, settings.data_dir, factor)
+    real = load_dataset_spec(dataset, settings)
+    simulated = write_simulated_dataset(real, settings.data_dir, factor)
+    spec = load_spec(simulated.spec_path, settings.datasets_dir)
+    # The loop runs on a copy of the champion: the real model's alias and health stay as they are.
+    before = copy_champion(settings.mlflow_tracking_uri, real.model_name, spec.model_name)
+    say(f"{real.model_name}: champion copied as {spec.model_name} v{before}; the real model is not touched")
     say(
         f"shifted {simulated.shifted_rows} rows ({simulated.first_shifted}..{simulated.last_shifted}) "
         f"by x{factor:g}: {simulated.data_path}"
@@ -170,7 +174,7 @@ def run_drift_loop(
         f"close the loop by hand: astralytiq train {simulated.spec_path}",
     )
 
-    after = before
+    after: str | None = before
     if triggered:
 
         def moved() -> bool:

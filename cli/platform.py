@@ -1,7 +1,8 @@
 """`astralytiq up`: bring the whole embedded platform up as child processes, stop it on Ctrl-C.
 
-Order: app database (migrated, admin seeded), MLflow server, Prefect server, a training run for
-every dataset without a champion, a drift check, the API, the portal. Each child's output goes
+Order: app database (migrated, admin seeded), MLflow server, Prefect server and a worker serving
+every dataset's deployments (schedules active), a training run for every dataset without a
+champion, a drift check, the API, the portal. Each child's output goes
 to ``<data_dir>/logs/<name>.log``; the console shows progress and the URLs.
 """
 
@@ -44,6 +45,26 @@ def wait_http(url: str, timeout: float, alive: Callable[[], bool] = lambda: True
             pass
         time.sleep(0.5)
     raise PlatformError(f"{url} not ready after {timeout:.0f}s")
+
+
+def wait_deployment(prefect_url: str, dataset: str, timeout: float, alive: Callable[[], bool]) -> None:
+    """Wait until the worker has registered ``train/<dataset>`` and polls it for runs."""
+    from orchestration.prefect_api import DeploymentMissing, PrefectAPI, PrefectUnavailable, worker_silence
+
+    api = PrefectAPI(prefect_url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive():
+            raise PlatformError("the Prefect worker exited during start-up; see logs/worker.log")
+        try:
+            if worker_silence(api.deployment("train", dataset)) is not None:
+                return
+        except (DeploymentMissing, PrefectUnavailable):
+            pass
+        time.sleep(1)
+    raise PlatformError(
+        f"the worker did not serve train/{dataset} within {timeout:.0f}s; see logs/worker.log"
+    )
 
 
 @dataclass
@@ -108,7 +129,7 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
     from astralytiq.accounts import ensure_admin
     from astralytiq.db import upgrade_database
     from astralytiq.prefect_env import prefect_environment
-    from data_contracts.spec import available_datasets
+    from flows.dataset_specs import all_datasets
 
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     supervisor = Supervisor(settings.data_dir / "logs")
@@ -131,7 +152,7 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
             "ASTRALYTIQ_MLFLOW_PORT, ASTRALYTIQ_PREFECT_PORT."
         )
 
-    echo("1/6 app database: migrating and seeding the admin user")
+    echo("1/7 app database: migrating and seeding the admin user")
     upgrade_database(settings.app_database_url)
     generated = ensure_admin(settings.app_database_url, settings.admin_password)
     if generated:
@@ -154,13 +175,13 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
         "PREFECT_LOGGING_COLORS": "false",  # plain lines, so `up` can pick out the progress
     }
     try:
-        echo(f"2/6 MLflow tracking server on {mlflow_uri} (SQLite store, local artifacts)")
+        echo(f"2/7 MLflow tracking server on {mlflow_uri} (SQLite store, local artifacts)")
         mlflow = supervisor.start(
             "mlflow", [*mlflow_server_command(settings, host, settings.mlflow_port), "--workers", "1"], env
         )
         wait_http(f"{mlflow_uri}/health", 120, lambda: mlflow.poll() is None)
 
-        echo(f"3/6 Prefect server on http://{host}:{settings.prefect_port}")
+        echo(f"3/7 Prefect server on http://{host}:{settings.prefect_port}")
         prefect = supervisor.start(
             "prefect",
             [
@@ -176,19 +197,26 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
         )
         wait_http(f"{prefect_url}/health", 180, lambda: prefect.poll() is None)
 
-        datasets = available_datasets(settings.datasets_dir)
-        echo(f"4/6 training: {', '.join(datasets) or 'no datasets found'}")
+        datasets = all_datasets(settings)
+        if datasets:
+            echo("4/7 Prefect worker: a train and a monitor deployment per dataset, schedules active")
+            worker = supervisor.start("worker", [_bin("astralytiq"), "worker"], env)
+            wait_deployment(prefect_url, datasets[0], 180, lambda: worker.poll() is None)
+        else:
+            echo("4/7 Prefect worker: not started, no dataset to serve")
+
+        echo(f"5/7 training: {', '.join(datasets) or 'no datasets found'}")
         for dataset in datasets:
             _train_if_needed(dataset, settings, mlflow_uri, env, retrain, echo)
             _run_child([_bin("astralytiq"), "monitor", dataset], env, echo, prefix="    monitor | ")
 
-        echo(f"5/6 prediction API on {settings.resolved_api_url}")
+        echo(f"6/7 prediction API on {settings.resolved_api_url}")
         api = supervisor.start(
             "api", [_bin("astralytiq"), "serve", "--host", host, "--port", str(settings.api_port)], env
         )
         wait_http(f"http://{host}:{settings.api_port}/readyz", 60, lambda: api.poll() is None)
 
-        echo(f"6/6 portal on http://{host}:{settings.portal_port}")
+        echo(f"7/7 portal on http://{host}:{settings.portal_port}")
         portal = supervisor.start(
             "portal",
             [_bin("astralytiq"), "portal", "--port", str(settings.portal_port)],
@@ -201,7 +229,7 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
         echo(f"  portal           http://{host}:{settings.portal_port}   (log in as admin)")
         echo(f"  prediction API   http://{host}:{settings.api_port}/docs")
         echo(f"  MLflow           {mlflow_uri}")
-        echo(f"  Prefect          http://{host}:{settings.prefect_port}")
+        echo(f"  Prefect          http://{host}:{settings.prefect_port}   (worker: logs/worker.log)")
         echo(f"  logs             {supervisor.log_dir}")
         echo("Press Ctrl-C to stop everything.")
         while (exited := supervisor.first_exited()) is None:
@@ -251,10 +279,10 @@ def _train_if_needed(
     retrain: bool,
     echo: Callable[[str], None],
 ) -> None:
-    from data_contracts.spec import load_spec
+    from flows.dataset_specs import load_dataset_spec
     from registry.rest import RegistryClient
 
-    spec = load_spec(dataset, settings.datasets_dir)
+    spec = load_dataset_spec(dataset, settings)
     version = RegistryClient(mlflow_uri).champion(spec.model_name)
     if version and not retrain:
         echo(f"    {spec.model_name}: champion v{version} already registered (use --retrain to train again)")

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from data_contracts.spec import DatasetSpec, SpecError, _format_errors, read_yaml
+from data_contracts.spec import DatasetSpec, SpecError, format_errors, read_yaml_with_lines
 from models.frame import DS, SERIES_ID
 
 CONTRACTS_DIR = Path(__file__).parent / "contracts"
@@ -108,10 +108,11 @@ def load_contract(name_or_path: str | Path, contracts_dir: Path = CONTRACTS_DIR)
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in contracts_dir.glob("*.yaml"))) or "none"
         raise SpecError(f"no contract {path}; known contracts in {contracts_dir}: {known}")
+    data, lines = read_yaml_with_lines(path)
     try:
-        return Contract.model_validate(read_yaml(path))
+        return Contract.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(f"{path}: {_format_errors(exc)}") from None
+        raise SpecError(f"{path}: {format_errors(exc, lines)}") from None
 
 
 def load_contract_for(spec: DatasetSpec, contracts_dir: Path = CONTRACTS_DIR) -> Contract:

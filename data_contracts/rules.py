@@ -347,31 +347,48 @@ class FrequencyGrid(SeriesRule):
 
 
 class RegularFrequency(SeriesRule):
+    """A budget of missing steps per series. A hole of 20 days is 20 missing steps, not one
+    break: each series' share is its missing periods over the periods its timeline spans."""
+
     name = "regular frequency"
-    helper = "_periods_since_previous_row"  # 1 is a regular step, more than 1 a gap
+    helper = "_missing_step_share"  # per row: the share of its series' steps that are missing
 
     @classmethod
     def applies(cls, contract: Contract) -> bool:
         return contract.series.regular_frequency
 
     def derive(self, frame: pd.DataFrame) -> pd.Series:
-        missing = frame[DS].isna()
-        ordinals = pd.Series(frame[DS].dt.to_period(self.freq).array.asi8, index=frame.index, dtype="float64")
-        return _since_latest_earlier(ordinals.mask(missing), frame[SERIES_ID])
+        return missing_step_share(frame, self.freq)
 
     def expectation(self) -> Any:
-        gaps = self.contract.series.max_gap_share
-        return _gx().ExpectColumnValuesToBeInSet(column=self.helper, value_set=[1.0], mostly=1 - gaps)
+        return _gx().ExpectColumnValuesToBeBetween(
+            column=self.helper, min_value=0, max_value=self.contract.series.max_gap_share
+        )
 
     @property
     def expects(self) -> str:
-        return f"one {self.freq!r} period per step, at most {self.contract.series.max_gap_share:.1%} gaps"
+        return (
+            f"one {self.freq!r} period per step, at most {self.contract.series.max_gap_share:.1%} "
+            "of each series' steps missing"
+        )
 
     def explain(self, failure: Failure) -> str:
         return (
-            f"column {DS!r}: {failure.count} step(s) skip or break the frequency, over the gap budget "
-            f"of {self.contract.series.max_gap_share:.1%}"
+            f"column {DS!r}: {failure.count} row(s) belong to series that miss more than "
+            f"{self.contract.series.max_gap_share:.1%} of their {self.freq!r} steps (the gap budget)"
         )
+
+
+def missing_step_share(frame: pd.DataFrame, freq: str) -> pd.Series:
+    """Each row's series' share of missing steps: periods its timeline spans that have no row,
+    over the periods spanned (NaN where ds is missing; the missing-value rule reports those)."""
+    missing = frame[DS].isna()
+    ordinals = pd.Series(frame[DS].dt.to_period(freq).array.asi8, index=frame.index, dtype="float64")
+    ordinals = ordinals.mask(missing)
+    by_series = ordinals.groupby(frame[SERIES_ID], dropna=False)
+    spanned = by_series.transform("max") - by_series.transform("min") + 1
+    present = by_series.transform("nunique")
+    return ((spanned - present) / spanned).mask(missing)
 
 
 class SeriesIdCharacters(SeriesRule):

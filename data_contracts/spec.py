@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from models import defaults
 
@@ -83,6 +84,7 @@ class TrainingSpec(BaseModel):
     candidates: list[str] = Field(
         default_factory=lambda: list(defaults.CANDIDATES),
         description="Forecasters to backtest per series; default: the engine's list (models/defaults.py).",
+        json_schema_extra={"items": {"enum": [*defaults.FORECASTERS, *defaults.COMBINATIONS]}},
     )
     backtest_windows: int = Field(defaults.BACKTEST_WINDOWS, ge=1, le=20)
     backtest_step: int | None = Field(None, ge=1)
@@ -111,6 +113,18 @@ class TrainingSpec(BaseModel):
     @property
     def time_budget_seconds(self) -> float:
         return float(self.time_budget or 0.0)
+
+    @field_validator("candidates")
+    @classmethod
+    def _candidates(cls, names: list[str]) -> list[str]:
+        known = (*defaults.FORECASTERS, *defaults.COMBINATIONS)
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            listed = ", ".join(repr(name) for name in unknown)
+            raise ValueError(f"unknown candidate(s) {listed}; choose from: {', '.join(sorted(known))}")
+        if not names:
+            raise ValueError(f"list at least one candidate; choose from: {', '.join(sorted(known))}")
+        return names
 
     @field_validator("levels")
     @classmethod
@@ -154,7 +168,7 @@ class DatasetSpec(BaseModel):
     schedule: str | None = Field(None, description="Cron schedule of the training flow, e.g. '0 6 * * 1'.")
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
-    spec_path: Path | None = Field(None, exclude=True)
+    spec_path: SkipJsonSchema[Path | None] = Field(None, exclude=True)  # where it was read from
 
     @field_validator("season_length")
     @classmethod
@@ -237,22 +251,75 @@ def parse_duration(value: str | float) -> float:
     return seconds
 
 
-def _format_errors(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
-    )
+Location = tuple[str | int, ...]
+
+
+def yaml_lines(text: str) -> dict[Location, int]:
+    """The line (1-based) of every key and list item of a YAML document, by its path, so a
+    validation error can point at the line of the mistake."""
+    lines: dict[Location, int] = {}
+
+    def walk(node: yaml.Node, path: Location) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                here = (*path, str(key.value))
+                lines[here] = key.start_mark.line + 1
+                walk(value, here)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                lines[(*path, index)] = item.start_mark.line + 1
+                walk(item, (*path, index))
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+    if root is not None:
+        lines[()] = root.start_mark.line + 1
+        walk(root, ())
+    return lines
+
+
+def _line_of(loc: Location, lines: dict[Location, int]) -> int | None:
+    """The line of ``loc``, or of its nearest enclosing key (a missing field: the block it
+    belongs in)."""
+    # Shortest from the end: pydantic appends the union branch it tried ("int", "list[int]").
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def format_errors(exc: ValidationError, lines: dict[Location, int] | None = None) -> str:
+    """Every validation error in one line each: ``line 12: training.candidates: ...``."""
+    parts = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        line = _line_of(loc, lines or {})
+        prefix = f"line {line}: " if line is not None else ""
+        message = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{prefix}{where}: {message}")
+    return "; ".join(parts)
 
 
 def read_yaml(path: Path) -> dict:
+    data, _ = read_yaml_with_lines(path)
+    return data
+
+
+def read_yaml_with_lines(path: Path) -> tuple[dict, dict[Location, int]]:
+    """The mapping in ``path`` and the line of each of its keys."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read {path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise SpecError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise SpecError(f"{path} must hold a YAML mapping, not {type(data).__name__}")
-    return data
+    return data, yaml_lines(text)
 
 
 def load_spec(name_or_path: str | Path, datasets_dir: Path) -> DatasetSpec:
@@ -262,11 +329,26 @@ def load_spec(name_or_path: str | Path, datasets_dir: Path) -> DatasetSpec:
     if not path.is_file():
         known = ", ".join(available_datasets(datasets_dir)) or "none"
         raise SpecError(f"no dataset spec {path}; known datasets in {datasets_dir}: {known}")
+    data, lines = read_yaml_with_lines(path)
     try:
-        return DatasetSpec.model_validate({**read_yaml(path), "spec_path": path.resolve()})
+        return DatasetSpec.model_validate({**data, "spec_path": path.resolve()})
     except ValidationError as exc:
-        raise SpecError(f"{path}: {_format_errors(exc)}") from None
+        raise SpecError(f"{path}: {format_errors(exc, lines)}") from None
 
 
 def available_datasets(datasets_dir: Path) -> list[str]:
-    return sorted(p.stem for p in datasets_dir.glob("*.yaml")) if datasets_dir.is_dir() else []
+    """The dataset specs in ``datasets_dir`` by name; a contract kept beside its spec is not one."""
+    if not datasets_dir.is_dir():
+        return []
+    return sorted(p.stem for p in datasets_dir.glob("*.yaml") if not is_contract_file(p))
+
+
+def is_contract_file(path: Path) -> bool:
+    """Whether ``path`` holds a data contract (it names a ``dataset`` and its ``columns``, and no
+    ``source``) rather than a dataset spec. A file that cannot be read is not called a contract:
+    listing it as a broken spec shows the reason."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "dataset" in data and "columns" in data and "source" not in data

@@ -1,23 +1,28 @@
 """The Prefect deployments `astralytiq worker` serves: training and monitoring of every dataset spec.
 
 One ``train/<dataset>`` deployment (on the spec's cron ``schedule``, if any) and one
-``monitor/<dataset>`` deployment per spec in the datasets folder; runs are triggered from the
+``monitor/<dataset>`` deployment per dataset (a YAML spec, or one added at run time); runs come from the
 schedule, `astralytiq run train <dataset>`, the API (``POST /v1/pipelines/train``), the Prefect
 UI or `prefect deployment run train/<dataset>`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from data_contracts.spec import SpecError, available_datasets, load_spec
+from astralytiq.settings import Settings
+from data_contracts.spec import SpecError
+from flows.dataset_specs import all_datasets, load_dataset_spec
 
 if TYPE_CHECKING:
     from prefect import Flow
     from prefect.deployments.runner import RunnerDeployment
+
+
+INTAKE = "intake"  # the add-dataset/intake deployment
 
 
 @dataclass(frozen=True)
@@ -28,12 +33,14 @@ class DeploymentPlan:
     skipped: dict[str, str]
 
 
-def plan_deployments(datasets_dir: Path) -> DeploymentPlan:
-    """A train and a monitor deployment per valid spec; an invalid spec is skipped, not fatal,
-    so one broken YAML file does not stop the schedules of every other dataset."""
+def plan_deployments(settings: Settings, skip: frozenset[str] = frozenset()) -> DeploymentPlan:
+    """A train and a monitor deployment per valid spec, and the intake of uploads; an invalid
+    spec is skipped, not fatal, so one broken YAML file does not stop the schedules of every
+    other dataset. ``skip``: deployments (full names) already served."""
     from prefect.deployments.runner import RunnerDeployment
     from prefect.types.entrypoint import EntrypointType
 
+    from flows.intake import add_dataset_flow
     from flows.monitor import monitor_flow
     from flows.train import train_flow
 
@@ -45,10 +52,14 @@ def plan_deployments(datasets_dir: Path) -> DeploymentPlan:
         return made
 
     deployments: list[RunnerDeployment] = []
+    if f"add-dataset/{INTAKE}" not in skip:  # uploads the API staged: checked and stored on this worker
+        deployments.append(deployment(add_dataset_flow, name=INTAKE, tags=["datasets"]))
     skipped: dict[str, str] = {}
-    for name in available_datasets(datasets_dir):
+    for name in all_datasets(settings):
+        if f"train/{name}" in skip:
+            continue
         try:
-            spec = load_spec(name, datasets_dir)
+            spec = load_dataset_spec(name, settings)
         except SpecError as exc:
             skipped[name] = str(exc)
             continue
@@ -61,20 +72,61 @@ def plan_deployments(datasets_dir: Path) -> DeploymentPlan:
     return DeploymentPlan(deployments, skipped)
 
 
-def serve_datasets(datasets_dir: Path, echo: Callable[[str], None]) -> None:
-    """Register the deployments with the Prefect server and run their flow runs until stopped."""
-    from prefect import serve
+def serve_datasets(settings: Settings, echo: Callable[[str], None], refresh_seconds: float = 15.0) -> None:
+    """Register the deployments with the Prefect server and run their flow runs until stopped.
+    Every ``refresh_seconds`` the datasets are looked up again: one added at run time (the
+    dataset store) gets its deployments without a restart."""
+    from prefect.exceptions import TerminationSignal
+    from prefect.runner import Runner
 
-    plan = plan_deployments(datasets_dir)
+    plan = plan_deployments(settings)
     for name, reason in plan.skipped.items():
         echo(f"skipping dataset {name}: {reason}")
-    if not plan.deployments:
+    if len(plan.deployments) == 1:  # the intake alone: no dataset to train
         raise SpecError(
-            f"no valid dataset spec in {datasets_dir}: add a <name>.yaml there "
-            "(or point ASTRALYTIQ_DATASETS_DIR at the folder that holds them)"
+            f"no valid dataset spec in {settings.datasets_dir} and none added: add a <name>.yaml "
+            "there or `astralytiq datasets add` one (or point ASTRALYTIQ_DATASETS_DIR at the folder)"
         )
-    for deployment in plan.deployments:
-        echo(f"serving {deployment.full_name}")
     # Schedules belong to the specs, not to one worker process: a restarting worker pod must not
     # pause them (the default of `serve`), scheduled runs wait for the next worker instead.
-    serve(*plan.deployments, pause_on_shutdown=False, print_starting_message=False)
+    runner = Runner(pause_on_shutdown=False)
+    try:
+        asyncio.run(_serve(runner, plan, settings, echo, refresh_seconds))
+    except (KeyboardInterrupt, TerminationSignal):
+        echo("worker stopped")
+
+
+async def _serve(
+    runner: Any, plan: DeploymentPlan, settings: Settings, echo: Callable[[str], None], refresh: float
+) -> None:
+    served: set[str] = set()
+    skipped = dict(plan.skipped)
+
+    async def add(deployments: list[RunnerDeployment]) -> None:
+        for deployment in deployments:
+            await runner.aadd_deployment(deployment)
+            echo(f"serving {deployment.full_name}")
+            served.add(deployment.full_name)
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(refresh)
+            try:
+                # Built off the event loop: ``to_deployment`` is synchronous there.
+                new = await asyncio.to_thread(plan_deployments, settings, frozenset(served))
+            except Exception as exc:  # the database briefly away: try again next time
+                echo(f"could not look for new datasets: {exc}")
+                continue
+            for name, reason in new.skipped.items():
+                if skipped.get(name) != reason:
+                    echo(f"skipping dataset {name}: {reason}")
+            skipped.clear()
+            skipped.update(new.skipped)
+            await add(new.deployments)
+
+    await add(plan.deployments)
+    watcher = asyncio.create_task(watch())
+    try:
+        await runner.start()
+    finally:
+        watcher.cancel()

@@ -56,3 +56,16 @@ class MonitorOutcome:
     report_id: int | None = None  # the stored drift report
     accuracy_id: int | None = None  # the stored live accuracy, if any could be scored
     retrain: RetrainTriggered | Retrained | None = None  # None: drift at or under the threshold
+
+
+@dataclass(frozen=True)
+class DatasetAdded:
+    """A dataset checked and stored at run time (`datasets add`, ``POST /v1/datasets``)."""
+
+    name: str
+    rows: int
+    series: int
+    frequency: str
+    season_length: int
+    horizon: int
+    rules: int  # contract rules it passed

@@ -16,15 +16,16 @@ from data_contracts.contract import load_contract_for
 from data_contracts.guards import ReadLimits, SourceRefused
 from data_contracts.quarantine import enforce_contract
 from data_contracts.sources import SourceRows, read_dataset
-from data_contracts.spec import DatasetSpec, load_spec
+from data_contracts.spec import DatasetSpec
 from data_contracts.validation import ContractViolation
+from flows.dataset_specs import load_dataset_spec
 from models.frame import DS, SERIES_ID
 from registry import tracking
 
 
 @task(name="load-spec", cache_policy=NONE)
 def load_spec_task(dataset: str) -> DatasetSpec:
-    return load_spec(dataset, get_settings().datasets_dir)
+    return load_dataset_spec(dataset, get_settings())
 
 
 def _worth_retrying(task: Any, task_run: Any, state: Any) -> bool:

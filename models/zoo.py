@@ -31,7 +31,7 @@ GLOBAL_CANDIDATES = frozenset({LocalGBM.name})
 # Candidates that model every declared season length, not only the first.
 MULTI_SEASONAL = frozenset({MSTLForecaster.name})
 # Not forecasters of their own: the mean or median of the best few candidates by backtest score.
-COMBINATIONS = ("combo_mean", "combo_median")
+COMBINATIONS = defaults.COMBINATIONS
 # The one default list (models/defaults.py): what `train` runs when a spec names no candidates,
 # and what benchmarks/m4.py runs.
 DEFAULT_CANDIDATES = defaults.CANDIDATES

@@ -1,9 +1,10 @@
 """Simulated drift for demonstrations: a copy of a dataset whose newest actuals are shifted, and a
 copy of its spec that reads it. The committed data is never touched.
 
-The copy lives in ``<data dir>/simulated/<dataset>/``; monitoring or training the copied spec
-sees the shifted actuals under the same dataset and model name, so the whole loop (drift, alert,
-retrain, new champion) runs on the real registered model.
+The copy lives in ``<data dir>/simulated/<dataset>/``. Its spec names a model of its own,
+``<model>_simulated`` (``simulate-drift`` registers the real champion there first), so the whole
+loop (drift, alert, retrain, new champion) runs without writing into the real model's health
+history or moving its alias.
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ import pandas as pd
 import yaml
 
 from data_contracts.spec import DatasetSpec, read_yaml
+
+SIMULATED_SUFFIX = "_simulated"
+
+
+def simulated_model_name(model_name: str) -> str:
+    """The model a simulation records under: never the real one."""
+    return f"{model_name}{SIMULATED_SUFFIX}"
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,7 @@ def write_simulated_dataset(spec: DatasetSpec, data_dir: Path, factor: float) ->
     tmp.replace(data_path)  # a reader never sees half a file
     raw = read_yaml(spec.spec_path)
     raw["source"] = {**raw["source"], "kind": "csv", "path": str(data_path)}
+    raw["model_name"] = simulated_model_name(spec.model_name)
     contract = raw.get("contract") or spec.contract
     if str(contract).endswith((".yaml", ".yml")):
         raw["contract"] = str(spec.resolve_path(str(contract)))

@@ -42,6 +42,27 @@ class DeploymentMissing(LookupError):
     """The server answers but has no such deployment (no worker has served it)."""
 
 
+class NoLiveWorker(DeploymentMissing):
+    """The deployment exists but no worker has polled it lately: a run queued now would wait."""
+
+
+# Prefect marks a deployment NOT_READY after a minute without a poll (its foreman service's
+# default); a serving worker polls every 10 s.
+WORKER_SILENCE_SECONDS = 60.0
+
+
+def worker_silence(deployment: dict[str, Any], now: datetime | None = None) -> float | None:
+    """Seconds since a worker last polled ``deployment`` (a deployment as the REST API returns
+    it); None when none ever did."""
+    polled = deployment.get("last_polled")
+    if not polled:
+        return None
+    moment = datetime.fromisoformat(str(polled).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, ((now or datetime.now(UTC)) - moment).total_seconds())
+
+
 @dataclass(frozen=True)
 class FlowRun:
     id: str
@@ -127,20 +148,36 @@ class PrefectAPI:
             ) from None
         return json.loads(content) if content else None
 
-    def deployment_id(self, flow: str, dataset: str) -> str:
+    def deployment(self, flow: str, dataset: str) -> dict[str, Any]:
         try:
-            deployment = self._call("GET", f"/deployments/name/{quote(flow)}/{quote(dataset)}")
+            found = self._call("GET", f"/deployments/name/{quote(flow)}/{quote(dataset)}")
         except LookupError:
             raise DeploymentMissing(
                 f"the Prefect server at {self.url} has no deployment {flow}/{dataset}: start "
                 "`astralytiq worker` (it serves one per dataset spec) with this dataset's spec"
             ) from None
-        return str(deployment["id"])
+        return dict(found)
 
-    def trigger(self, flow: str, dataset: str) -> FlowRun:
-        """A new flow run of ``<flow>/<dataset>``, as the deployment's worker will run it."""
-        deployment = self.deployment_id(flow, dataset)
-        run = self._call("POST", f"/deployments/{deployment}/create_flow_run", {"tags": ["astralytiq"]})
+    def deployment_id(self, flow: str, dataset: str) -> str:
+        return str(self.deployment(flow, dataset)["id"])
+
+    def trigger(self, flow: str, dataset: str, parameters: dict[str, Any] | None = None) -> FlowRun:
+        """A new flow run of ``<flow>/<dataset>``, as the deployment's worker will run it.
+
+        Refused (``NoLiveWorker``) when no worker has polled the deployment within
+        ``WORKER_SILENCE_SECONDS``: the run would sit SCHEDULED until someone starts one."""
+        deployment = self.deployment(flow, dataset)
+        silence = worker_silence(deployment)
+        if silence is None or silence > WORKER_SILENCE_SECONDS:
+            when = "never" if silence is None else f"last {silence:.0f} s ago"
+            raise NoLiveWorker(
+                f"no worker is serving {flow}/{dataset} (polled {when}), so a run would wait; "
+                "start `astralytiq worker` (`make up` runs one) and try again"
+            )
+        body: dict[str, Any] = {"tags": ["astralytiq"]}
+        if parameters is not None:
+            body["parameters"] = parameters
+        run = self._call("POST", f"/deployments/{deployment['id']}/create_flow_run", body)
         return self._flow_run(run, {run["flow_id"]: flow})
 
     def flow_run(self, flow_run_id: str) -> FlowRun:

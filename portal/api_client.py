@@ -21,6 +21,8 @@ from portal.api_types import (
     ChampionChange,
     ContractReportOut,
     ContractRunOut,
+    DatasetOut,
+    DatasetSubmitted,
     DriftHistoryOut,
     ForecastResponse,
     ModelDetail,
@@ -207,6 +209,18 @@ class ApiClient:
 
     def train(self, dataset: str) -> TrainTriggered:
         return cast(TrainTriggered, self._call("POST", "/v1/pipelines/train", json={"dataset": dataset}))
+
+    # --- datasets ------------------------------------------------------------------------
+    def datasets(self) -> list[DatasetOut]:
+        return cast(list[DatasetOut], self._call("GET", "/v1/datasets"))
+
+    def add_dataset(
+        self, name: str, filename: str, content: bytes, fields: dict[str, str]
+    ) -> DatasetSubmitted:
+        """Upload a dataset's data; fields left empty are proposed from the data by the check."""
+        form = {"name": name, **{key: value for key, value in fields.items() if value}}
+        files = {"file": (filename, content, "application/octet-stream")}
+        return cast(DatasetSubmitted, self._call("POST", "/v1/datasets", data=form, files=files))
 
     # --- data contracts ------------------------------------------------------------------
     def contract_reports(self, limit: int = 50) -> list[ContractRunOut]:

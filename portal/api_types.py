@@ -148,6 +148,17 @@ class TrainTriggered(TypedDict):
     state: str
 
 
+class DatasetOut(TypedDict):
+    name: str
+    kept: str  # "yaml" (a spec in the datasets folder) or "added" (at run time)
+
+
+class DatasetSubmitted(TypedDict):
+    dataset: str
+    flow_run_id: str
+    state: str
+
+
 class ContractRunOut(TypedDict):
     run_id: str
     dataset: str

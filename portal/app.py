@@ -34,6 +34,7 @@ else:
         "Operations": [
             st.Page("app_pages/health.py", title="Model health", icon=":material/monitor_heart:"),
             st.Page("app_pages/pipelines.py", title="Pipelines", icon=":material/account_tree:"),
+            st.Page("app_pages/datasets.py", title="Datasets", icon=":material/dataset:"),
             st.Page("app_pages/data_quality.py", title="Data quality", icon=":material/rule:"),
         ],
         "Account": [st.Page("app_pages/account.py", title="Your account", icon=":material/person:")],

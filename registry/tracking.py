@@ -108,3 +108,39 @@ def load_champion_bundle(tracking_uri: str, model_name: str) -> tuple[str, Forec
         )
         bundle = ForecastBundle.load(Path(path) / BUNDLE_FILE)
     return str(version.version), bundle
+
+
+def copy_champion(tracking_uri: str, source: str, target: str) -> str:
+    """Register ``source``'s champion again as the champion of ``target``: the same forecasts
+    under another name, with the source run's backtest metrics and per-series selection (so the
+    champion gate judges a retrain of the copy as it would the original). Returns the version.
+
+    ``simulate-drift`` monitors and retrains such a copy: the real model's health history and
+    alias are never touched by a demonstration."""
+    import dataclasses
+
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from registry.flavor import register_bundle
+
+    client = client_for(tracking_uri)
+    version, bundle = load_champion_bundle(tracking_uri, source)
+    copied = dataclasses.replace(bundle, model_name=target)
+    run_id = client.get_model_version(source, version).run_id
+    new_version = register_bundle(tracking_uri, "simulate-drift", target, copied.to_json())
+    copy_run = client.get_model_version(target, new_version).run_id
+    if run_id and copy_run:
+        for key, value in client.get_run(run_id).data.metrics.items():
+            client.log_metric(copy_run, key, value)
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                selection = mlflow.artifacts.download_artifacts(
+                    run_id=run_id, artifact_path="backtest/selection.csv", dst_path=tmp
+                )
+                client.log_artifact(copy_run, selection, artifact_path="backtest")
+            except (MlflowException, OSError):
+                pass  # no per-series record: the gate falls back to the recorded score
+    client.set_model_version_tag(target, new_version, "copied_from", f"{source} v{version}")
+    client.set_registered_model_alias(target, CHAMPION, new_version)
+    return new_version

@@ -23,7 +23,19 @@ from serving.middleware import EdgeMiddleware
 from serving.model_store import ModelStore
 from serving.rendering import Renderer
 from serving.report_streams import ReportStreams
-from serving.routes import admin, auth, champion, contracts, forecast, health, models, monitoring, pipelines
+from serving.routes import (
+    admin,
+    auth,
+    champion,
+    contracts,
+    datasets,
+    forecast,
+    health,
+    models,
+    monitoring,
+    pipelines,
+    spec_schemas,
+)
 
 log = logging.getLogger("astralytiq.serving")
 MEMORY_TRIM_SECONDS = 5.0  # after a burst of large answers, RSS is back near its start within seconds
@@ -131,6 +143,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.include_router(contracts.router, responses=errors.COMMON_RESPONSES)
     app.include_router(pipelines.router, responses=errors.COMMON_RESPONSES)
+    app.include_router(spec_schemas.router, responses=errors.COMMON_RESPONSES)
+    app.include_router(datasets.router, responses=errors.COMMON_RESPONSES)
     openapi.document_limits(app, settings)
     return app
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path, PurePath
 
+from astralytiq import dataset_store
+from astralytiq.settings import Settings
 from serving.access import Principal
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")  # a dataset spec's file stem (data_contracts.spec)
@@ -23,8 +25,9 @@ class DatasetModels:
     """Dataset name -> the registered model its spec trains (the spec's ``model_name``,
     by default the dataset's own name); None for a dataset with no spec here."""
 
-    def __init__(self, datasets_dir: Path) -> None:
+    def __init__(self, datasets_dir: Path, settings: Settings | None = None) -> None:
         self.datasets_dir = datasets_dir
+        self.settings = settings  # to look in the dataset store (datasets added at run time)
         self._known: dict[str, str | None] = {}
 
     def model_of(self, dataset: str) -> str | None:
@@ -38,8 +41,15 @@ class DatasetModels:
 
         if not NAME.match(name):
             return None
+        path = self.datasets_dir / f"{name}.yaml"
         try:
-            spec = yaml.safe_load((self.datasets_dir / f"{name}.yaml").read_text(encoding="utf-8"))
+            if path.is_file():
+                text = path.read_text(encoding="utf-8")
+            elif self.settings is not None and (row := dataset_store.stored(self.settings, name)):
+                text = row.spec_yaml
+            else:
+                return None
+            spec = yaml.safe_load(text)
         except (OSError, ValueError, yaml.YAMLError):
             return None
         if not isinstance(spec, dict):

@@ -504,6 +504,19 @@ class TrainTriggered(BaseModel):
     state: str
 
 
+class DatasetOut(BaseModel):
+    name: str
+    kept: Literal["yaml", "added"]  # a YAML spec in the datasets folder, or added at run time
+
+
+class DatasetSubmitted(BaseModel):
+    """An upload staged for its check; the add-dataset run stores it only if it passes."""
+
+    dataset: str
+    flow_run_id: str
+    state: str
+
+
 class ContractRunOut(BaseModel):
     run_id: str
     dataset: str

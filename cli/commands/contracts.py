@@ -41,11 +41,12 @@ def validate(
     from data_contracts.guards import ReadLimits
     from data_contracts.quarantine import enforce_contract
     from data_contracts.sources import DataSourceError, read_dataset
-    from data_contracts.spec import SpecError, load_spec
+    from data_contracts.spec import SpecError
+    from flows.dataset_specs import load_dataset_spec
 
-    settings = context()
+    settings = context(database=True)  # a dataset added at run time is found in the app database
     with refused(SpecError, DataSourceError):
-        spec = load_spec(dataset, settings.datasets_dir)
+        spec = load_dataset_spec(dataset, settings)
         contract = load_contract_for(spec)
         if quarantine is not None:
             contract = contract.model_copy(update={"quarantine": quarantine})

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.commands.arguments import DatasetArg
-from cli.context import context, fail, refused
+from cli.context import context, fail
+from cli.flow_logs import tracebacks_to_file
+
+if TYPE_CHECKING:
+    from astralytiq.settings import Settings
 
 
 def _flow_errors() -> tuple[type[Exception], ...]:
@@ -18,6 +24,17 @@ def _flow_errors() -> tuple[type[Exception], ...]:
     from registry.tracking import TrackingUnavailable
 
     return SpecError, ContractViolation, TrackingUnavailable, ValueError
+
+
+@contextmanager
+def flow_run(settings: Settings, command: str) -> Iterator[None]:
+    """Run a flow here: progress on the console; if it fails, the reason in one red line and
+    Prefect's tracebacks in ``<data dir>/logs/<command>.log``."""
+    with tracebacks_to_file(settings.data_dir / "logs" / f"{command}.log") as log:
+        try:
+            yield
+        except _flow_errors() as exc:
+            fail(f"{exc}\n(details: {log})")
 
 
 def train(
@@ -32,10 +49,10 @@ def train(
 ) -> None:
     """Run the training flow: contract check, backtest of every candidate, per-series selection,
     MLflow run and a registered model version (champion if it beats the current one)."""
-    context(prefect=True)
+    settings = context(prefect=True)
     from flows.train import train_flow
 
-    with refused(*_flow_errors()):
+    with flow_run(settings, "train"):
         result = train_flow(dataset=dataset, until=until.date() if until else None, n_jobs=jobs)
     verdict = "now champion" if result.promoted else "registered as challenger"
     typer.echo(f"{result.model_name} v{result.version}: {verdict} ({result.reason})")
@@ -43,11 +60,11 @@ def train(
 
 def monitor(dataset: DatasetArg) -> None:
     """Run the monitoring flow: drift of the newest actuals against the champion's training window."""
-    context(prefect=True, database=True)
+    settings = context(prefect=True, database=True)
     from flows.monitor import monitor_flow
     from flows.outcomes import Retrained, RetrainTriggered
 
-    with refused(*_flow_errors()):
+    with flow_run(settings, "monitor"):
         result = monitor_flow(dataset=dataset)
     if result.drift_share is None:
         typer.echo(f"{result.model_name} v{result.version}: no new actuals since training; nothing to check")
@@ -86,7 +103,7 @@ def simulate_drift(
     settings = context(prefect=True, database=True)
     from cli.drift_demo import run_drift_loop
 
-    with refused(*_flow_errors()):
+    with flow_run(settings, "simulate-drift"):
         report = run_drift_loop(
             settings,
             dataset,

@@ -19,8 +19,9 @@ def up(
 ) -> None:
     """Bring up the whole platform on this machine and keep it running until Ctrl-C.
 
-    Starts MLflow (:5000), Prefect (:4200), trains each dataset that has no champion yet, checks
-    drift, then starts the prediction API (:8000) and the portal (:8501). The admin password is
+    Starts MLflow (:5000), Prefect (:4200) and a Prefect worker serving every dataset's train and
+    monitor deployments (their schedules active), trains each dataset that has no champion yet,
+    checks drift, then starts the prediction API (:8000) and the portal (:8501); Ctrl-C stops all. The admin password is
     ASTRALYTIQ_ADMIN_PASSWORD, or generated and printed once.
     """
     from cli.platform import PlatformError, run_platform
@@ -132,4 +133,4 @@ def worker() -> None:
     from flows.deployments import serve_datasets
 
     with refused(SpecError):
-        serve_datasets(settings.datasets_dir, typer.echo)
+        serve_datasets(settings, typer.echo)

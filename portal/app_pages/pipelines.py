@@ -39,12 +39,12 @@ st.subheader("Train a model")
 if not session.can("engineer"):
     st.caption("Engineers start training runs from here.")
     st.stop()
-known = sorted(
-    {m["name"] for m in call(api.models) or []} | {r["dataset"] for r in runs or [] if r["dataset"]}
-)
+# The platform's datasets by name (YAML specs and added ones), never a dataset as a run was given
+# it (a spec's path on the server).
+known = [d["name"] for d in call(api.datasets, "Datasets") or []]
 with st.form("train"):
     dataset = st.selectbox(
-        "Dataset", known, accept_new_options=True, help="A dataset spec under datasets/ (its name)."
+        "Dataset", known, accept_new_options=True, help="A dataset by name (see the Datasets page)."
     )
     if st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:"):
         if not dataset:

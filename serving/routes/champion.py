@@ -6,20 +6,30 @@ this API serve it. Every change is written to the audit log with its reason.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, status
-from sqlalchemy import select
+from fastapi import APIRouter, Header, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
 from astralytiq import audit
-from astralytiq.db import AuditEvent
 from registry.names import CHAMPION
 from registry.rest import NotFound, RegistryError
+from serving import champion_history
 from serving.deps import Engineer, ModelStoreDep, SessionDep, actor_of, check_model_scope
 from serving.errors import registry_unavailable
 from serving.model_store import LoadError, ModelStore
 from serving.schemas import ChampionChange, PromotionRequest, RollbackRequest
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=128,
+        pattern=r"^[A-Za-z0-9._:-]{1,128}$",
+        description="Any unique string per rollback: a retried request with the same key answers "
+        "what the first did and moves nothing.",
+    ),
+]
 
 router = APIRouter(prefix="/v1/models", tags=["champion"])
 
@@ -44,29 +54,16 @@ def _current_champion(store: ModelStore, name: str) -> str | None:
 
 
 def _previous_champion(session: Session, store: ModelStore, name: str, current: str) -> str:
-    """The champion before ``current``: from the audit log of changes made here, else the newest
-    older version whose training run passed the champion gate."""
-    changes = session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.target == name, AuditEvent.action.in_(["model.promote", "model.rollback"]))
-        .order_by(AuditEvent.id.desc())
-        .limit(50)
-    )
-    for event in changes:
-        if event.detail.get("to") == current and event.detail.get("from"):
-            return str(event.detail["from"])
-    for version in store.registry.versions(name):  # newest first
-        if (
-            int(version.version) < int(current)
-            and version.run_id
-            and store.registry.run_tags(version.run_id).get("promoted") == "True"
-        ):
-            return version.version
-    raise HTTPException(
-        status.HTTP_409_CONFLICT,
-        detail=f"no champion of {name!r} before v{current} is known; name the version to roll back to "
-        '(body {"version": "N", "reason": "..."})',
-    )
+    """The champion before ``current`` in the replayed history (gate promotions, promotions and
+    rollbacks): a second rollback goes one step further back, never back to the one undone."""
+    previous = champion_history.previous_champion(session, store.registry, name, current)
+    if previous is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=f"no champion of {name!r} before v{current} is known; name the version to roll back to "
+            '(body {"version": "N", "reason": "..."})',
+        )
+    return previous
 
 
 def _switch(
@@ -78,6 +75,7 @@ def _switch(
     previous: str | None,
     action: str,
     reason: str,
+    idempotency_key: str | None = None,
 ) -> ChampionChange:
     if version == previous:
         raise HTTPException(
@@ -90,9 +88,10 @@ def _switch(
         raise HTTPException(code, detail=f"{exc}; the champion is unchanged") from None
     except RegistryError as exc:
         raise registry_unavailable(exc, "nothing changed") from None
-    audit.record(
-        session, actor, f"model.{action}", name, **{"from": previous, "to": version, "reason": reason}
-    )
+    detail: dict[str, Any] = {"from": previous, "to": version, "reason": reason}
+    if idempotency_key:
+        detail["idempotency_key"] = idempotency_key
+    audit.record(session, actor, f"model.{action}", name, **detail)
     session.commit()
     return ChampionChange(
         model=name,
@@ -131,9 +130,23 @@ def rollback(
     session: SessionDep,
     principal: Engineer,
     request: Request,
+    idempotency_key: IdempotencyKey = None,
 ) -> ChampionChange:
-    """Point the champion alias back: to ``version``, or to the champion before the current one."""
+    """Point the champion alias back: to ``version``, or to the champion before the current one
+    (rollbacks walk back the history: a second one goes to the version before). A request
+    retried with the same ``Idempotency-Key`` header answers what the first did, moving nothing."""
     check_model_scope(principal, name)
+    if idempotency_key:
+        done = champion_history.replayed_rollback(session, name, idempotency_key)
+        if done is not None:
+            return ChampionChange(
+                model=name,
+                action="rollback",
+                previous_version=done.detail.get("from"),
+                champion_version=str(done.detail["to"]),
+                serving_version=served.version if (served := store.get(name)) else str(done.detail["to"]),
+                load_seconds=0.0,
+            )
     try:
         current = _current_champion(store, name)
         if current is None:
@@ -144,4 +157,4 @@ def rollback(
     except RegistryError as exc:
         raise registry_unavailable(exc, "nothing changed") from None
     actor = actor_of(principal, request)
-    return _switch(store, session, actor, name, target, current, "rollback", body.reason)
+    return _switch(store, session, actor, name, target, current, "rollback", body.reason, idempotency_key)

@@ -66,7 +66,7 @@ def list_reports(
         runs = client.contract_runs(dataset, status_, limit)
     except RegistryError as exc:
         raise registry_unavailable(exc) from None
-    datasets = DatasetModels(settings.datasets_dir)
+    datasets = DatasetModels(settings.datasets_dir, settings)
     return [_run_out(run) for run in runs if datasets.allows(principal, run.dataset)]
 
 
@@ -75,7 +75,7 @@ def report_detail(
     run_id: RunId, client: ContractReportsDep, principal: Viewer, settings: SettingsDep
 ) -> ContractReportOut:
     """One check: every rule with its verdict and one-line reason, and a link to its Data Docs."""
-    run = _contract_run(client, run_id, principal, DatasetModels(settings.datasets_dir))
+    run = _contract_run(client, run_id, principal, DatasetModels(settings.datasets_dir, settings))
     try:
         summary = client.report_file(run, "summary.txt").decode("utf-8", "replace").strip()
     except NotFound:
@@ -127,7 +127,7 @@ def report_docs(
     parts = PurePosixPath(path).parts
     if not parts or path.startswith("/") or any(p in ("..", ".") for p in parts) or len(path) > 1024:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no file {path[:200]!r} in the report")
-    run = _contract_run(client, run_id, principal, DatasetModels(settings.datasets_dir))
+    run = _contract_run(client, run_id, principal, DatasetModels(settings.datasets_dir, settings))
     try:
         chunks = client.report_stream(run, "/".join(parts), CHUNK_BYTES)
     except NotFound:

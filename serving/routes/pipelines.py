@@ -45,7 +45,7 @@ def recent_runs(
         runs = _prefect(settings.prefect_api_url).recent_runs(limit)
     except PrefectUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=public(str(exc))) from None
-    datasets = DatasetModels(settings.datasets_dir)
+    datasets = DatasetModels(settings.datasets_dir, settings)
     return [
         PipelineRun(
             id=r.id,
@@ -77,7 +77,7 @@ def trigger_training(
 ) -> TrainTriggered:
     """Start a run of the dataset's training deployment on the Prefect server; it runs on a worker.
     A key scoped to models may train only the datasets whose model is one of them."""
-    model = DatasetModels(settings.datasets_dir).model_of(body.dataset)
+    model = DatasetModels(settings.datasets_dir, settings).model_of(body.dataset)
     if model is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no dataset spec named {body.dataset!r}")
     check_model_scope(principal, model)

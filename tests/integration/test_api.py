@@ -392,3 +392,20 @@ def test_the_highest_documented_level_is_answered(client: TestClient, headers: d
     answer = client.post("/v1/models/nyc_flights/forecast", json=body, headers=headers)
     assert answer.status_code == 200, answer.text
     assert [i["level"] for i in answer.json()["forecasts"][0]["points"][0]["intervals"]] == [1e-9, 99.99]
+
+
+def test_the_json_schemas_of_spec_and_contract_are_published(api: TestClient, admin: dict[str, str]) -> None:
+    from data_contracts.json_schema import schema
+
+    client, headers = api, admin  # no trained model needed
+
+    for name in ("dataset-spec", "data-contract"):
+        response = client.get(f"/v1/schemas/{name}", headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("application/schema+json")
+        assert response.json() == schema(name)
+    spec = client.get("/v1/schemas/dataset-spec", headers=headers).json()
+    assert {"training", "monitoring", "source", "horizon"} <= set(spec["properties"])
+    assert "spec_path" not in spec["properties"]  # where a file was read from is not a field
+    assert client.get("/v1/schemas/other", headers=headers).status_code == 422
+    assert client.get("/v1/schemas/dataset-spec").status_code == 401

@@ -186,6 +186,43 @@ def test_rollback_returns_to_the_champion_before(
     assert event["detail"]["reason"] == "doubling was wrong" and event["target"] == MODEL
 
 
+def test_two_rollbacks_walk_two_steps_back_and_a_retry_moves_nothing(
+    client: TestClient, engineer: dict[str, str], viewer: dict[str, str], versions: dict[str, str]
+) -> None:
+    from registry.tracking import load_champion_bundle
+
+    uri = client.app.state.settings.mlflow_tracking_uri  # type: ignore[attr-defined]
+    _, demo = load_champion_bundle(uri, "nyc_flights")
+    x3 = register(uri, MODEL, variant(demo, MODEL, 3.0).to_json())
+    set_champion(uri, MODEL, versions["x1"])
+    wait_until(lambda: forecast(client, viewer)[0] == versions["x1"])
+    for version in (versions["x2"], x3):
+        moved = client.post(
+            f"/v1/models/{MODEL}/promote", json={"version": version, "reason": "forward"}, headers=engineer
+        )
+        assert moved.status_code == 200, moved.text
+
+    def rollback(key: str) -> dict[str, Any]:
+        response = client.post(
+            f"/v1/models/{MODEL}/rollback",
+            json={"reason": "step back"},
+            headers={**engineer, "Idempotency-Key": key},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    first = rollback("back-1")
+    assert (first["previous_version"], first["champion_version"]) == (x3, versions["x2"])
+    second = rollback("back-2")  # one step further back, not back to x3
+    assert (second["previous_version"], second["champion_version"]) == (versions["x2"], versions["x1"])
+    retried = rollback("back-2")  # the same request again (a lost answer, say): nothing moves
+    assert retried["champion_version"] == versions["x1"] and retried["previous_version"] == versions["x2"]
+    assert champion_of(uri, MODEL) == versions["x1"] and forecast(client, viewer)[0] == versions["x1"]
+    admin = bearer(client, "admin", "admin-password-1")
+    events = client.get("/v1/admin/audit", params={"action": "model.rollback"}, headers=admin).json()
+    assert [e["detail"].get("idempotency_key") for e in events[:2]] == ["back-2", "back-1"]
+
+
 def test_rollback_without_an_earlier_champion_asks_for_a_version(
     client: TestClient, engineer: dict[str, str]
 ) -> None:

@@ -83,6 +83,32 @@ def test_failed_training_contract_changes_nothing_and_its_docs_are_served(
         assert "http" not in answer.text
 
 
+def test_train_on_a_contract_breaking_file_prints_the_reason_not_tracebacks(
+    platform_env: Platform, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+
+    from tests.support import BIN
+
+    bad = pd.read_csv(DEMO)
+    bad.loc[bad.index[100], "ds"] = bad.loc[bad.index[99], "ds"]
+    spec = _dataset_with(tmp_path, bad)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}  # its own server
+    env.update(platform_env.env)
+    env["ASTRALYTIQ_DATA_DIR"] = str(tmp_path / "data")
+    done = subprocess.run(
+        [str(BIN / "astralytiq"), "train", spec], env=env, capture_output=True, text=True, timeout=600
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "error: contract 'nyc_flights' failed" in output and "repeat a (series_id, ds) pair" in output
+    assert "Traceback" not in output and "ERROR" not in output, output
+    log = tmp_path / "data" / "logs" / "train.log"
+    assert f"(details: {log})" in output
+    assert "Traceback" in log.read_text() and "ContractViolation" in log.read_text()
+
+
 def test_failed_monitoring_contract_stores_no_drift(
     platform_env: Platform, trained_demo: TrainOutcome, viewer_api: TestClient, tmp_path: Path
 ) -> None:

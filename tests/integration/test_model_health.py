@@ -22,6 +22,7 @@ from sqlalchemy import select
 from flows.outcomes import MonitorOutcome, TrainOutcome
 from tests.conftest import Platform
 from tests.support import BIN, REPO, free_port, operator_headers, start, stop, wait_http
+from tests.support.factories import champion_of
 
 MODEL = "nyc_flights"
 
@@ -272,6 +273,14 @@ def test_simulate_drift_closes_the_loop_and_says_which_stage_did_not_happen(
     from flows.train import train_flow
 
     first = train_flow(dataset=str(trio_spec(tmp_path, ["seasonal_naive"])), n_jobs=1)
+    copy = f"{TRIO}_simulated"
+
+    def real_drift_reports() -> int:
+        with session_scope(get_settings().app_database_url) as session:
+            rows = session.scalars(select(DriftReport.id).where(DriftReport.model_name == TRIO)).all()
+        return len(rows)
+
+    reports_before = real_drift_reports()
     spec_path = trio_spec(tmp_path, ["seasonal_naive", "theta"])
     digest = hashlib.sha256((tmp_path / "trio.csv").read_bytes()).hexdigest()
     result = CliRunner().invoke(
@@ -290,7 +299,7 @@ def test_simulate_drift_closes_the_loop_and_says_which_stage_did_not_happen(
         ],
     )
     output = result.output
-    assert f"champion before the shift is v{first.version}" in output, output
+    assert f"{TRIO}: champion copied as {copy} v" in output, output
     assert "[x] drift detected: drifted share" in output, output
     assert "[x] alert condition true: ModelDriftDetected firing" in output, output
     # Prefect's own log lines share the captured output, so stages are found anywhere in a line.
@@ -310,7 +319,7 @@ def test_simulate_drift_closes_the_loop_and_says_which_stage_did_not_happen(
             assert stages["new champion served"] == "x", output
             served = httpx.get(
                 f"{prometheus.api_url}/readyz", headers=operator_headers(platform_env.data_dir)
-            ).json()["models"][TRIO]
+            ).json()["models"][copy]
             assert served == promoted.group(1)
         else:
             assert stages["new champion served"] == " " and "challenger" in output, output
@@ -318,14 +327,17 @@ def test_simulate_drift_closes_the_loop_and_says_which_stage_did_not_happen(
     assert hashlib.sha256((tmp_path / "trio.csv").read_bytes()).hexdigest() == digest
     simulated = platform_env.data_dir / "simulated" / TRIO
     assert (simulated / f"{TRIO}.yaml").is_file() and (simulated / "trio_shifted.csv").is_file()
-    # The shifted run is what Prometheus reports.
+    # The real model is untouched: same champion, no drift recorded under its name.
+    assert champion_of(platform_env.tracking_uri, TRIO) == first.version
+    assert real_drift_reports() == reports_before
+    # The shifted run is what Prometheus reports, under the copy's name.
     with session_scope(get_settings().app_database_url) as session:
         newest = session.scalars(
-            select(DriftReport).where(DriftReport.model_name == TRIO).order_by(DriftReport.id.desc()).limit(1)
+            select(DriftReport).where(DriftReport.model_name == copy).order_by(DriftReport.id.desc()).limit(1)
         ).one()
         share = newest.drift_share
     assert share >= 0.5
     deadline = time.monotonic() + 15
-    while query(prometheus, f'astralytiq_drift_share{{model="{TRIO}"}}') != pytest.approx(share):
+    while query(prometheus, f'astralytiq_drift_share{{model="{copy}"}}') != pytest.approx(share):
         assert time.monotonic() < deadline, "Prometheus never saw the shifted run's drift share"
         time.sleep(0.5)

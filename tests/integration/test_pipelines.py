@@ -211,6 +211,147 @@ def test_a_run_of_a_spec_given_by_path_shows_no_path(
     assert not [r for r in runs if "/" in (r["dataset"] or "")]
 
 
+def test_a_trigger_nobody_would_take_is_refused_with_the_reason(
+    prefect_stack: PrefectStack, api: TestClient, admin_credentials: tuple[str, str]
+) -> None:
+    """A deployment no worker polls (its worker stopped, or never started): the API and the CLI
+    answer 503 / exit 1 with the reason instead of queuing a run that would stay SCHEDULED."""
+    orphan = "orphan_demo"
+    write_dataset(prefect_stack.datasets_dir, orphan, series=("ATL",), candidates="seasonal_naive")
+    flow = httpx.get(f"{prefect_stack.api_url}/flows/name/train").json()
+    created = httpx.post(
+        f"{prefect_stack.api_url}/deployments/",
+        json={"name": orphan, "flow_id": flow["id"], "parameters": {"dataset": orphan}},
+    )
+    assert created.status_code in (200, 201), created.text
+    deployment_id = created.json()["id"]
+    try:
+        headers = login(api, *admin_credentials)
+        refused = api.post("/v1/pipelines/train", json={"dataset": orphan}, headers=headers)
+        assert refused.status_code == 503, refused.text
+        detail = refused.json()["detail"]
+        assert f"no worker is serving train/{orphan} (polled never)" in detail
+        assert "start `astralytiq worker`" in detail
+        by_cli = cli(prefect_stack, "run", "train", orphan)
+        assert by_cli.returncode == 1 and f"no worker is serving train/{orphan}" in by_cli.stderr
+        runs = httpx.post(
+            f"{prefect_stack.api_url}/flow_runs/filter",
+            json={"flow_runs": {"deployment_id": {"any_": [deployment_id]}}},
+        ).json()
+        assert runs == []  # nothing was queued (the served dataset's trigger is accepted above)
+    finally:
+        httpx.delete(f"{prefect_stack.api_url}/deployments/{deployment_id}")
+        for suffix in (".yaml", ".csv"):
+            (prefect_stack.datasets_dir / f"{orphan}{suffix}").unlink()
+
+
+def test_a_dataset_added_at_run_time_is_served_by_the_running_worker(
+    platform_env: Platform, prefect_stack: PrefectStack, api: TestClient, admin_credentials: tuple[str, str]
+) -> None:
+    """`astralytiq datasets add` while the worker runs: within its refresh its deployments are
+    served (no restart), the API trains it, and the run completes with a registered version."""
+    from mlflow import MlflowClient
+
+    added = "added_sales"
+    source = prefect_stack.datasets_dir.parent / "upload"
+    source.mkdir()
+    data = write_dataset(source, "upload", series=("ORD",), candidates="seasonal_naive").with_suffix(".csv")
+    result = cli(prefect_stack, "datasets", "add", added, str(data))
+    assert result.returncode == 0, result.stdout + result.stderr
+    deadline = time.monotonic() + 90
+    while httpx.get(f"{prefect_stack.api_url}/deployments/name/train/{added}").status_code != 200:
+        assert time.monotonic() < deadline, "the worker did not pick up the new dataset"
+        time.sleep(1)
+    deployment = httpx.get(f"{prefect_stack.api_url}/deployments/name/train/{added}").json()
+    while deployment["last_polled"] is None:
+        assert time.monotonic() < deadline, "the worker does not poll the new deployment"
+        time.sleep(1)
+        deployment = httpx.get(f"{prefect_stack.api_url}/deployments/name/train/{added}").json()
+    headers = login(api, *admin_credentials)
+    triggered = api.post("/v1/pipelines/train", json={"dataset": added}, headers=headers)
+    assert triggered.status_code == 202, triggered.text
+    run_id = triggered.json()["flow_run_id"]
+    deadline = time.monotonic() + 600
+    while (state := httpx.get(f"{prefect_stack.api_url}/flow_runs/{run_id}").json()["state_type"]) not in {
+        "COMPLETED",
+        "FAILED",
+        "CRASHED",
+    }:
+        assert time.monotonic() < deadline, f"run still {state}"
+        time.sleep(2)
+    assert state == "COMPLETED"
+    versions = MlflowClient(platform_env.tracking_uri).search_model_versions(f"name = '{added}'")
+    assert [v.version for v in versions] == ["1"]
+
+
+def _run_end(api_url: str, run_id: str, timeout: float = 600) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = httpx.get(f"{api_url}/flow_runs/{run_id}").json()
+        if run["state_type"] in {"COMPLETED", "FAILED", "CRASHED"}:
+            return dict(run)
+        assert time.monotonic() < deadline, f"run still {run['state_type']}"
+        time.sleep(2)
+
+
+def test_an_upload_through_the_api_is_checked_on_the_worker_before_it_is_stored(
+    prefect_stack: PrefectStack, api: TestClient, admin_credentials: tuple[str, str]
+) -> None:
+    import csv
+    import io
+
+    headers = login(api, "pipeline-engineer", "engineer-password-1")
+    source = prefect_stack.datasets_dir.parent / "uploads"
+    source.mkdir(exist_ok=True)
+    data = write_dataset(source, "good", series=("DEN",), candidates="seasonal_naive").with_suffix(".csv")
+    rows = list(csv.reader(io.StringIO(data.read_text())))
+
+    def upload(name: str, content: bytes, filename: str = "sales.csv", who: dict[str, str] = headers):  # type: ignore[no-untyped-def]
+        return api.post(
+            "/v1/datasets", data={"name": name}, files={"file": (filename, content, "text/csv")}, headers=who
+        )
+
+    viewer = login(api, "viewer", "viewer-password-1")
+    assert upload("uploaded_sales", data.read_bytes(), who=viewer).status_code == 403
+    for name, filename, code in (
+        ("../evil", "a.csv", 422),
+        ("Evil", "a.csv", 422),
+        ("ok_name", "a.xlsx", 422),
+    ):
+        refused = upload(name, data.read_bytes(), filename)
+        assert refused.status_code == code, refused.text
+    assert upload("too_big", b"x" * 2_000_000).status_code == 413
+    assert upload(DATASET, data.read_bytes()).status_code == 409  # a YAML spec has that name
+
+    good = upload("uploaded_sales", data.read_bytes())
+    assert good.status_code == 202, good.text
+    assert _run_end(prefect_stack.api_url, good.json()["flow_run_id"])["state_type"] == "COMPLETED"
+    listed = api.get("/v1/datasets", headers=viewer).json()
+    assert {"name": "uploaded_sales", "kept": "added"} in listed and {
+        "name": DATASET,
+        "kept": "yaml",
+    } in listed
+
+    # Bad uploads are refused by the check, with the reason; nothing is stored.
+    formula = [rows[0]] + [["=cmd|' /C calc'!A0", *row[1:]] for row in rows[1:]]
+    bad = {
+        "wrong_columns": b"a,b,c\n1,2,3\n",
+        "not_utf8": b"series_id,ds,y\n\xff\xfe,2024-01-01,1\n",
+        "formula_ids": "\n".join(",".join(row) for row in formula).encode(),
+    }
+    reasons = {"wrong_columns": "series_id", "not_utf8": "UTF-8", "formula_ids": "id_pattern"}
+    for name, content in bad.items():
+        submitted = upload(name, content)
+        assert submitted.status_code == 202, submitted.text
+        run = _run_end(prefect_stack.api_url, submitted.json()["flow_run_id"])
+        assert run["state_type"] == "FAILED", run
+        assert reasons[name] in run["state"]["message"], run["state"]["message"]
+    names = {d["name"] for d in api.get("/v1/datasets", headers=viewer).json()}
+    assert not names & set(bad)
+    staged = prefect_stack.env["ASTRALYTIQ_DATA_DIR"] + "/dataset_store/_incoming"
+    assert not list(Path(staged).glob("*"))  # staged uploads are removed either way
+
+
 def test_pipelines_api_without_a_prefect_server_is_503(
     platform_env: Platform, prefect_stack: PrefectStack, admin_credentials: tuple[str, str]
 ) -> None:

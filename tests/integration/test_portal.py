@@ -37,6 +37,7 @@ PAGES = {
     "models": "Models",
     "health": "Model health",
     "pipelines": "Pipelines",
+    "datasets": "Datasets",
     "data_quality": "Data quality",
     "admin": "Users and API keys",
     "account": "Your account",
@@ -256,6 +257,23 @@ def train_deployment(api_server: str) -> Iterator[str]:
             prefect.delete_deployment(deployment_id)
 
 
+def poll_as_worker(deployment_id: str, timeout: float = 30.0) -> None:
+    """Poll ``deployment_id`` for runs as a worker does, until the server records the poll."""
+    import time
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as prefect:
+        deadline = time.monotonic() + timeout
+        while True:
+            prefect.get_scheduled_flow_runs_for_deployments([UUID(deployment_id)])
+            if prefect.read_deployment(UUID(deployment_id)).last_polled is not None:
+                return
+            assert time.monotonic() < deadline, "the Prefect server never recorded the poll"
+            time.sleep(0.5)
+
+
 def test_login_forwards_the_browsers_address_so_one_person_cannot_lock_out_the_rest(
     strict_api: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -442,8 +460,15 @@ def test_pipelines_lists_runs_and_an_engineer_starts_training(
     listed = api.pipeline_runs(limit=20)  # the session's own flow runs on its Prefect server
     assert listed and [r["state"] for r in table(at, "runs")] == [r["state"] for r in listed]
     at.selectbox[0].select("nyc_flights")
+    # No worker has polled the deployment: the trigger is refused with the reason, nothing queued.
     next(b for b in at.button if b.label == "Start training").click().run()
-    assert "Training of nyc_flights started" in texts(at.success)
+    assert "no worker is serving train/nyc_flights" in texts(at.error), texts(at.error)
+    assert [r["id"] for r in api.pipeline_runs(limit=1)] == [r["id"] for r in listed[:1]]
+    # A poll as a worker makes (Prefect's own call, /deployments/get_scheduled_flow_runs); this
+    # stand-in never runs what it is given, so the run started below stays scheduled.
+    poll_as_worker(train_deployment)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert "Training of nyc_flights started" in texts(at.success), texts(at.error)
     newest = api.pipeline_runs(limit=1)[0]
     assert newest["flow"] == "train" and newest["dataset"] == "nyc_flights"
     assert newest["id"] in texts(at.success) and newest["state"] == "SCHEDULED"  # no worker serves it

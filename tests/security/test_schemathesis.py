@@ -17,8 +17,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -40,9 +42,10 @@ RESULT_FILE = os.environ.get("ASTRALYTIQ_FUZZ_RESULT", "")
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
-def create_training_deployments(prefect_url: str, datasets: list[str]) -> None:
+def create_training_deployments(prefect_url: str, datasets: list[str]) -> list[str]:
     """What `astralytiq worker` registers, without a worker: runs it starts stay scheduled."""
     flow = httpx.post(f"{prefect_url}/flows/", json={"name": "train"}, timeout=30).json()
+    ids = []
     for dataset in datasets:
         created = httpx.post(
             f"{prefect_url}/deployments/",
@@ -50,6 +53,34 @@ def create_training_deployments(prefect_url: str, datasets: list[str]) -> None:
             timeout=30,
         )
         assert created.status_code in (200, 201), created.text
+        ids.append(str(created.json()["id"]))
+    return ids
+
+
+@contextmanager
+def polled_as_by_a_worker(deployment_ids: list[str], every: float = 5.0) -> Iterator[None]:
+    """Poll the deployments for runs as a worker does (Prefect's own call), so the API accepts
+    triggers (it refuses those no worker would take); this stand-in never runs what it is given."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    stop = threading.Event()
+
+    def poll() -> None:
+        with get_client(sync_client=True) as prefect:
+            while not stop.is_set():
+                with suppress(Exception):  # a busy server: the next poll comes in a moment
+                    prefect.get_scheduled_flow_runs_for_deployments([UUID(i) for i in deployment_ids])
+                stop.wait(every)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        poller.join(timeout=30)
 
 
 def fuzz_bundle(mean: float, horizon: int = 28) -> ForecastBundle:
@@ -124,7 +155,7 @@ def fuzzed_api(
     register(platform_env.tracking_uri, FUZZ_MODEL, fuzz_bundle(20.0).to_json())
     set_champion(platform_env.tracking_uri, FUZZ_MODEL, first)
     prefect_url = str(PREFECT_API_URL.value())
-    create_training_deployments(prefect_url, available_datasets(REPO / "datasets"))
+    deployment_ids = create_training_deployments(prefect_url, available_datasets(REPO / "datasets"))
     data_dir: Path = tmp_path_factory.mktemp("fuzzed-api")
     prepare_database(data_dir)
     contract_run = store_contract_run(platform_env.tracking_uri, tmp_path_factory.mktemp("fuzz-contract"))
@@ -136,7 +167,7 @@ def fuzzed_api(
         "PREFECT_API_URL": prefect_url,
         "ASTRALYTIQ_PREFECT_API_URL": prefect_url,
     }
-    with api_process(platform_env, data_dir, extra) as api:
+    with polled_as_by_a_worker(deployment_ids), api_process(platform_env, data_dir, extra) as api:
         yield FuzzedApi(api, contract_run, drift_report)
 
 

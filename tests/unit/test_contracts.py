@@ -49,7 +49,7 @@ def test_demo_passes_its_contract(demo: pd.DataFrame, contract: Contract, tmp_pa
         (lambda df: df.assign(y=df["y"].where(df.index != 3, np.inf)), "column 'y': 1 value(s) outside"),
         (lambda df: df.assign(y=df["y"].where(df.index != 3, np.nan)), "column 'y': 1 missing value(s)"),
         (lambda df: pd.concat([df, df.iloc[[10]]], ignore_index=True), "repeat a (series_id, ds) pair"),
-        (lambda df: df.drop(index=50).reset_index(drop=True), "skip or break the frequency"),
+        (lambda df: df.drop(index=50).reset_index(drop=True), "of their 'D' steps (the gap budget)"),
         (lambda df: df.iloc[::-1].reset_index(drop=True), "not after the previous row"),
         (
             lambda df: df.drop(columns=["temp_mean_f"]),
@@ -223,3 +223,76 @@ def test_a_contract_may_set_its_own_id_pattern_or_none(demo: pd.DataFrame, contr
     assert not run_contract(_with_series(demo, "ATL", "atl"), upper, "D").success
     with pytest.raises(ValueError, match="is not a regular expression"):
         Contract.model_validate({**contract.model_dump(), "series": {"id_pattern": "(["}})
+
+
+def _daily(days: list[int]) -> pd.DataFrame:
+    start = pd.Timestamp("2024-01-01")
+    return pd.DataFrame({"series_id": "a", "ds": [start + pd.Timedelta(days=d) for d in days], "y": 1.0})
+
+
+def _gap_contract(share: float) -> Contract:
+    return Contract.model_validate(
+        {
+            "dataset": "gaps",
+            "columns": {"series_id": {"type": "string"}, "ds": {"type": "datetime"}, "y": {"type": "number"}},
+            "series": {"max_gap_share": share},
+        }
+    )
+
+
+def test_gap_budget_counts_missing_steps_not_breaks() -> None:
+    # 400 daily points with one 20-day hole: the timeline spans 420 days, 20 of them (4.8%) missing.
+    holed = _daily([*range(200), *range(220, 420)])
+    report = run_contract(holed, _gap_contract(0.01), "D")
+    assert not report.success
+    [failure] = report.failures
+    assert failure.rule == "regular frequency" and failure.unexpected == 400
+    assert "miss more than 1.0% of their 'D' steps" in failure.message
+    # The same hole is within a 5% budget, and three missing days of 400 are within 1%.
+    assert run_contract(holed, _gap_contract(0.05), "D").success
+    assert run_contract(
+        _daily([d for d in range(403) if d not in (10, 100, 300)]), _gap_contract(0.01), "D"
+    ).success
+
+
+def test_gap_budget_is_per_series() -> None:
+    # A long clean series does not dilute a short one with holes.
+    clean = _daily(list(range(1000)))
+    holed = _daily([0, 1, 5, 6, 7, 8, 9]).assign(series_id="b")
+    report = run_contract(pd.concat([clean, holed], ignore_index=True), _gap_contract(0.1), "D")
+    assert [(f.rule, f.unexpected) for f in report.failures] == [("regular frequency", 7)]
+
+
+def test_a_typo_in_a_candidate_is_refused_when_the_spec_is_read(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(
+        "name: t\nsource: {kind: csv, path: data.csv}\nfrequency: D\nseason_length: 7\nhorizon: 7\n"
+        "training:\n  candidates: [ets, thetaa]\n"
+    )
+    with pytest.raises(SpecError) as err:
+        load_spec("t", tmp_path)
+    message = str(err.value)
+    assert "line 7: training.candidates" in message and "'thetaa'" in message
+    assert "choose from: arima, combo_mean, combo_median, ets, gbm, mstl, naive, naive2" in message
+
+
+def test_spec_candidate_names_are_the_engines() -> None:
+    from models import defaults, zoo
+
+    assert set(defaults.FORECASTERS) == set(zoo.CANDIDATES)
+    assert set(defaults.CANDIDATES) <= {*defaults.FORECASTERS, *defaults.COMBINATIONS}
+
+
+def test_load_errors_point_at_the_line_of_the_mistake(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(
+        "name: t\nsource: {kind: csv, path: data.csv}\nfrequency: D\nseason_length: [7, 0]\n"
+        "horizon: 7\nmonitoring:\n  drift_treshold: 0.3\n"
+    )
+    with pytest.raises(SpecError) as err:
+        load_spec("t", tmp_path)
+    assert "line 4: season_length" in str(err.value)
+    assert "line 7: monitoring.drift_treshold: Extra inputs are not permitted" in str(err.value)
+    (tmp_path / "c.yaml").write_text(
+        "dataset: c\ncolumns:\n  series_id: {type: string}\n  y: {type: number, min: 5, max: 1}\n"
+    )
+    with pytest.raises(SpecError, match=r"line 4: columns\.y: min 5\.0 is above max 1\.0"):
+        load_contract(tmp_path / "c.yaml")

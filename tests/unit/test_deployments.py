@@ -7,8 +7,18 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from astralytiq.settings import Settings
 from flows.deployments import plan_deployments
 from tests.support import BIN, REPO
+
+
+def _settings(datasets: Path) -> Settings:
+    from astralytiq.db import upgrade_database
+
+    settings = Settings(datasets_dir=datasets, data_dir=datasets / "data")
+    settings.data_dir.mkdir(exist_ok=True)
+    upgrade_database(settings.app_database_url)
+    return settings
 
 
 def test_each_spec_gets_a_train_and_a_monitor_deployment_and_a_broken_one_is_skipped(
@@ -17,10 +27,10 @@ def test_each_spec_gets_a_train_and_a_monitor_deployment_and_a_broken_one_is_ski
     shutil.copy(REPO / "datasets" / "nyc_flights.yaml", tmp_path)
     (tmp_path / "broken.yaml").write_text("name: broken\nfrequency: D\n")
 
-    plan = plan_deployments(tmp_path)
+    plan = plan_deployments(_settings(tmp_path))
 
     by_name = {d.full_name: d for d in plan.deployments}
-    assert set(by_name) == {"train/nyc_flights", "monitor/nyc_flights"}
+    assert set(by_name) == {"train/nyc_flights", "monitor/nyc_flights", "add-dataset/intake"}
     train, monitor = by_name["train/nyc_flights"], by_name["monitor/nyc_flights"]
     assert train.parameters == monitor.parameters == {"dataset": "nyc_flights"}
     # The spec's cron drives training; monitoring runs when triggered.
@@ -61,3 +71,24 @@ def test_worker_refuses_to_start_without_a_valid_spec(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "skipping dataset broken" in result.stdout
     assert "no valid dataset spec" in result.stderr
+
+
+def test_a_dataset_added_at_run_time_gets_its_deployments(tmp_path: Path) -> None:
+    from astralytiq import dataset_store
+    from astralytiq.audit import Actor
+
+    settings = _settings(tmp_path)
+    data = tmp_path / "upload.csv"
+    data.write_text("series_id,ds,y\na,2024-01-01,1\na,2024-01-02,2\na,2024-01-03,3\n")
+    spec = "name: shop\nsource: {kind: csv, path: data.csv}\nfrequency: D\nseason_length: 1\nhorizon: 1\n"
+    spec += "contract: contract.yaml\nschedule: '*/5 * * * *'\n"
+    contract = (
+        "dataset: shop\ncolumns: {series_id: {type: string}, ds: {type: datetime}, y: {type: number}}\n"
+    )
+    dataset_store.add(settings, "shop", spec, contract, data, Actor("tester", "cli"))
+    plan = plan_deployments(settings)
+    by_name = {d.full_name: d for d in plan.deployments}
+    assert set(by_name) == {"train/shop", "monitor/shop", "add-dataset/intake"} and not plan.skipped
+    assert [s.schedule.cron for s in by_name["train/shop"].schedules] == ["*/5 * * * *"]  # type: ignore[union-attr]
+    # What the worker already serves is left out of a refresh.
+    assert plan_deployments(settings, frozenset(by_name)).deployments == []

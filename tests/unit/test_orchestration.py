@@ -46,3 +46,16 @@ def test_a_spec_given_by_path_has_no_deployment() -> None:
     assert deployment_name("nyc_flights") == "nyc_flights"
     assert deployment_name("/data/specs/nyc_flights.yaml") is None
     assert deployment_name("nyc_flights.yaml") is None
+
+
+def test_worker_silence_is_the_time_since_the_last_poll() -> None:
+    from datetime import UTC, datetime
+
+    from orchestration.prefect_api import worker_silence
+
+    now = datetime(2026, 12, 7, 12, 0, 30, tzinfo=UTC)
+    assert worker_silence({"last_polled": None}, now) is None  # never served
+    assert worker_silence({}, now) is None
+    assert worker_silence({"last_polled": "2026-12-07T12:00:00Z"}, now) == 30.0
+    assert worker_silence({"last_polled": "2026-12-07T12:00:00.000000+00:00"}, now) == 30.0
+    assert worker_silence({"last_polled": "2026-12-07T11:58:30"}, now) == 120.0  # naive: UTC

@@ -27,7 +27,12 @@ def test_shifted_copy_scales_only_the_actuals_after_the_cutoff(tmp_path: Path) -
     assert simulated.shifted_rows == 24 * 28
 
     copy = load_spec(simulated.spec_path, DATASETS)
-    assert (copy.name, copy.model_name, copy.contract) == ("nyc_flights", "nyc_flights", "nyc_flights")
+    # Its own model: the simulation never records into the real model's health history.
+    assert (copy.name, copy.model_name, copy.contract) == (
+        "nyc_flights",
+        "nyc_flights_simulated",
+        "nyc_flights",
+    )
     assert copy.training.until is None  # a retrain from the copy learns the shifted actuals
     original, shifted = load_dataset(spec), load_dataset(copy)
     merged = original.merge(shifted, on=["series_id", "ds"], suffixes=("", "_shifted"))

@@ -100,3 +100,17 @@ def test_help_explains_the_command() -> None:
     text = " ".join(result.output.split())  # unwrap rich's lines
     assert "Exits 0 when the data passes, 1 when the contract fails or the source is refused" in text
     assert "--quarantine" in result.output and "--report-dir" in result.output
+
+
+def test_datasets_list_skips_a_contract_kept_beside_its_spec(datasets: Path) -> None:
+    from cli.app import app
+
+    shutil.copy(BAD / "contract.yaml", datasets / "good_contract.yaml")
+    (datasets / "typo.yaml").write_text("name: typo\nsource: {kind: csv, path: good.csv}\nfrequency: D\n")
+    result = CliRunner().invoke(app, ["datasets", "list"])
+    assert result.exit_code == 0, result.output
+    names = [line.split()[0] for line in result.output.splitlines()]
+    assert names == ["broken", "garbled", "good", "typo"]
+    assert "good_contract" not in result.output
+    # A spec with a mistake is still listed, with the reason.
+    assert "typo                 INVALID:" in result.output and "season_length" in result.output
