@@ -164,11 +164,14 @@ def api(platform_env: Platform, admin_credentials: tuple[str, str]) -> Iterator[
 
 
 @pytest.fixture(scope="module")
-def client(api: TestClient, trained_demo: TrainOutcome) -> TestClient:
+def client(api: TestClient, trained_demo: TrainOutcome, admin: dict[str, str]) -> TestClient:
     """The API once it serves the trained demo (loaded at start, or by the alias watcher)."""
     deadline = time.monotonic() + 60
-    while api.get("/readyz").json().get("models", {}).get("nyc_flights") != trained_demo.version:
-        assert time.monotonic() < deadline, api.get("/readyz").json()
+    # /readyz names the served models only to a person's token (or the metrics token).
+    while (
+        api.get("/readyz", headers=admin).json().get("models", {}).get("nyc_flights") != trained_demo.version
+    ):
+        assert time.monotonic() < deadline, api.get("/readyz", headers=admin).json()
         time.sleep(0.2)
     return api
 
