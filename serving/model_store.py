@@ -258,16 +258,20 @@ class ModelStore:
                 continue  # known broken: wait for the alias to move on
             if served and served.version == version:
                 try:
-                    newest = self._newest_snapshot(model.name, version)
+                    newest = self.snapshots.newest(model.name, version) if self.snapshots else None
                 except SnapshotsUnavailable:
                     continue  # keep what is served until the app database answers
                 if served.snapshot_id == (newest.id if newest else None):
                     continue
+                if newest is not None and f"{model.name}/{version}#{newest.id}" in self.status.failed:
+                    continue  # the newest snapshot cannot load: keep serving, wait for a newer one
             try:
                 loaded = self.prepare_serving(model.name, version, prepared.get(model.name))
             except LoadError as exc:
                 self._record_failure(model.name, version, exc)
                 continue
+            if served and served.version == version and served.snapshot_id and not loaded.snapshot_id:
+                continue  # the newest snapshot failed: an older one of this version beats none
             if served and (served.version, served.snapshot_id) == (loaded.version, loaded.snapshot_id):
                 continue  # a snapshot failed and the version's own bundle is already served
             self._install(loaded)

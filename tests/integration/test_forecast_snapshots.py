@@ -145,6 +145,30 @@ def test_new_actuals_move_the_served_origin_without_a_retrain(
     # ... while the newest stays served.
     assert answer_when(api, headers, "2013-12-21", timeout=1)["body"]["snapshot_id"] == second.snapshot_id
 
+    # A snapshot whose file changed after publication is refused (checksum), named in /readyz,
+    # and the one served stays: never a half-trusted or an older answer.
+    from astralytiq.snapshots import record_snapshot
+
+    with session_scope(settings.app_database_url) as session:
+        bad = record_snapshot(
+            session,
+            NAME,
+            version,
+            "2013-12-31",
+            "2013-12-30",
+            4,
+            rows[1].artifact_uri,
+            rows[1].artifact_path,
+            "0" * 64,
+            0.1,
+        )
+    deadline = time.monotonic() + 30
+    while f"{NAME}/{version}#{bad.id}" not in api.get("/readyz", headers=headers).json().get("failed", {}):
+        assert time.monotonic() < deadline, api.get("/readyz", headers=headers).json()
+        time.sleep(0.25)
+    assert "checksum" in api.get("/readyz", headers=headers).json()["failed"][f"{NAME}/{version}#{bad.id}"]
+    assert answer_when(api, headers, "2013-12-21", timeout=1)["body"]["snapshot_id"] == second.snapshot_id
+
 
 def test_an_unknown_snapshot_id_is_a_404_that_says_where_ids_come_from(
     spec: Path, api: TestClient, headers: dict[str, str]
