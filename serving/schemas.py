@@ -166,10 +166,10 @@ class ForecastRequest(SeriesForecastQuery):
         "`Accept: text/csv` answers the long layout as CSV whatever this says.",
     )
 
-    snapshot_id: JsonInt | None = Field(
+    snapshot_id: (
+        Annotated[int, Field(strict=False, ge=1, le=DB_ID_MAX), BeforeValidator(_json_integer)] | None
+    ) = Field(
         None,
-        ge=1,
-        le=DB_ID_MAX,
         description="Answer from this past forecast snapshot (its id is in X-Forecast-Snapshot and "
         "`snapshot_id` of an earlier answer) instead of the newest: the same numbers as then.",
     )
