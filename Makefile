@@ -55,7 +55,7 @@ e2e: install-dev system-deps ## the whole platform and the portal in headless Ch
 	$(BIN)/pytest tests/e2e
 
 fuzz: install-dev ## schemathesis, every check and phase (stateful too), 100 examples per operation
-	ASTRALYTIQ_FUZZ_EXAMPLES=$${ASTRALYTIQ_FUZZ_EXAMPLES:-100} $(BIN)/pytest tests/security/test_schemathesis.py -s --timeout=3600
+	ASTRALYTIQ_FUZZ_EXAMPLES=$${ASTRALYTIQ_FUZZ_EXAMPLES:-100} ASTRALYTIQ_FUZZ_RESULT=benchmarks/results/fuzz.txt $(BIN)/pytest tests/security/test_schemathesis.py -s --timeout=3600
 
 bench-abuse: install-dev ## normal traffic beside heavy and hostile requests: p99s and peak memory
 	$(BIN)/python -m benchmarks.abuse
