@@ -56,8 +56,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     retrain_seconds = time.perf_counter() - started
     print(f"retrain: {retrain_seconds:.1f} s", file=sys.stderr)
 
-    # Wall time and this process's CPU time (the roll-forward runs in one process, so CPU time is
-    # what it costs, whatever else shares the machine; wall time moves with the load).
+    # Wall time (it moves with whatever shares the machine: the load average is kept beside it)
+    # and this process's CPU time: the local refits; the pooled boosted trees are fitted in a
+    # worker process (models.parallel) whose CPU time is not counted here.
     timings, cpu = [], []
     for _ in range(args.repeats):
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -81,8 +82,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "retrain_seconds": round(retrain_seconds, 1),
         "retrain_processes": jobs,
         "target_seconds": TARGET_SECONDS,
-        "target_met_wall": seconds <= TARGET_SECONDS,
-        "target_met_cpu": cpu_seconds <= TARGET_SECONDS,
+        "target_met": seconds <= TARGET_SECONDS,
         "fallbacks": snapshot.metadata["snapshot"]["fallbacks"],
         "load_average": {
             "before": [round(v, 2) for v in load_before],
@@ -95,11 +95,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"# Forecast snapshot: {spec.name} ({results['series']} series, horizon {spec.horizon})\n\n"
         "| method | seconds |\n| --- | ---: |\n"
         f"| roll-forward to new actuals (one process; median of {len(timings)}), wall | {seconds:.2f} |\n"
-        f"| roll-forward to new actuals, CPU time of that process | {cpu_seconds:.2f} |\n"
+        f"| of which CPU time in this process (local refits; gbm fits in a worker) | {cpu_seconds:.2f} |\n"
         f"| peer: retrain with the engine's defaults ({jobs} processes) | {retrain_seconds:.1f} |\n\n"
         f"Origin {results['training_origin']} (trained) -> {results['snapshot_origin']} (snapshot); "
-        f"target <= {TARGET_SECONDS:.0f} s: wall {'met' if results['target_met_wall'] else 'NOT met'}, "
-        f"CPU {'met' if results['target_met_cpu'] else 'NOT met'}. "
+        f"target <= {TARGET_SECONDS:.0f} s wall: {'met' if results['target_met'] else 'NOT met'}. "
         f"Chosen models: {results['chosen']}. Fallbacks: {results['fallbacks'] or 'none'}. "
         f"Load average: {json.dumps(results['load_average'])}\n"
     )
