@@ -169,7 +169,10 @@ def client(api: TestClient, trained_demo: TrainOutcome, platform_env: Platform) 
     /readyz serves is for the metrics token only, so the wait asks with it."""
     operator = operator_headers(platform_env.data_dir)
     deadline = time.monotonic() + 60
-    while api.get("/readyz", headers=operator).json().get("models", {}).get("nyc_flights") != trained_demo.version:
+    while (
+        api.get("/readyz", headers=operator).json().get("models", {}).get("nyc_flights")
+        != trained_demo.version
+    ):
         assert time.monotonic() < deadline, api.get("/readyz", headers=operator).json()
         time.sleep(0.2)
     return api
