@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args.out.with_suffix(".md").write_text(
         f"# Forecast snapshot: {spec.name} ({results['series']} series, horizon {spec.horizon})\n\n"
         "| method | seconds |\n| --- | ---: |\n"
-        f"| roll-forward to new actuals (one process; median of {len(timings)}), wall | {seconds:.2f} |\n"
+        f"| roll-forward to new actuals (median of {len(timings)}), wall | {seconds:.2f} |\n"
         f"| of which CPU time in this process (local refits; gbm fits in a worker) | {cpu_seconds:.2f} |\n"
         f"| peer: retrain with the engine's defaults ({jobs} processes) | {retrain_seconds:.1f} |\n\n"
         f"Origin {results['training_origin']} (trained) -> {results['snapshot_origin']} (snapshot); "
