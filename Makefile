@@ -28,7 +28,7 @@ system-deps: ## Debian packages the tests drive (Chromium)
 	bash scripts/install_system_deps.sh
 
 up: install ## bring up the whole platform (MLflow, Prefect, training, API :8000, portal :8501)
-	$(BIN)/astralytiq up
+	ASTRALYTIQ_API_WORKERS=$${ASTRALYTIQ_API_WORKERS:-0} $(BIN)/astralytiq up  # the API on every core
 
 test: install-dev system-deps lint audit ## lint, type-check, audit the lock and run every test
 	$(BIN)/pytest --timeout=900

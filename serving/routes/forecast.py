@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from serving import metrics
-from serving.deps import ModelStoreDep, Viewer, check_model_scope
+from serving.deps import Viewer, check_model_scope
 from serving.errors import ErrorDetail
 from serving.forecasts import (
     answer_headers,
@@ -119,9 +119,7 @@ async def _past_snapshot(store: ModelStore, name: str, snapshot_id: int) -> Serv
         **ERRORS,
     },
 )
-async def forecast(
-    name: str, body: ForecastRequest, store: ModelStoreDep, principal: Viewer, request: Request
-) -> Response:
+async def forecast(name: str, body: ForecastRequest, principal: Viewer, request: Request) -> Response:
     """Point forecasts and interval bounds per series and date, from the champion.
 
     Name the series in `series_ids` or ask for `all_series`; any horizon from 1 to the model's
@@ -138,6 +136,7 @@ async def forecast(
             status.HTTP_406_NOT_ACCEPTABLE,
             detail="this endpoint answers application/json or text/csv; send one of them in Accept",
         )
+    store = request.app.state.store
     served = served_or_404(store, name)  # one lookup: the whole answer comes from this version
     if body.snapshot_id is not None:
         served = await _past_snapshot(store, name, body.snapshot_id)
@@ -159,7 +158,7 @@ async def forecast(
         content = await _render(request, values, lambda: long_json(*args))
     else:
         content = await _render(request, values, lambda: forecast_json(*args))
-    metrics.FORECASTS.labels(model=name, version=served.version).inc(len(series_ids))
+    metrics.count_forecasts(name, served.version, len(series_ids))
     return Response(content, media_type=media_type, headers=headers)
 
 
@@ -178,15 +177,15 @@ async def forecast(
         **ERRORS,
     },
 )
-async def batch_forecast(
-    body: BatchForecastRequest, store: ModelStoreDep, principal: Viewer, request: Request
-) -> Response:
+async def batch_forecast(body: BatchForecastRequest, principal: Viewer, request: Request) -> Response:
     """Several forecast requests in one call, possibly over several models, answered in order.
 
     All or nothing: if any request is invalid, the error names it (`requests[2]: ...`) and no
     forecast is returned. `X-Model-Version` lists `model=version` for every model used. The
     whole batch holds at most ASTRALYTIQ_MAX_FORECAST_VALUES numbers (422 past it).
     """
+    # The store from app state, not a dependency: on the hot routes each dependency costs.
+    store = request.app.state.store
     checked = []
     values = 0
     for index, item in enumerate(body.requests):
@@ -212,6 +211,6 @@ async def batch_forecast(
     versions: dict[str, str] = {}
     for item, served in checked:
         versions[served.name] = served.version
-        metrics.FORECASTS.labels(model=served.name, version=served.version).inc(len(item.series_ids))
+        metrics.count_forecasts(served.name, served.version, len(item.series_ids))
     header = ", ".join(f"{model}={version}" for model, version in versions.items())
     return Response(content, media_type="application/json", headers={"X-Model-Version": header})
