@@ -126,6 +126,25 @@ class StoredDataset(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class ForecastSnapshot(Base):
+    """A forecast published from newer actuals for one model version (flows.forecast_flow): the
+    bundle itself sits in the model run's artifacts at ``artifact_uri``/``artifact_path``."""
+
+    __tablename__ = "forecast_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(128), index=True)
+    model_version: Mapped[str] = mapped_column(String(32))
+    origin: Mapped[str] = mapped_column(String(32))  # the first forecast date (ISO)
+    actuals_end: Mapped[str] = mapped_column(String(32))  # the newest actual used (ISO)
+    series_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    artifact_uri: Mapped[str] = mapped_column(Text)  # the run's artifact root
+    artifact_path: Mapped[str] = mapped_column(Text)  # the bundle JSON under it
+    sha256: Mapped[str] = mapped_column(String(64))
+    seconds: Mapped[float] = mapped_column(Float)  # how long the roll-forward took
+
+
 class AuditEvent(Base):
     __tablename__ = "audit_log"
 

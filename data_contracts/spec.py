@@ -166,6 +166,11 @@ class DatasetSpec(BaseModel):
         "default: the dataset name.",
     )
     schedule: str | None = Field(None, description="Cron schedule of the training flow, e.g. '0 6 * * 1'.")
+    forecast_schedule: str | None = Field(
+        None,
+        description="Cron schedule of the forecast flow (the champion rolled forward to the newest "
+        "actuals), e.g. '30 5 * * *'; the monitor flow also runs it after each check.",
+    )
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
     spec_path: SkipJsonSchema[Path | None] = Field(None, exclude=True)  # where it was read from
@@ -202,7 +207,7 @@ class DatasetSpec(BaseModel):
             raise ValueError(f"{value!r} is not a pandas frequency (e.g. D, W-SUN, MS)") from None
         return value
 
-    @field_validator("schedule")
+    @field_validator("schedule", "forecast_schedule")
     @classmethod
     def _schedule(cls, value: str | None) -> str | None:
         if value is None:

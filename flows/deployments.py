@@ -1,7 +1,9 @@
-"""The Prefect deployments `astralytiq worker` serves: training and monitoring of every dataset spec.
+"""The Prefect deployments `astralytiq worker` serves: training, monitoring and forecasting of every
+dataset spec.
 
-One ``train/<dataset>`` deployment (on the spec's cron ``schedule``, if any) and one
-``monitor/<dataset>`` deployment per dataset (a YAML spec, or one added at run time); runs come from the
+One ``train/<dataset>`` deployment (on the spec's cron ``schedule``, if any), one
+``monitor/<dataset>`` and one ``forecast/<dataset>`` (on ``forecast_schedule``, if any) per
+dataset (a YAML spec, or one added at run time); runs come from the
 schedule, `astralytiq run train <dataset>`, the API (``POST /v1/pipelines/train``), the Prefect
 UI or `prefect deployment run train/<dataset>`.
 """
@@ -34,12 +36,13 @@ class DeploymentPlan:
 
 
 def plan_deployments(settings: Settings, skip: frozenset[str] = frozenset()) -> DeploymentPlan:
-    """A train and a monitor deployment per valid spec, and the intake of uploads; an invalid
+    """A train, a monitor and a forecast deployment per valid spec, and the intake of uploads; an invalid
     spec is skipped, not fatal, so one broken YAML file does not stop the schedules of every
     other dataset. ``skip``: deployments (full names) already served."""
     from prefect.deployments.runner import RunnerDeployment
     from prefect.types.entrypoint import EntrypointType
 
+    from flows.forecast_flow import forecast_flow
     from flows.intake import add_dataset_flow
     from flows.monitor import monitor_flow
     from flows.train import train_flow
@@ -69,6 +72,15 @@ def plan_deployments(settings: Settings, skip: frozenset[str] = frozenset()) -> 
             deployment(train_flow, name=name, parameters=parameters, cron=spec.schedule, tags=["train"])
         )
         deployments.append(deployment(monitor_flow, name=name, parameters=parameters, tags=["monitor"]))
+        deployments.append(
+            deployment(
+                forecast_flow,
+                name=name,
+                parameters=parameters,
+                cron=spec.forecast_schedule,
+                tags=["forecast"],
+            )
+        )
     return DeploymentPlan(deployments, skipped)
 
 

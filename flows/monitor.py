@@ -1,5 +1,6 @@
 """The monitoring flow: check new actuals' contract, record how fresh they are, score the champion's
-forecast on them (live accuracy), then their drift against the training window."""
+forecast on them (live accuracy), publish the champion rolled forward to them (a forecast
+snapshot), then their drift against the training window."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from prefect.cache_policies import NONE
 from astralytiq.db import session_scope
 from astralytiq.settings import get_settings
 from data_contracts.spec import DatasetSpec
-from flows.outcomes import MonitorOutcome
+from flows.forecast_flow import publish_forecast
+from flows.outcomes import ForecastOutcome, MonitorOutcome
 from flows.retrain import maybe_retrain
 from flows.tasks import check_contract, load_data, load_spec_task
 from models.bundle import ForecastBundle
 from models.frame import DS
+from models.rollforward import RollForwardError
 from monitoring.accuracy import AccuracyResult, live_accuracy
 from monitoring.drift import DriftResult, NoNewActuals, compute_drift, split_windows
 from monitoring.store import save_accuracy, save_drift, save_monitor_run
@@ -95,6 +98,22 @@ def store_accuracy(model_name: str, version: str, result: AccuracyResult) -> int
         return save_accuracy(session, model_name, version, result).id
 
 
+def forecast_step(spec: DatasetSpec, df: pd.DataFrame, bundle: ForecastBundle) -> ForecastOutcome | None:
+    """Publish the champion rolled forward to these actuals, when they go past its training.
+
+    A roll-forward that cannot be made is logged and leaves the served forecast as it was: the
+    drift check still runs (it is what tells whether a retrain is due)."""
+    newest = pd.Timestamp(df[DS].max()).date()
+    if newest <= date.fromisoformat(bundle.train_end):
+        get_run_logger().info("no actuals after %s: the served forecast stays", bundle.train_end)
+        return None
+    try:
+        return publish_forecast(spec, df)
+    except RollForwardError as exc:
+        get_run_logger().error("forecast snapshot not published: %s", exc)
+        return None
+
+
 @flow(name="monitor", log_prints=True)
 def monitor_flow(dataset: str) -> MonitorOutcome:
     """Drift of ``dataset``'s newest actuals against the window its champion was trained on."""
@@ -107,11 +126,14 @@ def monitor_flow(dataset: str) -> MonitorOutcome:
     record_freshness(df, spec, version)
     accuracy = accuracy_task(df, spec, bundle)
     accuracy_id = store_accuracy(spec.model_name, version, accuracy) if accuracy is not None else None
+    forecast = forecast_step(spec, df, bundle)
     try:
         result = drift_task(df, spec, bundle)
     except NoNewActuals as exc:
         get_run_logger().warning("%s: nothing to monitor yet", exc)
-        return MonitorOutcome(spec.model_name, version, "no new actuals", accuracy_id=accuracy_id)
+        return MonitorOutcome(
+            spec.model_name, version, "no new actuals", accuracy_id=accuracy_id, forecast=forecast
+        )
     report_id = store_drift(spec.model_name, version, result)
     drifted = sorted(name for name, f in result.features.items() if f.drifted)
     create_markdown_artifact(
@@ -133,4 +155,5 @@ def monitor_flow(dataset: str) -> MonitorOutcome:
         report_id=report_id,
         accuracy_id=accuracy_id,
         retrain=retrain,
+        forecast=forecast,
     )

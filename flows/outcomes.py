@@ -46,6 +46,19 @@ class Retrained:
 
 
 @dataclass(frozen=True)
+class ForecastOutcome:
+    """A forecast snapshot published for the champion ``version`` of ``model_name``."""
+
+    model_name: str
+    version: str
+    snapshot_id: int
+    origin: str  # the first forecast date
+    series: int
+    seconds: float  # the roll-forward (refits and forecasts), without loading or publishing
+    fallbacks: tuple[str, ...] = ()  # series whose chosen model failed on the new data
+
+
+@dataclass(frozen=True)
 class MonitorOutcome:
     """A monitoring run of the champion ``version`` of ``model_name``."""
 
@@ -56,6 +69,7 @@ class MonitorOutcome:
     report_id: int | None = None  # the stored drift report
     accuracy_id: int | None = None  # the stored live accuracy, if any could be scored
     retrain: RetrainTriggered | Retrained | None = None  # None: drift at or under the threshold
+    forecast: ForecastOutcome | None = None  # the snapshot published from these actuals
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,13 @@ class ForecastBundle:
     # model -> {level ("95") -> ratio of its calibrated band to the normal one}; empty: normal
     interval_tails: dict[str, dict[str, float]] = field(default_factory=dict)
 
+    @property
+    def origin(self) -> str:
+        """The first forecast date: the step after the newest actual any series was fitted on.
+
+        Series that end earlier start their path earlier; the model's origin is the latest start."""
+        return max(entry.dates[0] for entry in self.series.values())
+
     def paths(
         self, series_id: str, horizon: int, levels: Iterable[float]
     ) -> tuple[list[str], list[float], list[tuple[float, list[float], list[float]]]]:

@@ -114,6 +114,7 @@ class SeriesOutcome:
     forecast: SeriesForecast
     # candidate -> |error| / sigma on each backtest window (rows) and step (columns)
     interval_errors: dict[str, np.ndarray] = field(default_factory=dict)
+    members: list[str] = field(default_factory=list)  # a combination's candidates (roll-forward reuses them)
 
 
 @dataclass
@@ -253,6 +254,7 @@ def train_series(
             history_values=[float(v) for v in series.y[-keep:]],
         ),
         interval_errors={name: np.vstack(rows) for name, rows in errors.items()},
+        members=list(members) if name in COMBINATIONS else [],
     )
 
 
@@ -463,7 +465,14 @@ def assemble(
             chosen_rows = scores.merge(selection[["series_id", "model"]], on=["series_id", "model"])
             summary[f"backtest_{col}"] = float(chosen_rows[col].mean())
     tails: dict[str, dict[str, float]] = {}
+    # What a roll-forward needs to repeat these choices on new actuals without a new selection.
+    combo_members = {o.series_id: o.members for o in outcomes if o.members}
+    sigma_factors: dict[str, list[float]] = {}
     if calibration is not None:
+        sigma_factors = {
+            model: [round(float(f), 6) for f in calibration.factors(model, config.horizon)]
+            for model in sorted({o.selected for o in outcomes})
+        }
         for level in config.levels:
             summary[f"backtest_calibrated_coverage_{level:g}"] = calibrated_coverage(
                 outcomes, calibration, level
@@ -488,6 +497,8 @@ def assemble(
             "selection_metric": config.selection_metric,
             "season_lengths": list(config.periods),
             "intervals": "calibrated on backtest errors" if calibration is not None else "model",
+            "combo_members": combo_members,
+            "sigma_factors": sigma_factors,
         },
         interval_tails=tails,
     )

@@ -69,6 +69,8 @@ class SeriesForecastOut(TypedDict):
 class ForecastResponse(TypedDict):
     model: str
     version: str
+    origin: str
+    snapshot_id: int | None
     horizon: int
     levels: list[float]
     forecasts: list[SeriesForecastOut]

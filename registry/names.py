@@ -20,3 +20,6 @@ REPORT_FOLDER: Final = "contract_report"  # a run's contract report: report.json
 def as_alias(text: str | None) -> Alias | None:
     """``text`` as one of the aliases the platform sets, or None."""
     return CHAMPION if text == CHAMPION else CHALLENGER if text == CHALLENGER else None
+
+
+SNAPSHOT_FOLDER: Final = "forecast_snapshots"  # a model run's published roll-forward bundles

@@ -36,6 +36,7 @@ from serving.routes import (
     pipelines,
     spec_schemas,
 )
+from serving.snapshots import SnapshotFinder
 
 log = logging.getLogger("astralytiq.serving")
 MEMORY_TRIM_SECONDS = 5.0  # after a burst of large answers, RSS is back near its start within seconds
@@ -58,7 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         registry = RegistryClient(settings.mlflow_tracking_uri)
-        store = ModelStore(registry, cache_bytes=int(settings.forecast_cache_mb * 1024 * 1024))
+        sessions = session_factory(settings.app_database_url)
+        store = ModelStore(
+            registry,
+            cache_bytes=int(settings.forecast_cache_mb * 1024 * 1024),
+            snapshots=SnapshotFinder(sessions),
+        )
         app.state.settings = settings
         app.state.signing_key = settings.signing_key()  # read once, not per request
         app.state.tokens = VerifiedTokens(
@@ -69,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.report_streams = ReportStreams(
             settings.report_streams, settings.report_stream_bytes_per_second
         )
-        app.state.sessions = session_factory(settings.app_database_url)
+        app.state.sessions = sessions
         app.state.access = AccessCache(app.state.sessions, settings.auth_recheck_seconds)
         app.state.store = store
         app.state.login_throttle = LoginThrottle(

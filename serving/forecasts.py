@@ -12,6 +12,14 @@ from pydantic_core import to_json
 
 from serving import metrics
 from serving.model_store import ModelStore, ServedModel
+from serving.schemas import MAX_SERIES_PER_REQUEST
+
+
+def answer_headers(served: ServedModel) -> dict[str, str]:
+    headers = {"X-Model-Version": served.version, "X-Forecast-Origin": served.origin}
+    if served.snapshot_id is not None:
+        headers["X-Forecast-Snapshot"] = str(served.snapshot_id)
+    return headers
 
 
 def served_or_404(store: ModelStore, name: str) -> ServedModel:
@@ -41,6 +49,21 @@ def check_request(served: ServedModel, series_ids: list[str], horizon: int) -> N
             + (" ..." if len(unknown) > 5 else "")
             + f"; GET /v1/models/{served.name}/series lists its {len(bundle.series)} series",
         )
+
+
+def select_series(served: ServedModel, series_ids: list[str] | None) -> list[str]:
+    """The series a request names, or all of the model's (bounded by MAX_SERIES_PER_REQUEST)."""
+    if series_ids is not None:
+        return series_ids
+    every = list(served.bundle.series)
+    if len(every) > MAX_SERIES_PER_REQUEST:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"all_series: model {served.name!r} has {len(every):,} series and one answer holds at most "
+            f"{MAX_SERIES_PER_REQUEST:,}; name them in series_ids, {MAX_SERIES_PER_REQUEST:,} at a time "
+            f"(GET /v1/models/{served.name}/series lists them)",
+        )
+    return every
 
 
 def answer_values(
@@ -122,7 +145,16 @@ def forecast_json(
     served: ServedModel, series_ids: list[str], horizon: int, levels: list[float], include_history: bool
 ) -> bytes:
     """The ForecastResponse body (the caller has run ``check_request``)."""
-    head = to_json({"model": served.name, "version": served.version, "horizon": horizon, "levels": levels})
+    head = to_json(
+        {
+            "model": served.name,
+            "version": served.version,
+            "origin": served.origin,
+            "snapshot_id": served.snapshot_id,
+            "horizon": horizon,
+            "levels": levels,
+        }
+    )
     body = b",".join(series_json(served, series_ids, horizon, levels, include_history))
     return head[:-1] + b',"forecasts":[' + body + b"]}"
 

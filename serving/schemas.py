@@ -91,12 +91,10 @@ class Me(BaseModel):
     kind: Literal["user", "api_key"]
 
 
-class ForecastRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        strict=True,  # JSON types as documented: no "1" for 1, no true for 1
-        json_schema_extra={"examples": [{"series_ids": ["ATL", "BOS"], "horizon": 14, "levels": [80, 95]}]},
-    )
+class SeriesForecastQuery(BaseModel):
+    """What every forecast request asks: which series, how far ahead, which intervals."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)  # JSON types as documented: no "1" for 1
 
     series_ids: list[str] = Field(
         min_length=1,
@@ -126,11 +124,61 @@ class ForecastRequest(BaseModel):
 
     @field_validator("series_ids")
     @classmethod
-    def _ids(cls, ids: list[str]) -> list[str]:
+    def _ids(cls, ids: list[str] | None) -> list[str] | None:
+        if ids is None:
+            return None
         for series_id in ids:
             if not 0 < len(series_id) <= 200:
                 raise ValueError("each series id is 1-200 characters")
         return list(dict.fromkeys(ids))  # keep order, drop repeats
+
+
+class ForecastRequest(SeriesForecastQuery):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {"series_ids": ["ATL", "BOS"], "horizon": 14, "levels": [80, 95]},
+                {"all_series": True, "horizon": 7, "levels": [80], "layout": "long"},
+            ]
+        },
+    )
+
+    series_ids: list[str] | None = Field(  # type: ignore[assignment]
+        None,
+        min_length=1,
+        max_length=MAX_SERIES_PER_REQUEST,
+        description=f"Series to forecast (1-{MAX_SERIES_PER_REQUEST}); GET /v1/models/{{name}}/series lists "
+        "them. Leave out with `all_series`.",
+        json_schema_extra={"items": SERIES_ID_SCHEMA},
+    )
+    all_series: bool = Field(
+        False,
+        description=f"Forecast every series of the model instead of naming them (a model of more than "
+        f"{MAX_SERIES_PER_REQUEST} series gets a 422: name them in pages of series_ids).",
+    )
+    layout: Literal["nested", "long"] = Field(
+        "nested",
+        description="`nested`: ForecastResponse, points grouped per series. `long`: a flat JSON array, one "
+        "record per series and date (`series_id, ds, yhat, lo_<level>, hi_<level>, ..., model_version, "
+        "origin`, plus `y` for history rows), that `pandas.DataFrame(body)` reads as is. "
+        "`Accept: text/csv` answers the long layout as CSV whatever this says.",
+    )
+
+    snapshot_id: (
+        Annotated[int, Field(strict=False, ge=1, le=DB_ID_MAX), BeforeValidator(_json_integer)] | None
+    ) = Field(
+        None,
+        description="Answer from this past forecast snapshot (its id is in X-Forecast-Snapshot and "
+        "`snapshot_id` of an earlier answer) instead of the newest: the same numbers as then.",
+    )
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> ForecastRequest:
+        if self.all_series == (self.series_ids is not None):
+            raise ValueError("name the series in series_ids or set all_series to true (one of the two)")
+        return self
 
 
 class Interval(BaseModel):
@@ -164,6 +212,8 @@ class ForecastResponse(BaseModel):
                 {
                     "model": "nyc_flights",
                     "version": "3",
+                    "origin": "2013-12-04",
+                    "snapshot_id": None,
                     "horizon": 1,
                     "levels": [80.0, 95.0],
                     "forecasts": [
@@ -190,12 +240,54 @@ class ForecastResponse(BaseModel):
 
     model: str
     version: str = Field(description="The model version that made these forecasts (also X-Model-Version).")
+    origin: str = Field(
+        description="The first forecast date: the day (step) after the newest actual these forecasts "
+        "start from (also X-Forecast-Origin)."
+    )
+    snapshot_id: int | None = Field(
+        None,
+        description="The forecast snapshot that answered (also X-Forecast-Snapshot); null: the "
+        "version's own forecast from its training cutoff.",
+    )
     horizon: int
     levels: list[float]
     forecasts: list[SeriesForecastOut]
 
 
-class BatchItem(ForecastRequest):
+class LongForecastRow(BaseModel):
+    """One record of the `long` layout (and one line of the CSV answer)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "series_id": "ATL",
+                    "ds": "2013-12-04",
+                    "yhat": 31.4,
+                    "lo_80": 27.9,
+                    "hi_80": 34.9,
+                    "lo_95": 26.0,
+                    "hi_95": 36.8,
+                    "model_version": "3",
+                    "origin": "2013-12-04",
+                }
+            ]
+        },
+    )
+
+    series_id: str
+    ds: str
+    yhat: float | None = Field(description="Point forecast; null on a history row.")
+    model_version: str
+    origin: str
+    y: float | None = Field(
+        None, description="Only with include_history: the actual on a history row, null on a forecast row."
+    )
+    # lo_<level>, hi_<level> per level asked for, named by the level's 6-digit form ("80", "97.5")
+
+
+class BatchItem(SeriesForecastQuery):
     model_config = ConfigDict(
         extra="forbid",
         strict=True,  # JSON types as documented: no "1" for 1, no true for 1

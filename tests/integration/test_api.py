@@ -86,7 +86,7 @@ def test_models_list_and_detail(
         ({"series_ids": ["ATL"], "horizon": 3, "levels": "80"}, 422, "valid list"),
         ({"series_ids": ["ATL"], "horizon": 3, "levels": [0]}, 422, "above 0 and at most 99.99"),
         ({"series_ids": ["ATL"], "horizon": 3, "levels": [100]}, 422, "above 0 and at most 99.99"),
-        ({"horizon": 3}, 422, "Field required"),
+        ({"horizon": 3}, 422, "name the series in series_ids or set all_series to true"),
         ({"series_ids": [], "horizon": 3}, 422, "at least 1 item"),
         ({"series_ids": ["ATL"], "horizon": "soon"}, 422, "valid integer"),
         ({"series_ids": ["ATL"], "horizon": 3, "levels": [120]}, 422, "above 0 and at most 99.99"),
@@ -209,10 +209,11 @@ def test_openapi_has_examples_and_both_security_schemes(client: TestClient) -> N
         assert schemas[name]["examples"], f"{name} has no OpenAPI example"
     assert {"OAuth2PasswordBearer", "APIKeyHeader"} <= set(spec["components"]["securitySchemes"])
     forecast = spec["paths"]["/v1/models/{name}/forecast"]["post"]
-    assert "X-Model-Version" in forecast["responses"]["200"]["headers"]
-    assert forecast["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
-        "/ForecastResponse"
-    )
+    assert {"X-Model-Version", "X-Forecast-Origin"} <= set(forecast["responses"]["200"]["headers"])
+    shapes = forecast["responses"]["200"]["content"]["application/json"]["schema"]["anyOf"]
+    assert shapes[0]["$ref"].endswith("/ForecastResponse")
+    assert shapes[1] == {"type": "array", "items": {"$ref": "#/components/schemas/LongForecastRow"}}
+    assert "text/csv" in forecast["responses"]["200"]["content"]
     assert all(path.startswith(("/v1/", "/healthz", "/readyz")) for path in spec["paths"])
 
 

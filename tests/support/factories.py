@@ -29,6 +29,13 @@ def set_champion(tracking_uri: str, model_name: str, version: str) -> None:
     RegistryClient(tracking_uri).set_alias(model_name, CHAMPION, version)
 
 
+def delete_model(tracking_uri: str, model_name: str) -> None:
+    """Remove a model a test registered, so the models other tests list are theirs alone."""
+    from registry.tracking import client_for
+
+    client_for(tracking_uri).delete_registered_model(model_name)
+
+
 def champion_of(tracking_uri: str, model_name: str) -> str:
     version = RegistryClient(tracking_uri).champion(model_name)
     assert version is not None, f"{model_name} has no champion"

@@ -21,7 +21,7 @@ def _settings(datasets: Path) -> Settings:
     return settings
 
 
-def test_each_spec_gets_a_train_and_a_monitor_deployment_and_a_broken_one_is_skipped(
+def test_each_spec_gets_a_train_a_monitor_and_a_forecast_deployment_and_a_broken_one_is_skipped(
     tmp_path: Path,
 ) -> None:
     shutil.copy(REPO / "datasets" / "nyc_flights.yaml", tmp_path)
@@ -30,11 +30,19 @@ def test_each_spec_gets_a_train_and_a_monitor_deployment_and_a_broken_one_is_ski
     plan = plan_deployments(_settings(tmp_path))
 
     by_name = {d.full_name: d for d in plan.deployments}
-    assert set(by_name) == {"train/nyc_flights", "monitor/nyc_flights", "add-dataset/intake"}
+    assert set(by_name) == {
+        "train/nyc_flights",
+        "monitor/nyc_flights",
+        "forecast/nyc_flights",
+        "add-dataset/intake",
+    }
     train, monitor = by_name["train/nyc_flights"], by_name["monitor/nyc_flights"]
-    assert train.parameters == monitor.parameters == {"dataset": "nyc_flights"}
-    # The spec's cron drives training; monitoring runs when triggered.
+    forecast = by_name["forecast/nyc_flights"]
+    assert train.parameters == monitor.parameters == forecast.parameters == {"dataset": "nyc_flights"}
+    # The spec's crons drive training and forecasting; monitoring runs when triggered.
     assert [s.schedule.cron for s in train.schedules] == ["0 6 * * 1"]  # type: ignore[union-attr]
+    assert [s.schedule.cron for s in forecast.schedules] == ["30 5 * * *"]  # type: ignore[union-attr]
+    assert forecast.entrypoint == "flows.forecast_flow.forecast_flow"
     assert monitor.schedules == []
     # Module paths: the flow-run process imports the installed package from any directory.
     assert train.entrypoint == "flows.train.train_flow"
