@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from models import defaults, metrics
-from models.engine import SeriesOutcome, TrainingConfig, calibrate, plan_training, train_all
+from models.engine import BACKTEST_FITS, SeriesOutcome, TrainingConfig, calibrate, plan_training, train_all
 from models.frame import Series
 from models.gbm import LOSSES, STRATEGIES
 from models.intervals import tail_ratio, z_score
@@ -195,6 +195,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="recursive: one model of the next step; direct: one model per step ahead",
     )
     parser.add_argument(
+        "--gbm-backtest-fits",
+        choices=BACKTEST_FITS,
+        default=defaults.GBM_BACKTEST_FITS,
+        help="shared: one pooled fit forecasts every backtest window; window: one fit per window",
+    )
+    parser.add_argument(
         "--no-calibration", action="store_true", help="serve the models' own intervals (an ablation)"
     )
     parser.add_argument("--freq", default="D", help="pandas frequency of the synthetic dates")
@@ -236,6 +242,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         gbm_lags=args.gbm_lags,
         gbm_loss=args.gbm_loss,
         gbm_strategy=args.gbm_strategy,
+        gbm_backtest_fits=args.gbm_backtest_fits,
         calendar_features=False,  # M4 publishes no dates: the calendar would be synthetic
         time_budget=args.time_budget,
         calibrate_intervals=not args.no_calibration,
@@ -268,6 +275,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "gbm_lags": args.gbm_lags,
             "gbm_loss": args.gbm_loss,
             "gbm_strategy": args.gbm_strategy,
+            "gbm_backtest_fits": args.gbm_backtest_fits,
             "time_budget": args.time_budget,
             "calibration": not args.no_calibration,
             "selection_metric": config.selection_metric,
