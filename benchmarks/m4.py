@@ -8,7 +8,8 @@ Every series goes through the engine as ``train`` runs it: the plan (candidates 
 fit the time budget, drops logged), ``models.engine.train_all`` (rolling-origin backtest of each
 candidate, per-series selection, refit) in worker processes, then the interval calibration on
 the backtest errors (``models.engine.calibrate``). The global boosted trees (``gbm``) are first
-fitted across all series once per backtest window and once on everything. Scores are the M4
+fitted across all series twice: once on every series cut at its oldest backtest cutoff (that
+model forecasts every backtest window) and once on everything (``models.engine.pooled_fits``). Scores are the M4
 organisers': sMAPE and MASE averaged over series, OWA against Naive2 computed the M4 way in the
 same run, and for the intervals the coverage of the 80% and 95% bands and MSIS (of the 95%
 band). A named peer, StatsForecast's AutoETS and AutoARIMA, then forecasts the same series in

@@ -10,7 +10,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import as_completed
+from concurrent.futures import FIRST_COMPLETED, as_completed, wait
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 
@@ -304,18 +304,27 @@ class PooledFit:
     targets: dict[int, list[Series]]  # windows back (-1: the full history) -> series to forecast
 
 
+HEARTBEAT_SECONDS = 30.0  # a line while the pooled fits run, so a long fit is never silent
+
+
 def _run_fits(
-    fits: list[PooledFit], config: TrainingConfig, n_jobs: int
+    fits: list[PooledFit], config: TrainingConfig, n_jobs: int, heartbeat: Callable[[], None] | None = None
 ) -> Iterator[tuple[PooledFit, dict[int, dict[str, Forecast | str]]]]:
-    """Each pooled fit with its forecasts, as they finish (in worker processes when n_jobs > 1)."""
+    """Each pooled fit with its forecasts, as they finish (in worker processes when n_jobs > 1);
+    ``heartbeat`` is called every ``HEARTBEAT_SECONDS`` in which none finished."""
     if n_jobs <= 1 or len(fits) <= 1:
         for fit in fits:
             yield fit, _fit_pooled(fit.candidate, config, fit.train, fit.targets)
         return
     with worker_pool(min(n_jobs, len(fits))) as pool:
         futures = {pool.submit(_fit_pooled, f.candidate, config, f.train, f.targets): f for f in fits}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
+            if not done and heartbeat:
+                heartbeat()
+            for future in done:
+                yield futures[future], future.result()
 
 
 def pooled_fits(series: list[Series], config: TrainingConfig) -> list[PooledFit]:
@@ -374,7 +383,20 @@ def pool_forecasts(
         for sid in windows:
             windows[sid].setdefault(fit.candidate, {})
     started = time.perf_counter()
-    for done, (fit, forecasts) in enumerate(_run_fits(fits, config, n_jobs), start=1):
+    finished = 0
+
+    def still_fitting() -> None:
+        if stage:
+            elapsed = time.perf_counter() - started
+            stage(f"pooled fits: {finished} of {len(fits)} done, still fitting ({elapsed:.0f} s)")
+
+    if stage and fits:
+        stage(
+            f"{len(fits)} pooled fit(s) of {', '.join(sorted({f.candidate for f in fits}))} across "
+            f"{len(series)} series started in {min(n_jobs, len(fits))} process(es)"
+        )
+    for done, (fit, forecasts) in enumerate(_run_fits(fits, config, n_jobs, still_fitting), start=1):
+        finished = done
         for back, by_series in forecasts.items():
             lengths = {t.series_id: len(t) for t in fit.targets[back]}
             for sid, forecast in by_series.items():
