@@ -28,7 +28,7 @@ system-deps: ## Debian packages the tests drive (Chromium)
 	bash scripts/install_system_deps.sh
 
 up: install ## bring up the whole platform (MLflow, Prefect, training, API :8000, portal :8501)
-	$(BIN)/astralytiq up
+	ASTRALYTIQ_API_WORKERS=$${ASTRALYTIQ_API_WORKERS:-0} $(BIN)/astralytiq up  # the API on every core
 
 test: install-dev system-deps lint audit ## lint, type-check, audit the lock and run every test
 	$(BIN)/pytest --timeout=900
@@ -55,7 +55,7 @@ e2e: install-dev system-deps ## the whole platform and the portal in headless Ch
 	$(BIN)/pytest tests/e2e
 
 fuzz: install-dev ## schemathesis, every check and phase (stateful too), 100 examples per operation
-	ASTRALYTIQ_FUZZ_EXAMPLES=$${ASTRALYTIQ_FUZZ_EXAMPLES:-100} $(BIN)/pytest tests/security/test_schemathesis.py -s --timeout=3600
+	ASTRALYTIQ_FUZZ_EXAMPLES=$${ASTRALYTIQ_FUZZ_EXAMPLES:-100} ASTRALYTIQ_FUZZ_RESULT=benchmarks/results/fuzz.txt $(BIN)/pytest tests/security/test_schemathesis.py -s --timeout=3600
 
 bench-abuse: install-dev ## normal traffic beside heavy and hostile requests: p99s and peak memory
 	$(BIN)/python -m benchmarks.abuse

@@ -72,6 +72,13 @@ class Settings(BaseSettings):
         description="Dask scheduler that per-series training runs on (tcp://host:8786); "
         "empty: a local cluster of train_jobs worker processes, started per training run.",
     )
+    api_workers: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="Worker processes of the prediction API (each loads every champion and has its "
+        "own render cache; metrics are summed over them); 0: one per CPU core (`make up`).",
+    )
     alias_poll_seconds: float = Field(
         10.0, gt=0, description="How often the API checks whether the champion alias moved."
     )

@@ -48,6 +48,24 @@ class ForecastBundle:
     # model -> {level ("95") -> ratio of its calibrated band to the normal one}; empty: normal
     interval_tails: dict[str, dict[str, float]] = field(default_factory=dict)
 
+    def paths(
+        self, series_id: str, horizon: int, levels: Iterable[float]
+    ) -> tuple[list[str], list[float], list[tuple[float, list[float], list[float]]]]:
+        """One series' ``horizon`` steps as columns: (dates, yhat, [(level, lower, upper), ...]).
+        The API renders from these directly (no row per step); ``forecast`` makes rows of them."""
+        entry = self.series.get(series_id)
+        if entry is None:
+            raise KeyError(series_id)
+        floor = 0.0 if self.nonnegative else None
+        mean = entry.mean[:horizon]
+        sigma = entry.sigma[:horizon]
+        tails = self.interval_tails.get(entry.model)
+        level_bands = [
+            (level, *bands(mean, sigma, level, floor, tail_ratio(tails, level))) for level in levels
+        ]
+        yhat = [max(m, 0.0) for m in mean] if floor is not None else mean
+        return entry.dates[:horizon], yhat, level_bands
+
     def forecast(
         self, series_ids: Iterable[str], horizon: int, levels: Iterable[float]
     ) -> list[dict[str, Any]]:
@@ -55,27 +73,15 @@ class ForecastBundle:
         if not 1 <= horizon <= self.max_horizon:
             raise ValueError(f"horizon must be between 1 and {self.max_horizon}, got {horizon}")
         levels = list(levels)
-        floor = 0.0 if self.nonnegative else None
+        names = [(f"yhat_lower_{level:g}", f"yhat_upper_{level:g}") for level in levels]
         rows: list[dict[str, Any]] = []
         for series_id in series_ids:
-            entry = self.series.get(series_id)
-            if entry is None:
-                raise KeyError(series_id)
-            mean = entry.mean[:horizon]
-            sigma = entry.sigma[:horizon]
-            tails = self.interval_tails.get(entry.model)
-            level_bands = {
-                level: bands(mean, sigma, level, floor, tail_ratio(tails, level)) for level in levels
-            }
+            dates, yhat, level_bands = self.paths(series_id, horizon, levels)
             for step in range(horizon):
-                row: dict[str, Any] = {
-                    "series_id": series_id,
-                    "ds": entry.dates[step],
-                    "yhat": max(mean[step], 0.0) if floor is not None else mean[step],
-                }
-                for level, (lower, upper) in level_bands.items():
-                    row[f"yhat_lower_{level:g}"] = lower[step]
-                    row[f"yhat_upper_{level:g}"] = upper[step]
+                row: dict[str, Any] = {"series_id": series_id, "ds": dates[step], "yhat": yhat[step]}
+                for (lower_name, upper_name), (_, lower, upper) in zip(names, level_bands, strict=True):
+                    row[lower_name] = lower[step]
+                    row[upper_name] = upper[step]
                 rows.append(row)
         return rows
 

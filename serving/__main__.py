@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
@@ -19,10 +24,15 @@ from pydantic import ValidationError
 
 from astralytiq.private_files import restrict_new_files, tighten
 from astralytiq.settings import get_settings
-from serving import memory, warm_start
+from serving import memory, metrics_env, warm_start
 
 GRACEFUL_SHUTDOWN_SECONDS = 10  # after the drain: how long requests still running may take
 MIGRATE = "import sys; from astralytiq.db import upgrade_database; upgrade_database(sys.argv[1])"
+
+
+def resolved_workers(asked: int) -> int:
+    """Worker processes to run: ``asked``, or one per CPU core for 0."""
+    return asked or os.cpu_count() or 1
 
 
 def ensure_schema(url: str) -> None:
@@ -37,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m serving", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="Worker processes; 0: one per CPU core.")
     parser.add_argument("--access-log", action="store_true", help="Log every request (costs throughput).")
     args = parser.parse_args(argv)
     # Model loads, swaps and failures are logged by "astralytiq.*" loggers, beside uvicorn's lines.
@@ -55,7 +65,8 @@ def main(argv: list[str] | None = None) -> None:
         reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
         sys.exit(f"error: the API will not start with these settings: {reasons}")
     tighten(settings.data_dir)
-    if args.workers == 1:  # worker processes import the app afresh: nothing to hand them
+    workers = resolved_workers(args.workers)
+    if workers == 1:  # worker processes import the app afresh: nothing to hand them
         warm_start.begin(settings.mlflow_tracking_uri, int(settings.forecast_cache_mb * 1024 * 1024))
     ensure_schema(settings.app_database_url)
     import uvicorn  # with the app it imports: the part of start-up the warm start overlaps
@@ -79,13 +90,28 @@ def main(argv: list[str] | None = None) -> None:
         "timeout_keep_alive": settings.http_keepalive_seconds,
         "limit_concurrency": settings.http_max_connections,
     }
-    if args.workers > 1:  # uvicorn's supervisor stops the workers (no drain period)
-        uvicorn.run("serving.app:create_app", workers=args.workers, **options)
+    if workers > 1:  # uvicorn's supervisor stops the workers (no drain period)
+        with shared_metrics():
+            uvicorn.run("serving.app:create_app", workers=workers, **options)
         return
     server = _draining_server(uvicorn, settings.shutdown_drain_seconds)(
         uvicorn.Config("serving.app:create_app", **options)
     )
     server.run()
+
+
+@contextmanager
+def shared_metrics() -> Iterator[None]:
+    """Prometheus multiprocess mode for the worker processes: each writes its counters and
+    histograms to files in a folder of its own run (never a previous one's), and /metrics, in
+    whichever worker answers it, sums them all (``serving.metrics.exposition``)."""
+    folder = tempfile.mkdtemp(prefix="astralytiq-metrics-")
+    os.environ[metrics_env.MULTIPROCESS_DIR] = folder  # read by prometheus_client in each worker
+    try:
+        yield
+    finally:
+        os.environ.pop(metrics_env.MULTIPROCESS_DIR, None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _draining_server(uvicorn: Any, drain_seconds: float) -> Any:

@@ -14,12 +14,12 @@ from fastapi import FastAPI
 from astralytiq.db import session_factory
 from astralytiq.settings import Settings, get_settings
 from registry.rest import RegistryClient
-from serving import errors, memory, openapi, warm_start
+from serving import errors, memory, metrics, openapi, warm_start
 from serving.access import AccessCache
-from serving.forwarded import ForwardedClient
+from serving.auth import VerifiedTokens
 from serving.health_gauges import HealthGauges
 from serving.login_throttle import LoginThrottle
-from serving.middleware import ObservabilityMiddleware
+from serving.middleware import EdgeMiddleware
 from serving.model_store import ModelStore
 from serving.rendering import Renderer
 from serving.report_streams import ReportStreams
@@ -49,6 +49,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = ModelStore(registry, cache_bytes=int(settings.forecast_cache_mb * 1024 * 1024))
         app.state.settings = settings
         app.state.signing_key = settings.signing_key()  # read once, not per request
+        app.state.tokens = VerifiedTokens(
+            key=app.state.signing_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
         app.state.metrics_bearer = settings.metrics_bearer()
         app.state.renderer = Renderer(settings.render_concurrency, settings.render_queue)
         app.state.report_streams = ReportStreams(
@@ -108,10 +111,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     errors.install(app)
-    app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes)
     # The portal's logins carry the browser's address (X-Forwarded-For): the throttle counts
     # per person, not per portal, but only a trusted proxy's header is believed.
-    app.add_middleware(ForwardedClient, trusted=settings.trusted_proxies)
+    app.add_middleware(
+        EdgeMiddleware, max_body_bytes=settings.max_request_bytes, trusted=settings.trusted_proxies
+    )
     for router in (
         auth.router,
         models.router,
@@ -141,7 +145,7 @@ def _metrics_port(settings: Settings) -> Any:
 
     host = "0.0.0.0" if settings.environment == "production" else "127.0.0.1"
     try:
-        server, _ = start_http_server(port, host)
+        server, _ = start_http_server(port, host, registry=metrics.EXPOSITION)
     except OSError as exc:  # another worker process of this API holds it: that one answers
         log.warning("metrics port %s:%s not opened: %s", host, port, exc)
         return None

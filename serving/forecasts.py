@@ -68,20 +68,22 @@ def check_answer_size(values: int, limit: int, where: str = "") -> None:
 def _render(
     served: ServedModel, series_ids: list[str], horizon: int, levels: list[float], include_history: bool
 ) -> list[bytes]:
-    """One JSON object per series, in order (the SeriesForecastOut shape)."""
+    """One JSON object per series, in order (the SeriesForecastOut shape), built from the
+    bundle's columns (no intermediate row per step: this is the uncached path's cost)."""
     bundle = served.bundle
-    rows = bundle.forecast(series_ids, horizon, levels)
-    keys = [(level, f"yhat_lower_{level:g}", f"yhat_upper_{level:g}") for level in levels]
     rendered = []
-    for index, series_id in enumerate(series_ids):
+    for series_id in series_ids:
         entry = bundle.series[series_id]
+        dates, yhat, level_bands = bundle.paths(series_id, horizon, levels)
         points = [
             {
-                "ds": row["ds"],
-                "yhat": row["yhat"],
-                "intervals": [{"level": lv, "lower": row[lo], "upper": row[up]} for lv, lo, up in keys],
+                "ds": dates[step],
+                "yhat": yhat[step],
+                "intervals": [
+                    {"level": lv, "lower": lo[step], "upper": up[step]} for lv, lo, up in level_bands
+                ],
             }
-            for row in rows[index * horizon : (index + 1) * horizon]
+            for step in range(horizon)
         ]
         history = (
             [{"ds": d, "y": v} for d, v in zip(entry.history_dates, entry.history_values, strict=True)]
@@ -102,14 +104,14 @@ def series_json(
     """Each series' rendered forecast, from the cache where it can be."""
     cache = served.cache
     level_key = tuple(levels)
-    found: list[bytes | None] = [cache.get((s, horizon, level_key, include_history)) for s in series_ids]
+    found = cache.get_many([(s, horizon, level_key, include_history) for s in series_ids])
     missing = [s for s, value in zip(series_ids, found, strict=True) if value is None]
     hits = len(series_ids) - len(missing)
     if hits:
-        metrics.CACHE.labels(model=served.name, result="hit").inc(hits)
+        metrics.count_cache(served.name, "hit", hits)
     if not missing:
         return found  # type: ignore[return-value]
-    metrics.CACHE.labels(model=served.name, result="miss").inc(len(missing))
+    metrics.count_cache(served.name, "miss", len(missing))
     fresh = dict(zip(missing, _render(served, missing, horizon, levels, include_history), strict=True))
     for series_id, value in fresh.items():
         cache.put((series_id, horizon, level_key, include_history), value)

@@ -4,8 +4,8 @@ The portal logs every person in through the API from its one process; without th
 count all their failed logins against the portal's address. A trusted proxy (the portal, an
 ingress) names the address it was reached from in X-Forwarded-For; anyone else could write any
 address there to dodge the login throttle, so the header is believed only from the networks in
-``ASTRALYTIQ_TRUSTED_PROXIES``. The ASGI ``client`` is replaced, so the throttle and the audit
-log both see the browser's address.
+``ASTRALYTIQ_TRUSTED_PROXIES``. ``serving.middleware`` replaces the ASGI ``client`` with it, so
+the throttle and the audit log both see the browser's address.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 Network = IPv4Network | IPv6Network
 
@@ -56,21 +54,3 @@ def client_address(peer: str, forwarded_for: str | None, trusted: Sequence[Netwo
         if not _is_trusted(ip, trusted):
             break
     return address
-
-
-class ForwardedClient:
-    """ASGI middleware: the request's ``client`` becomes ``client_address(...)``."""
-
-    def __init__(self, app: ASGIApp, trusted: Sequence[Network]) -> None:
-        self.app = app
-        self.trusted = tuple(trusted)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        client = scope.get("client")
-        if scope["type"] in ("http", "websocket") and client and self.trusted:
-            values = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
-            address = client_address(client[0], ",".join(values) or None, self.trusted)
-            if address != client[0]:
-                # The proxy's port says nothing about the client's; 0 means unknown.
-                scope = {**scope, "client": (address, 0)}
-        await self.app(scope, receive, send)

@@ -1,16 +1,25 @@
 """Prometheus metrics of the API: requests, latency, forecasts served, model loads, and each
-model's health (drift, live accuracy, data freshness, training time, champion version)."""
+model's health (drift, live accuracy, data freshness, training time, champion version).
+
+With several worker processes (``serving.__main__``), counters and histograms live in
+prometheus_client's multiprocess files and every scrape sums all the workers; the health gauges
+and the serving info are built by the worker that answers (each reads the same app database and
+registry, so they agree once the alias watchers have polled).
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import REGISTRY, Counter, Histogram, Info
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, Info, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from serving.metrics_env import MULTIPROCESS_DIR
 
 if TYPE_CHECKING:
     from monitoring.snapshot import HealthSnapshot
@@ -26,6 +35,44 @@ LATENCY = Histogram(
     ["route", "method", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0),
 )
+# The labelled children of each (route, method, status) seen: looking them up through
+# ``.labels()`` takes a lock and builds a key on every request.
+_REQUEST_CHILDREN: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
+_CACHE_CHILDREN: dict[tuple[str, str], Counter] = {}
+_FORECAST_CHILDREN: dict[tuple[str, str], Counter] = {}
+
+
+def count_cache(model: str, result: str, series: int) -> None:
+    """``series`` series answered from the render cache (``hit``) or computed (``miss``)."""
+    child = _CACHE_CHILDREN.get((model, result))
+    if child is None:
+        child = _CACHE_CHILDREN[(model, result)] = CACHE.labels(model=model, result=result)
+    child.inc(series)
+
+
+def count_forecasts(model: str, version: str, series: int) -> None:
+    """``series`` series forecasts served by ``model`` ``version``."""
+    child = _FORECAST_CHILDREN.get((model, version))
+    if child is None:
+        if len(_FORECAST_CHILDREN) > 1000:  # versions come and go: forget the old ones' children
+            _FORECAST_CHILDREN.clear()
+        child = _FORECAST_CHILDREN[(model, version)] = FORECASTS.labels(model=model, version=version)
+    child.inc(series)
+
+
+def record_request(route: str, method: str, status: int, seconds: float) -> None:
+    """One request answered: counted and timed under its route template, method and status."""
+    key = (route, method, status)
+    children = _REQUEST_CHILDREN.get(key)
+    if children is None:
+        labels = {"route": route, "method": method, "status": str(status)}
+        children = _REQUEST_CHILDREN[key] = (REQUESTS.labels(**labels), LATENCY.labels(**labels))
+    children[0].inc()
+    children[1].observe(seconds)
+
+
 FORECASTS = Counter(
     "astralytiq_forecasts_served_total",
     "Series forecasts served, by model and version",
@@ -171,3 +218,23 @@ class ModelHealthCollector(Collector):
 
 HEALTH = ModelHealthCollector()
 REGISTRY.register(HEALTH)
+
+
+def _exposition_registry() -> CollectorRegistry:
+    if not os.environ.get(MULTIPROCESS_DIR):
+        return REGISTRY
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry(auto_describe=False)
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(HEALTH)
+    registry.register(SERVING)  # an Info lives in its process only (no multiprocess files)
+    return registry
+
+
+EXPOSITION = _exposition_registry()
+
+
+def exposition() -> bytes:
+    """The text of /metrics: every worker's requests, latency and forecasts summed."""
+    return generate_latest(EXPOSITION)

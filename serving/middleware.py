@@ -1,4 +1,6 @@
-"""ASGI middleware: request metrics by route template, and a streamed cap on body size.
+"""The one ASGI layer in front of the routes: the client's address behind a trusted proxy, the
+shutdown drain, a streamed cap on body size, the security headers, and request metrics by route
+template. One layer, not one per concern: each layer costs every request a call and a closure.
 
 The cap counts bytes as they arrive, so an oversized body is refused after at most the limit
 has been read, whatever its declared (or missing) Content-Length: no memory spike.
@@ -9,11 +11,13 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving import metrics, security_headers
+from serving.forwarded import Network, client_address
 
 # Set when the process has been told to stop (SIGTERM): for a short drain period new requests
 # are answered 503 (and /readyz fails, so a load balancer stops routing here) while requests
@@ -45,12 +49,15 @@ async def _send_json(
     await send({"type": "http.response.body", "body": body})
 
 
-class ObservabilityMiddleware:
-    """Counts and times every request under its route template (not the raw path)."""
+class EdgeMiddleware:
+    """Every HTTP request passes here once: the client's address (``serving.forwarded``), 503
+    while draining, 413 past the body limit, security headers on the answer, and a count and a
+    time under the route template (not the raw path)."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, trusted: Sequence[Network] = ()) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.trusted = tuple(trusted)
 
     def _too_large(self) -> str:
         return (
@@ -74,7 +81,20 @@ class ObservabilityMiddleware:
             self._record(scope, 503, started)
             return
 
-        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        declared: bytes | None = None
+        forwarded: list[str] = []
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value
+            elif name == b"x-forwarded-for":
+                forwarded.append(value.decode("latin-1"))
+        client = scope.get("client")
+        if forwarded and client and self.trusted:
+            address = client_address(client[0], ",".join(forwarded), self.trusted)
+            if address != client[0]:
+                # The proxy's port says nothing about the client's; 0 means unknown.
+                scope = {**scope, "client": (address, 0)}
+
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             if declared.isdigit():
                 await _send_json(send, 413, self._too_large())
@@ -88,6 +108,7 @@ class ObservabilityMiddleware:
         too_large = False
         responded = False
         status_code = 500
+        path = scope["path"]
 
         async def capped_receive() -> Message:
             nonlocal received, too_large
@@ -105,7 +126,7 @@ class ObservabilityMiddleware:
                 return  # the app's answer to a body it could not read; ours is the 413 below
             if message["type"] == "http.response.start":
                 status_code, responded = message["status"], True
-                message["headers"] = security_headers.add_to(list(message.get("headers", ())), scope["path"])
+                message["headers"] = security_headers.add_to(list(message.get("headers", ())), path)
             await send(message)
 
         try:
@@ -124,10 +145,9 @@ class ObservabilityMiddleware:
     @staticmethod
     def _record(scope: Scope, status_code: int, started: float) -> None:
         route: Any = scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        method = scope.get("method", "GET")
-        status = str(status_code)
-        metrics.REQUESTS.labels(route=template, method=method, status=status).inc()
-        metrics.LATENCY.labels(route=template, method=method, status=status).observe(
-            time.perf_counter() - started
+        metrics.record_request(
+            getattr(route, "path", "unmatched"),
+            scope.get("method", "GET"),
+            status_code,
+            time.perf_counter() - started,
         )

@@ -7,6 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.encoders import jsonable_encoder
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from astralytiq.settings import Settings
 
@@ -31,6 +34,7 @@ def document_limits(app: FastAPI, settings: Settings) -> None:
                     responses["422"]["description"] += (
                         f" (here {settings.max_forecast_values:,} numbers per call)"
                     )
+        document_credentials(app, schema)
         for (path, method, status), links in LINKS.items():
             operation = schema["paths"].get(path, {}).get(method)
             if operation is not None and status in operation["responses"]:
@@ -39,6 +43,38 @@ def document_limits(app: FastAPI, settings: Settings) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _credential_schemes(dependant: Dependant) -> tuple[Any, ...]:
+    for sub in dependant.dependencies:
+        schemes = getattr(sub.call, "credential_schemes", None) or _credential_schemes(sub)
+        if schemes:
+            return tuple(schemes)
+    return ()
+
+
+def document_credentials(app: FastAPI, schema: dict[str, Any]) -> None:
+    """The security requirements of routes guarded by ``serving.deps.require_role``, which reads
+    its credentials without FastAPI's help: the same entries FastAPI writes for a sub-dependency
+    on each scheme (the scheme in components, a requirement on the operation)."""
+    for context in iter_route_contexts(app.routes):  # the routes of included routers too
+        route = context.original_route
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        schemes = _credential_schemes(route.dependant)
+        if not schemes:
+            continue
+        components = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        for method in context.methods or ():
+            operation = schema["paths"].get(context.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            required: list[dict[str, list[str]]] = [{scheme.scheme_name: []} for scheme in schemes]
+            operation["security"] = required + [r for r in operation.get("security", []) if r not in required]
+            for scheme in schemes:
+                components[scheme.scheme_name] = jsonable_encoder(
+                    scheme.model, by_alias=True, exclude_none=True
+                )
 
 
 def _link(operation_id: str, description: str, **parameters: str) -> dict[str, Any]:

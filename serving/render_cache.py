@@ -27,6 +27,16 @@ class RenderCache:
                 self._items.move_to_end(key)
             return value
 
+    def get_many(self, keys: list[CacheKey]) -> list[bytes | None]:
+        """``get`` of each key, under one hold of the lock (a request asks for all its series)."""
+        items = self._items
+        with self._lock:
+            found = [items.get(key) for key in keys]
+            for key, value in zip(keys, found, strict=True):
+                if value is not None:
+                    items.move_to_end(key)
+        return found
+
     def put(self, key: CacheKey, value: bytes) -> None:
         if len(value) > self.max_bytes:
             return

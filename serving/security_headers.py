@@ -48,9 +48,15 @@ _ALWAYS = [
 _API_DOCS_PATHS = ("/docs", "/redoc", "/docs/oauth2-redirect")
 
 
+_ALWAYS_NAMES = {name for name, _ in _ALWAYS}
+_API_POLICY_HEADER = (_CSP, API_POLICY.encode())
+
+
 def add_to(headers: list[tuple[bytes, bytes]], path: str) -> list[tuple[bytes, bytes]]:
     """``headers`` of a response to ``path`` with the security headers it lacks."""
     names = {name.lower() for name, _ in headers}
+    if _CSP not in names and names.isdisjoint(_ALWAYS_NAMES) and path not in _API_DOCS_PATHS:
+        return headers + _ALWAYS + [_API_POLICY_HEADER]  # the common case: a JSON answer
     extra = [(name, value) for name, value in _ALWAYS if name not in names]
     if _CSP not in names:
         policy = API_DOCS_POLICY if path in _API_DOCS_PATHS else API_POLICY

@@ -27,7 +27,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from flows.outcomes import TrainOutcome
-from tests.support import BIN, REPO, free_port, start, stop, wait_http
+from tests.support import BIN, REPO, free_port, operator_headers, start, stop, wait_http
 from tests.support.api_process import served_api
 from tests.support.postgres import PostgresDatabase
 from tests.support.postgres import postgres_database as create_postgres_database
@@ -164,11 +164,16 @@ def api(platform_env: Platform, admin_credentials: tuple[str, str]) -> Iterator[
 
 
 @pytest.fixture(scope="module")
-def client(api: TestClient, trained_demo: TrainOutcome) -> TestClient:
-    """The API once it serves the trained demo (loaded at start, or by the alias watcher)."""
+def client(api: TestClient, trained_demo: TrainOutcome, platform_env: Platform) -> TestClient:
+    """The API once it serves the trained demo (loaded at start, or by the alias watcher). What
+    /readyz serves is for the metrics token only, so the wait asks with it."""
+    operator = operator_headers(platform_env.data_dir)
     deadline = time.monotonic() + 60
-    while api.get("/readyz").json().get("models", {}).get("nyc_flights") != trained_demo.version:
-        assert time.monotonic() < deadline, api.get("/readyz").json()
+    while (
+        api.get("/readyz", headers=operator).json().get("models", {}).get("nyc_flights")
+        != trained_demo.version
+    ):
+        assert time.monotonic() < deadline, api.get("/readyz", headers=operator).json()
         time.sleep(0.2)
     return api
 

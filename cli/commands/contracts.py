@@ -63,19 +63,24 @@ def validate(
 
 
 def print_report(report: ContractReport) -> None:
+    """The contract's verdict as a table. Dataset, column and rule texts come from files and
+    users, so they are printed as plain text (``escape``), never read as rich markup."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(highlight=False)
-    table = Table(title=f"Data contract {report.dataset!r}: {report.rows:,} rows, {report.series:,} series")
+    table = Table(
+        title=escape(f"Data contract {report.dataset!r}: {report.rows:,} rows, {report.series:,} series")
+    )
     for name in ("rule", "column", "expects", "result"):
         table.add_column(name, overflow="fold")
     for result in report.results:
-        verdict = "[green]pass[/]" if result.success else f"[red]FAIL[/] {result.message}"
-        table.add_row(result.rule, result.column, result.expectation, verdict)
+        verdict = "[green]pass[/]" if result.success else f"[red]FAIL[/] {escape(result.message)}"
+        table.add_row(escape(result.rule), escape(result.column), escape(result.expectation), verdict)
     console.print(table)
     if report.quarantined:
-        console.print(f"{report.quarantined} row(s) set aside: {report.quarantine_file}")
-    console.print(report.summary().splitlines()[0], style="green" if report.success else "red")
+        console.print(escape(f"{report.quarantined} row(s) set aside: {report.quarantine_file}"))
+    console.print(escape(report.summary().splitlines()[0]), style="green" if report.success else "red")
     if report.docs_dir and report.validation_page:
-        console.print(f"report: {report.docs_dir / report.validation_page}")
+        console.print(escape(f"report: {report.docs_dir / report.validation_page}"))

@@ -33,7 +33,14 @@ def up(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (ASTRALYTIQ_API_PORT).")] = 0,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes (each loads every champion).")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Worker processes (each loads every champion); 0: one per CPU core. "
+            "Default: ASTRALYTIQ_API_WORKERS (1).",
+        ),
+    ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput).")] = False,
 ) -> None:
     """Start the prediction API: loads every champion from MLflow, then serves /v1 and /docs.
@@ -51,7 +58,7 @@ def serve(
         "--port",
         str(port or settings.api_port),
         "--workers",
-        str(workers),
+        str(settings.api_workers if workers is None else workers),
     ]
     if access_log:
         command.append("--access-log")

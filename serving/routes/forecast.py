@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from serving import metrics
-from serving.deps import ModelStoreDep, Viewer, check_model_scope
+from serving.deps import Viewer, check_model_scope
 from serving.errors import ErrorDetail
 from serving.forecasts import (
     answer_values,
@@ -67,9 +67,7 @@ async def _render(request: Request, values: int, work: Any) -> bytes:
         **ERRORS,
     },
 )
-async def forecast(
-    name: str, body: ForecastRequest, store: ModelStoreDep, principal: Viewer, request: Request
-) -> Response:
+async def forecast(name: str, body: ForecastRequest, principal: Viewer, request: Request) -> Response:
     """Point forecasts and interval bounds per series and date, from the champion.
 
     Any horizon from 1 to the model's `max_horizon`, any interval levels; the answer carries
@@ -78,7 +76,9 @@ async def forecast(
     history points with `include_history` (422 past it).
     """
     check_model_scope(principal, name)
-    served = served_or_404(store, name)  # one lookup: the whole answer comes from this version
+    served = served_or_404(
+        request.app.state.store, name
+    )  # one lookup: the whole answer comes from this version
     headers = {"X-Model-Version": served.version}
     try:
         check_request(served, body.series_ids, body.horizon)
@@ -92,7 +92,7 @@ async def forecast(
         return forecast_json(served, body.series_ids, body.horizon, body.levels, body.include_history)
 
     content = await _render(request, values, work)
-    metrics.FORECASTS.labels(model=name, version=served.version).inc(len(body.series_ids))
+    metrics.count_forecasts(name, served.version, len(body.series_ids))
     return Response(content, media_type="application/json", headers=headers)
 
 
@@ -111,15 +111,15 @@ async def forecast(
         **ERRORS,
     },
 )
-async def batch_forecast(
-    body: BatchForecastRequest, store: ModelStoreDep, principal: Viewer, request: Request
-) -> Response:
+async def batch_forecast(body: BatchForecastRequest, principal: Viewer, request: Request) -> Response:
     """Several forecast requests in one call, possibly over several models, answered in order.
 
     All or nothing: if any request is invalid, the error names it (`requests[2]: ...`) and no
     forecast is returned. `X-Model-Version` lists `model=version` for every model used. The
     whole batch holds at most ASTRALYTIQ_MAX_FORECAST_VALUES numbers (422 past it).
     """
+    # The store from app state, not a dependency: on the hot routes each dependency costs.
+    store = request.app.state.store
     checked = []
     values = 0
     for index, item in enumerate(body.requests):
@@ -145,6 +145,6 @@ async def batch_forecast(
     versions: dict[str, str] = {}
     for item, served in checked:
         versions[served.name] = served.version
-        metrics.FORECASTS.labels(model=served.name, version=served.version).inc(len(item.series_ids))
+        metrics.count_forecasts(served.name, served.version, len(item.series_ids))
     header = ", ".join(f"{model}={version}" for model, version in versions.items())
     return Response(content, media_type="application/json", headers={"X-Model-Version": header})

@@ -10,9 +10,10 @@ production) serves it without credentials on a port only the cluster reaches.
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
+from serving import metrics
 from serving.deps import Operator
 from serving.errors import ErrorDetail
 from serving.schemas import Readiness
@@ -83,4 +84,4 @@ def prometheus_metrics(reader: Operator) -> Response:  # sync: a scrape of many 
             "token; Prometheus inside the cluster can read ASTRALYTIQ_METRICS_PORT instead",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -85,6 +85,30 @@ def test_a_person_changes_their_password_and_their_other_sessions_end(
     assert [e["actor"] for e in audit.json()] == [username]
 
 
+def test_a_verified_token_still_ends_within_the_recheck_interval_when_changed_elsewhere(
+    api: TestClient, admin: dict[str, str], throttle: Callable[..., LoginThrottle]
+) -> None:
+    """The API keeps a token it has verified until the token expires; a disable or a role change
+    made by another process (here the CLI, writing the app database) still ends it within
+    ASTRALYTIQ_AUTH_RECHECK_SECONDS, and a token never verified is refused as before."""
+    import time
+
+    from typer.testing import CliRunner
+
+    from cli.app import app as cli
+
+    recheck = api.app.state.settings.auth_recheck_seconds  # type: ignore[attr-defined]
+    for change in (["disable", "{name}"], ["set-role", "{name}", "engineer"]):
+        username, token = _person(api, admin)
+        for _ in range(3):
+            assert _works(api, token)  # verified once, then taken from the table of verified tokens
+        assert token["Authorization"].removeprefix("Bearer ") in api.app.state.tokens  # type: ignore[attr-defined]
+        result = CliRunner().invoke(cli, ["users", *(a.format(name=username) for a in change)])
+        assert result.exit_code == 0, result.output
+        time.sleep(recheck + 0.2)
+        assert not _works(api, token), change
+
+
 def test_the_new_password_meets_the_policy(
     api: TestClient, admin: dict[str, str], throttle: Callable[..., LoginThrottle]
 ) -> None:

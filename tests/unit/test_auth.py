@@ -65,3 +65,50 @@ def test_api_keys_are_hashed_and_checked() -> None:
     assert key.startswith("aq_") and prefix in key and key not in stored
     assert api_keys.prefix_of(key) == prefix
     assert api_keys.matches(key, stored) and not api_keys.matches(key + "x", stored)
+
+
+def _token_expiring_in(seconds: float) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    payload = {"sub": "ana", "role": "viewer", "ver": 0, "iat": now, "nbf": now, "iss": ISS, "aud": AUD}
+    return jwt.encode({**payload, "exp": now + timedelta(seconds=seconds)}, KEY, algorithm="HS256")
+
+
+def test_a_verified_token_is_kept_until_it_expires_and_refused_after() -> None:
+    import time
+
+    tokens = auth.VerifiedTokens(key=KEY, issuer=ISS, audience=AUD)
+    token = _token_expiring_in(1.5)
+    first = tokens.claims(token)
+    assert tokens.claims(token) is first and len(tokens) == 1  # the second use is not decoded again
+    time.sleep(1.6)
+    with pytest.raises(auth.InvalidToken, match="expired"):
+        tokens.claims(token)
+    assert len(tokens) == 0
+    with pytest.raises(auth.InvalidToken, match="expired"):
+        tokens.claims(token)  # decoded afresh, refused by PyJWT itself
+
+
+def test_only_valid_tokens_are_kept_and_a_forgery_of_a_kept_one_is_refused() -> None:
+    tokens = auth.VerifiedTokens(key=KEY, issuer=ISS, audience=AUD)
+    token = _token_expiring_in(60)
+    tokens.claims(token)
+    header, payload, signature = token.split(".")
+    for forged in (f"{header}.{payload}.{signature[:-2]}AA", f"{header}.{payload}.", token + "x"):
+        with pytest.raises(auth.InvalidToken):
+            tokens.claims(forged)
+    other_key = jwt.encode(
+        jwt.decode(token, options={"verify_signature": False}), "o" * 48, algorithm="HS256"
+    )
+    with pytest.raises(auth.InvalidToken):
+        tokens.claims(other_key)
+    assert len(tokens) == 1
+
+
+def test_a_flood_of_distinct_tokens_cannot_grow_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth.VerifiedTokens, "MAX_ENTRIES", 5)
+    tokens = auth.VerifiedTokens(key=KEY, issuer=ISS, audience=AUD)
+    for _ in range(12):
+        tokens.claims(_token_expiring_in(60 + _))
+        assert len(tokens) <= 5
