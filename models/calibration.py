@@ -1,19 +1,29 @@
-"""Prediction intervals calibrated on backtest errors (split conformal, normalised by sigma).
+"""Prediction intervals calibrated on backtest errors (split conformal on scaled errors).
 
-Every candidate's forecasts on the backtest windows are compared with what happened: the error
-of each step divided by the candidate's own error spread (sigma) is a conformity score. Per
-candidate, pooled over every series it was backtested on, the scores give
+A candidate's own error spread (sigma) is a poor per-series scale: the boosted trees' sigma
+follows the series' level, statsmodels' Theta drew an 80% band of 0 to 297 around 144 on data
+with 5% noise. So each series' band is built from what its backtests showed instead
+(``scaled_errors``): the error of every backtest step is divided by the series' *interval
+scale*, the geometric blend of
 
-- a factor per step ahead at the reference (lowest) level, so that ``z * sigma * factor`` covers
-  that level's share of the scores (steps are pooled with their neighbours until at least
-  ``MIN_PER_STEP`` scores back each factor);
+- the candidate's mean absolute backtest error on that series (its other windows only, so a
+  window never scales itself), weighted ``n / (n + 2 * horizon)`` by its ``n`` errors, and
+- the series' in-sample seasonal-naive error (the MASE scale), which every series has and which
+  keeps a scale from four windows from being too small or too large by chance.
+
+Per candidate, pooled over every series it was backtested on, those scores give
+
+- a factor per step ahead at the reference (lowest) level, so that ``z * scale * factor``
+  covers that level's share of the scores (steps are pooled with their neighbours until at
+  least ``MIN_PER_STEP`` scores back each factor);
 - a tail ratio per other level, for error distributions heavier or lighter than the normal
   (served as ``z(level) * sigma * ratio``, interpolated between the trained levels).
 
-A candidate whose intervals were far too wide (statsmodels' Theta drew an 80% band of 0 to 297
-around 144 on data with 5% noise) or too narrow is thereby brought back to its nominal coverage
-before its forecast is stored or served. Candidates with fewer than ``MIN_ERRORS`` scores keep
-their own sigma.
+The served sigma of a series is then ``factor * scale`` (``models.engine.calibrate``). Measured
+on M4 Weekly (benchmarks/README.md): MSIS 34.5 with the candidates' own sigma as the scale, 16.1
+with the backtest error alone, 14.6 with the blend, coverage within 3 points of nominal.
+Candidates with fewer than ``MIN_ERRORS`` scores, and series without backtest errors of their
+chosen candidate, keep the candidate's own sigma.
 """
 
 from __future__ import annotations
@@ -30,14 +40,40 @@ MIN_ERRORS = 20
 MIN_PER_STEP = 200
 
 
-def normalized_errors(actual: np.ndarray, mean: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """|actual - mean| / sigma per step (NaN where sigma is zero: nothing to calibrate)."""
-    steps = len(actual)
-    spread = np.asarray(sigma[:steps], dtype=float)
-    error = np.abs(np.asarray(actual, dtype=float) - np.asarray(mean[:steps], dtype=float))
-    out = np.full(steps, np.nan, dtype=np.float32)
-    ok = spread > 1e-12 * np.maximum(1.0, np.abs(mean[:steps]))
-    out[ok] = error[ok] / spread[ok]
+def naive_scale(y: np.ndarray, season_length: int) -> float:
+    """In-sample mean absolute error of the seasonal naive forecast (the MASE denominator)."""
+    y = np.asarray(y, dtype=float)
+    m = season_length if len(y) > season_length else 1
+    if len(y) <= m:
+        return max(float(np.mean(np.abs(y))), 1e-9) if len(y) else 1.0
+    scale = float(np.mean(np.abs(y[m:] - y[:-m])))
+    return scale if scale > 1e-9 else max(1e-3 * float(np.mean(np.abs(y))), 1e-9)
+
+
+def _blended(errors: np.ndarray, naive: float, horizon: int) -> float:
+    """Geometric blend of the mean absolute ``errors`` and the naive scale, by the errors' count."""
+    values = np.abs(errors[np.isfinite(errors)])
+    mean = float(np.mean(values)) if len(values) else 0.0
+    if mean <= 0:
+        return naive
+    weight = len(values) / (len(values) + 2 * horizon)
+    return float(mean**weight * naive ** (1 - weight))
+
+
+def interval_scale(residuals: np.ndarray, naive: float) -> float:
+    """A series' interval scale from its backtest errors (windows x steps) and naive scale."""
+    return _blended(residuals, naive, residuals.shape[1])
+
+
+def scaled_errors(residuals: np.ndarray, naive: float) -> np.ndarray:
+    """|error| of each backtest window (rows) and step over the interval scale from the *other*
+    windows (a single window falls back to the naive scale): the conformity scores."""
+    windows, horizon = residuals.shape
+    out = np.full(residuals.shape, np.nan)
+    for w in range(windows):
+        others = np.delete(residuals, w, axis=0)
+        scale = _blended(others, naive, horizon) if windows > 1 else naive
+        out[w] = np.abs(residuals[w]) / scale
     return out
 
 

@@ -19,3 +19,4 @@ LEVELS = (80.0, 95.0)
 SELECTION_METRIC = "mase"
 GBM_LOSS = "absolute_error"
 GBM_STRATEGY = "stacked"
+GBM_BACKTEST_FITS = "shared"  # one pooled fit for every backtest window (models.engine.pooled_fits)

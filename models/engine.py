@@ -10,7 +10,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import as_completed
+from concurrent.futures import FIRST_COMPLETED, as_completed, wait
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 
@@ -28,7 +28,7 @@ from models.backtest import (
 )
 from models.base import Forecast, ForecastError
 from models.bundle import ForecastBundle, SeriesForecast
-from models.calibration import Calibration, fit_calibration, normalized_errors
+from models.calibration import Calibration, fit_calibration, interval_scale, naive_scale, scaled_errors
 from models.frame import DS, Series, iter_series
 from models.gbm import STRATEGIES, GBMSettings, GlobalGBM, check_loss, default_lags
 from models.parallel import worker_pool
@@ -36,6 +36,7 @@ from models.zoo import COMBINATIONS, GLOBAL_CANDIDATES, check_candidate, make_fo
 
 ProgressCallback = Callable[[int, int, str], None]  # (done, total, series_id)
 StageCallback = Callable[[str], None]  # one line on a step that is not per series
+BACKTEST_FITS = ("shared", "window")  # pooled backtest: one fit for all windows, or one each
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class TrainingConfig:
     gbm_lags: int = 0  # lag window of the boosted-trees model; 0: from horizon and season
     gbm_loss: str = defaults.GBM_LOSS  # or "squared_error" (see models/gbm.py for why not)
     gbm_strategy: str = defaults.GBM_STRATEGY  # or "direct": one model per step ahead
+    gbm_backtest_fits: str = defaults.GBM_BACKTEST_FITS  # "shared" or "window" (pooled_fits)
     calendar_features: bool = True  # month/week/weekday features (off when dates are synthetic)
     season_lengths: tuple[
         int, ...
@@ -73,6 +75,10 @@ class TrainingConfig:
         if self.gbm_strategy not in STRATEGIES:
             raise ValueError(
                 f"gbm strategy must be one of {', '.join(STRATEGIES)}, got {self.gbm_strategy!r}"
+            )
+        if self.gbm_backtest_fits not in BACKTEST_FITS:
+            raise ValueError(
+                f"gbm backtest fits must be one of {', '.join(BACKTEST_FITS)}, got {self.gbm_backtest_fits!r}"
             )
         if any(p < 1 for p in (self.season_length, *self.season_lengths)):
             raise ValueError(f"season lengths must be >= 1, got {[self.season_length, *self.season_lengths]}")
@@ -112,9 +118,11 @@ class SeriesOutcome:
     reason: str
     scores: list[WindowScore]
     forecast: SeriesForecast
-    # candidate -> |error| / sigma on each backtest window (rows) and step (columns)
+    # candidate -> |error| / interval scale on each backtest window (rows) and step (columns)
     interval_errors: dict[str, np.ndarray] = field(default_factory=dict)
     members: list[str] = field(default_factory=list)  # a combination's candidates (roll-forward reuses them)
+    # candidate -> the series' interval scale (models.calibration.interval_scale)
+    interval_scales: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -177,11 +185,11 @@ def train_series(
                 series, partial(make_forecaster, name, m, config.periods), config.backtest, m
             )
     scores: list[WindowScore] = []
-    errors: dict[str, list[np.ndarray]] = {}
+    residuals: dict[str, list[np.ndarray]] = {}
 
     def record(name: str, cutoff: int, forecast: Forecast) -> None:
         actual = series.y[cutoff : cutoff + config.horizon]
-        errors.setdefault(name, []).append(normalized_errors(actual, forecast.mean, forecast.sigma))
+        residuals.setdefault(name, []).append(padded(actual - forecast.mean[: len(actual)], config.horizon))
 
     for name, by_cutoff in window_forecasts.items():
         for window, (cutoff, forecast) in enumerate(sorted(by_cutoff.items())):
@@ -238,6 +246,7 @@ def train_series(
     if name in COMBINATIONS:
         reason = f"{reason}; members: {', '.join(members)}"
     keep = config.history_points or 4 * config.horizon
+    naive = naive_scale(series.y, m)
     dates = series.future_dates(config.horizon)
     return SeriesOutcome(
         series_id=series.series_id,
@@ -253,18 +262,30 @@ def train_series(
             history_dates=[d.isoformat() for d in series.ds[-keep:].date],
             history_values=[float(v) for v in series.y[-keep:]],
         ),
-        interval_errors={name: np.vstack(rows) for name, rows in errors.items()},
+        interval_errors={name: scaled_errors(np.vstack(rows), naive) for name, rows in residuals.items()},
+        interval_scales={name: interval_scale(np.vstack(rows), naive) for name, rows in residuals.items()},
         members=list(members) if name in COMBINATIONS else [],
     )
 
 
-def _fit_pooled(name: str, config: TrainingConfig, train: list[Series]) -> dict[str, Forecast | str]:
+def padded(values: np.ndarray, horizon: int) -> np.ndarray:
+    """``values`` as a row of ``horizon`` floats, NaN after a window cut short by the data."""
+    out = np.full(horizon, np.nan)
+    out[: len(values)] = values
+    return out
+
+
+def _fit_pooled(
+    name: str, config: TrainingConfig, train: list[Series], targets: dict[int, list[Series]]
+) -> dict[int, dict[str, Forecast | str]]:
+    """One pooled fit on ``train``, then a forecast from the end of each set of ``targets``
+    (keyed by windows back, -1: the full history)."""
     settings = gbm_settings(config)
     try:
         model = GlobalGBM(settings).fit(train)
-        return dict(model.forecast(train))
+        return {back: dict(model.forecast(cut)) for back, cut in targets.items()}
     except (ForecastError, ValueError) as exc:
-        return {s.series_id: f"{name}: {exc}" for s in train}
+        return {back: {s.series_id: f"{name}: {exc}" for s in cut} for back, cut in targets.items()}
 
 
 def gbm_settings(config: TrainingConfig) -> GBMSettings:
@@ -277,21 +298,70 @@ def gbm_settings(config: TrainingConfig) -> GBMSettings:
     )
 
 
-PooledFit = tuple[str, int, list[Series]]  # (candidate, windows back (-1: the full history), train)
+@dataclass(frozen=True)
+class PooledFit:
+    candidate: str
+    label: str  # which data it learns from, for the progress line
+    train: list[Series]
+    targets: dict[int, list[Series]]  # windows back (-1: the full history) -> series to forecast
+
+
+HEARTBEAT_SECONDS = 30.0  # a line while the pooled fits run, so a long fit is never silent
 
 
 def _run_fits(
-    fits: list[PooledFit], config: TrainingConfig, n_jobs: int
-) -> Iterator[tuple[PooledFit, dict[str, Forecast | str]]]:
-    """Each pooled fit with its forecasts, as they finish (in worker processes when n_jobs > 1)."""
+    fits: list[PooledFit], config: TrainingConfig, n_jobs: int, heartbeat: Callable[[], None] | None = None
+) -> Iterator[tuple[PooledFit, dict[int, dict[str, Forecast | str]]]]:
+    """Each pooled fit with its forecasts, as they finish (in worker processes when n_jobs > 1);
+    ``heartbeat`` is called every ``HEARTBEAT_SECONDS`` in which none finished."""
     if n_jobs <= 1 or len(fits) <= 1:
         for fit in fits:
-            yield fit, _fit_pooled(fit[0], config, fit[2])
+            yield fit, _fit_pooled(fit.candidate, config, fit.train, fit.targets)
         return
     with worker_pool(min(n_jobs, len(fits))) as pool:
-        futures = {pool.submit(_fit_pooled, fit[0], config, fit[2]): fit for fit in fits}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        futures = {pool.submit(_fit_pooled, f.candidate, config, f.train, f.targets): f for f in fits}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
+            if not done and heartbeat:
+                heartbeat()
+            for future in done:
+                yield futures[future], future.result()
+
+
+def pooled_fits(series: list[Series], config: TrainingConfig) -> list[PooledFit]:
+    """The pooled fits a run needs: per global candidate, the backtest fit(s) and the refit.
+
+    ``gbm_backtest_fits == "shared"`` (the default) trains one model on every series cut at its
+    oldest backtest cutoff and forecasts every window from it: no window sees its own future,
+    and the backtest costs one fit instead of one per window (measured in benchmarks/README.md).
+    ``"window"`` refits at each window's own cutoff.
+    """
+    fits: list[PooledFit] = []
+    windows = config.backtest_windows
+    for name in (c for c in config.base_candidates if c in GLOBAL_CANDIDATES):
+        probe = make_forecaster(name, config.season_length, config.periods)
+        cutoffs = {
+            s.series_id: config.backtest.cutoffs(len(s), min_train(probe, config.season_length))
+            for s in series
+        }
+        cut = {
+            back: [
+                s.head(cutoffs[s.series_id][-1 - back]) for s in series if len(cutoffs[s.series_id]) > back
+            ]
+            for back in range(windows)
+        }
+        cut = {back: train for back, train in cut.items() if train}
+        if config.gbm_backtest_fits == "shared" and cut:
+            oldest = [s.head(cutoffs[s.series_id][0]) for s in series if cutoffs[s.series_id]]
+            fits.append(PooledFit(name, f"all {len(cut)} backtest windows (one fit)", oldest, cut))
+        else:
+            fits += [
+                PooledFit(name, f"backtest window {back + 1} of {windows}", train, {back: train})
+                for back, train in cut.items()
+            ]
+        fits.append(PooledFit(name, "the full history", series, {-1: series}))
+    return fits
 
 
 def pool_forecasts(
@@ -300,47 +370,47 @@ def pool_forecasts(
     n_jobs: int = 1,
     stage: StageCallback | None = None,
 ) -> dict[str, PooledForecasts]:
-    """Fit each global candidate across all series, once per backtest window and once on all data.
+    """Fit each global candidate across all series for the backtest windows and on all data.
 
-    Window k of every series (k-th cutoff from the end) trains one model on every series cut at
-    its own k-th cutoff, so no window sees its own future. The fits are independent, so with
-    ``n_jobs`` > 1 they run in worker processes; ``stage`` hears of each one as it finishes (a
-    pooled fit is the longest single step of a run). Returns each series' share.
+    Window k of every series (k-th cutoff from the end) is forecast by a model trained on every
+    series cut at or before its own k-th cutoff, so no window sees its own future
+    (``pooled_fits``). The fits are independent, so with ``n_jobs`` > 1 they run in worker
+    processes; ``stage`` hears of each one as it finishes (a pooled fit is the longest single
+    step of a run). Returns each series' share.
     """
     windows: dict[str, dict[str, dict[int, Forecast | str]]] = {s.series_id: {} for s in series}
     final: dict[str, dict[str, Forecast | str]] = {s.series_id: {} for s in series}
-    fits: list[PooledFit] = []
-    for name in (c for c in config.base_candidates if c in GLOBAL_CANDIDATES):
-        probe = make_forecaster(name, config.season_length, config.periods)
-        cutoffs = {
-            s.series_id: config.backtest.cutoffs(len(s), min_train(probe, config.season_length))
-            for s in series
-        }
+    fits = pooled_fits(series, config)
+    for fit in fits:
         for sid in windows:
-            windows[sid][name] = {}
-        for back in range(config.backtest_windows):
-            train = [
-                s.head(cutoffs[s.series_id][-1 - back]) for s in series if len(cutoffs[s.series_id]) > back
-            ]
-            if train:
-                fits.append((name, back, train))
-        fits.append((name, -1, series))
-
+            windows[sid].setdefault(fit.candidate, {})
     started = time.perf_counter()
-    for done, ((name, back, train), forecasts) in enumerate(_run_fits(fits, config, n_jobs), start=1):
-        lengths = {t.series_id: len(t) for t in train}
-        for sid, forecast in forecasts.items():
-            if back < 0:
-                final[sid][name] = forecast
-            else:
-                windows[sid][name][lengths[sid]] = forecast
+    finished = 0
+
+    def still_fitting() -> None:
         if stage:
-            which = (
-                "the full history" if back < 0 else f"backtest window {back + 1} of {config.backtest_windows}"
-            )
+            elapsed = time.perf_counter() - started
+            stage(f"pooled fits: {finished} of {len(fits)} done, still fitting ({elapsed:.0f} s)")
+
+    if stage and fits:
+        stage(
+            f"{len(fits)} pooled fit(s) of {', '.join(sorted({f.candidate for f in fits}))} across "
+            f"{len(series)} series started in {min(n_jobs, len(fits))} process(es)"
+        )
+    for done, (fit, forecasts) in enumerate(_run_fits(fits, config, n_jobs, still_fitting), start=1):
+        finished = done
+        for back, by_series in forecasts.items():
+            lengths = {t.series_id: len(t) for t in fit.targets[back]}
+            for sid, forecast in by_series.items():
+                if back < 0:
+                    final[sid][fit.candidate] = forecast
+                else:
+                    windows[sid][fit.candidate][lengths[sid]] = forecast
+        if stage:
             elapsed = time.perf_counter() - started
             stage(
-                f"{name} fitted across {len(train)} series on {which} ({done}/{len(fits)}, {elapsed:.0f} s)"
+                f"{fit.candidate} fitted across {len(fit.train)} series on {fit.label} "
+                f"({done}/{len(fits)}, {elapsed:.0f} s)"
             )
     return {sid: PooledForecasts(windows[sid], final[sid]) for sid in windows}
 
@@ -406,8 +476,12 @@ def calibrate(
     calibration = fit_calibration(errors, config.levels, config.horizon)
     calibrated = []
     for outcome in outcomes:
+        scale = outcome.interval_scales.get(outcome.selected)
+        if scale is None or outcome.selected not in calibration.step_factors:
+            calibrated.append(outcome)  # nothing to calibrate on: the model's own sigma
+            continue
         factors = calibration.factors(outcome.selected, len(outcome.forecast.sigma))
-        sigma = [float(v * f) for v, f in zip(outcome.forecast.sigma, factors, strict=True)]
+        sigma = [float(scale * f) for f in factors]
         calibrated.append(replace(outcome, forecast=replace(outcome.forecast, sigma=sigma)))
     return calibration, calibrated
 
@@ -468,10 +542,16 @@ def assemble(
     # What a roll-forward needs to repeat these choices on new actuals without a new selection.
     combo_members = {o.series_id: o.members for o in outcomes if o.members}
     sigma_factors: dict[str, list[float]] = {}
+    interval_scales: dict[str, float] = {}  # series -> its interval scale (sigma = scale * factor)
     if calibration is not None:
         sigma_factors = {
             model: [round(float(f), 6) for f in calibration.factors(model, config.horizon)]
             for model in sorted({o.selected for o in outcomes})
+        }
+        interval_scales = {
+            o.series_id: round(float(o.interval_scales[o.selected]), 6)
+            for o in outcomes
+            if o.selected in o.interval_scales and o.selected in calibration.step_factors
         }
         for level in config.levels:
             summary[f"backtest_calibrated_coverage_{level:g}"] = calibrated_coverage(
@@ -499,6 +579,7 @@ def assemble(
             "intervals": "calibrated on backtest errors" if calibration is not None else "model",
             "combo_members": combo_members,
             "sigma_factors": sigma_factors,
+            "interval_scales": interval_scales,
         },
         interval_tails=tails,
     )

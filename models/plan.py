@@ -129,8 +129,10 @@ def within_budget(
     projected: dict[str, float] = {}
     for name in (c for c in config.candidates if c not in COMBINATIONS):
         if name in GLOBAL_CANDIDATES and len(series) > 1:
-            # The pooled fits run side by side, one per window and one on everything.
-            projected[name] = _gbm_seconds(config, series) * fits / min(workers, fits)
+            # The pooled fits run side by side: the backtest's (one shared, or one per window)
+            # and the refit on everything (models.engine.pooled_fits).
+            pooled = 2 if config.gbm_backtest_fits == "shared" else fits
+            projected[name] = _gbm_seconds(config, series) * pooled / min(workers, pooled)
         else:
             projected[name] = _local_seconds(name, config, sample) * len(series) * fits / workers
         if stage:

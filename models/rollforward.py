@@ -3,8 +3,10 @@
 Each series keeps the candidate its training chose (and a combination keeps its members); the
 local models are refitted on the series' whole history up to the newest actual, the pooled
 boosted trees once across all series, and the forecast path starts the step after each series'
-last actual. Interval spreads get the training's calibration factors per step (the bundle's
-``sigma_factors``); the band's tail ratios are the bundle's own. The result is a bundle of the
+last actual. A calibrated series keeps its calibrated spread: its interval scale times the
+training's factor per step (the bundle's ``interval_scales`` and ``sigma_factors``, as
+``models.engine.calibrate`` set them); a series that falls back to another model, or was not
+calibrated, gets that model's own spread. The band's tail ratios are the bundle's own. The result is a bundle of the
 same format, so the API serves a snapshot exactly as it serves a version.
 """
 
@@ -100,6 +102,7 @@ def roll_forward(
     if stage and pooled:
         stage(f"{', '.join(pooled)} refitted across {len(known)} series")
     factors = bundle.metadata.get("sigma_factors", {})
+    scales = bundle.metadata.get("interval_scales", {})
     fallbacks: dict[str, str] = {}
     series: dict[str, SeriesForecast] = {}
     for item in known:
@@ -131,8 +134,13 @@ def roll_forward(
                     f"no forecaster could refit series {item.series_id!r}: {last}"
                 ) from None
             fallbacks[item.series_id] = f"{entry.model} failed ({why}); {model} used"
-        step_factors = factors.get(model) or [1.0] * horizon
-        sigma = [float(v * f) for v, f in zip(forecast.sigma, step_factors, strict=False)]
+        step_factors = factors.get(model)
+        scale = scales.get(item.series_id) if model == entry.model else None
+        if step_factors and scale is not None:
+            # The factors are multiples of the series' interval scale, not of a model's sigma.
+            sigma = [float(scale * f) for f in step_factors[:horizon]]
+        else:
+            sigma = [float(v) for v in forecast.sigma]
         keep = len(entry.history_values) or 4 * horizon
         series[item.series_id] = SeriesForecast(
             series_id=item.series_id,

@@ -121,3 +121,48 @@ def _tails_json(bundle: ForecastBundle) -> str:
     import json
 
     return json.dumps(bundle.interval_tails, separators=(",", ":"))
+
+
+class LevelSigma(Theta):
+    """Theta's mean with a sigma of 5% of the level whatever the noise: the shape of the boosted
+    trees' own spread, which follows the level of each series' look-back window."""
+
+    name = "level_sigma"
+
+    def _forecast(self, horizon: int) -> Forecast:
+        forecast = super()._forecast(horizon)
+        return Forecast(forecast.mean, 0.05 * np.abs(forecast.mean))
+
+
+def test_each_series_band_follows_its_own_noise_not_the_model_s_sigma(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Series with 1% and 15% noise at the same level: a model sigma of 5% of the level is far
+    too wide for the first and too narrow for the second; the calibrated bands cover both."""
+    monkeypatch.setitem(zoo.CANDIDATES, LevelSigma.name, LevelSigma)
+    rng = np.random.default_rng(7)
+    t = np.arange(200)
+    rows = []
+    for i in range(24):
+        noise = 0.01 if i % 2 else 0.15
+        y = 100 * (1 + 0.2 * np.sin(2 * np.pi * t / 7)) * (1 + noise * rng.standard_normal(len(t)))
+        rows.append(
+            pd.DataFrame(
+                {"series_id": f"s{i:02d}", "ds": pd.date_range("2023-01-01", periods=len(t)), "y": y}
+            )
+        )
+    df = pd.concat(rows, ignore_index=True)
+    cutoff = df["ds"].max() - pd.Timedelta(days=HORIZON)
+    train, test = df[df["ds"] <= cutoff], df[df["ds"] > cutoff]
+    config = TrainingConfig(freq="D", horizon=HORIZON, season_length=7, candidates=(LevelSigma.name,))
+    bundle = engine.train(train, config, "m", n_jobs=1).bundle
+    served = pd.DataFrame(bundle.forecast(sorted(train["series_id"].unique()), HORIZON, [80, 95]))
+    served["ds"] = pd.to_datetime(served["ds"])
+    joined = served.merge(test, on=["series_id", "ds"])
+    joined["quiet"] = joined["series_id"].str[-2:].astype(int) % 2 == 1
+    for quiet, group in joined.groupby("quiet"):
+        for level, low, high in ((80, 0.65, 0.93), (95, 0.85, 1.0)):
+            inside = (group.y >= group[f"yhat_lower_{level}"]) & (group.y <= group[f"yhat_upper_{level}"])
+            assert low <= inside.mean() <= high, (quiet, level, inside.mean())
+    quiet_width = (joined.yhat_upper_80 - joined.yhat_lower_80)[joined.quiet].mean()
+    assert quiet_width < 2 * 1.2816 * 0.01 * 100 * 2  # within twice the noise's own 80% band

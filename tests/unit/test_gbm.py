@@ -1,6 +1,7 @@
 """The global boosted trees: settings refused by name, the pooled fits in worker processes, and
 accuracy on held-out M4 Weekly series against Naive2 (the recipe's two settings carry it)."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 from benchmarks.m4 import as_series, read_m4
 from models import metrics
-from models.engine import TrainingConfig, pool_forecasts
+from models.engine import TrainingConfig, pool_forecasts, pooled_fits
 from models.frame import iter_series
 from models.gbm import GBMSettings, GlobalGBM, default_lags
 from models.naive2 import Naive2
@@ -30,23 +31,29 @@ def test_default_look_back_is_four_horizons_and_two_seasons() -> None:
     assert default_lags(1, 1) == 8
 
 
-def test_pooled_fits_in_worker_processes_equal_the_inline_ones() -> None:
+def _frame(n_series: int = 6, length: int = 120) -> pd.DataFrame:
     rng = np.random.default_rng(3)
-    frame = pd.concat(
+    return pd.concat(
         [
             pd.DataFrame(
                 {
                     "series_id": f"s{i}",
-                    "ds": pd.date_range("2024-01-01", periods=120),
-                    "y": 50 * (i + 1) + np.cumsum(rng.normal(0, 1, 120)),
+                    "ds": pd.date_range("2024-01-01", periods=length),
+                    "y": 50 * (i + 1) + np.cumsum(rng.normal(0, 1, length)),
                 }
             )
-            for i in range(6)
+            for i in range(n_series)
         ],
         ignore_index=True,
     )
-    config = TrainingConfig(freq="D", horizon=7, candidates=("gbm",), backtest_windows=2)
-    series = list(iter_series(frame, "D"))
+
+
+@pytest.mark.parametrize(("backtest_fits", "fits"), [("shared", 2), ("window", 3)])
+def test_pooled_fits_in_worker_processes_equal_the_inline_ones(backtest_fits: str, fits: int) -> None:
+    config = TrainingConfig(
+        freq="D", horizon=7, candidates=("gbm",), backtest_windows=2, gbm_backtest_fits=backtest_fits
+    )
+    series = list(iter_series(_frame(), "D"))
     lines: list[str] = []
     inline = pool_forecasts(series, config, n_jobs=1)
     parallel = pool_forecasts(series, config, n_jobs=2, stage=lines.append)
@@ -54,7 +61,27 @@ def test_pooled_fits_in_worker_processes_equal_the_inline_ones() -> None:
         assert np.array_equal(parallel[sid].final["gbm"].mean, pooled.final["gbm"].mean)  # type: ignore[union-attr]
         for length, forecast in pooled.windows["gbm"].items():
             assert np.array_equal(parallel[sid].windows["gbm"][length].mean, forecast.mean)  # type: ignore[union-attr]
-    assert len(lines) == 3 and any("full history" in line for line in lines)
+    fitted = [line for line in lines if "fitted across" in line]  # plus heartbeats on a slow machine
+    assert len(fitted) == fits and any("full history" in line for line in fitted)
+    assert lines[0].startswith(f"{fits} pooled fit(s) of gbm across 6 series started")
+
+
+def test_the_shared_backtest_fit_is_one_fit_and_sees_no_window_s_future() -> None:
+    series = list(iter_series(_frame(6, 150), "D"))
+    series[0] = series[0].head(60)  # a short series has fewer windows
+    shared = TrainingConfig(freq="D", horizon=7, candidates=("gbm",), backtest_windows=4)
+    fits = pooled_fits(series, shared)
+    assert [f.targets.keys() for f in fits] == [{0, 1, 2, 3}, {-1}]  # one backtest fit, one refit
+    backtest = fits[0]
+    trained = {s.series_id: len(s) for s in backtest.train}
+    for back, cut in backtest.targets.items():
+        for item in cut:  # every window is forecast from at or after the end of what was learnt
+            assert trained[item.series_id] <= len(item), (back, item.series_id)
+    assert sorted(len(s) for s in backtest.targets[3]) == [60 - 7 * 4] + [150 - 7 * 4] * 5  # the oldest
+    per_window = pooled_fits(series, replace(shared, gbm_backtest_fits="window"))
+    assert len(per_window) == 5
+    with pytest.raises(ValueError, match="gbm backtest fits must be one of shared, window, got 'each'"):
+        replace(shared, gbm_backtest_fits="each")
 
 
 def _counted_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:

@@ -57,6 +57,14 @@ def test_choices_stay_and_the_origin_moves_past_the_new_actuals(trained: engine.
         assert len(entry.history_values) == len(trained.bundle.series[series_id].history_values)
         assert all(np.isfinite(entry.mean)) and all(v > 0 for v in entry.sigma)
     assert ForecastBundleRoundTrip.same(snapshot)
+    # A calibrated series keeps its calibrated spread (interval scale x factor per step), not
+    # the refitted model's own sigma times factors meant for the scale.
+    scales = trained.bundle.metadata["interval_scales"]
+    assert scales
+    for series_id in scales:
+        np.testing.assert_allclose(
+            snapshot.series[series_id].sigma, trained.bundle.series[series_id].sigma, rtol=1e-4
+        )
 
 
 def test_a_combination_keeps_its_members_and_calibrated_spreads_keep_their_factors(
