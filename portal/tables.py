@@ -84,10 +84,23 @@ def table(
     )
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection"); the
+# API defuses its CSV the same way (serving/tabular.py), which the portal may not import.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+
+
+def _defused(value: Any) -> Any:
+    """Text that a spreadsheet would run (a hostile series id) gets a leading apostrophe; numbers
+    are left as they are, so a negative forecast stays a number."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def to_csv(rows: Sequence[Mapping[str, Any]]) -> bytes:
+    """The rows as a CSV download, safe to open in a spreadsheet (see ``_defused``)."""
     out = io.StringIO()
     if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        fields = [str(_defused(name)) for name in rows[0]]
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(fields)
+        writer.writerows([_defused(row.get(name, "")) for name in rows[0]] for row in rows)
     return out.getvalue().encode()
