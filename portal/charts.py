@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
@@ -50,6 +51,36 @@ def _layout(fig: go.Figure, height: int = 420) -> go.Figure:
     return fig
 
 
+def _line_mode(n_points: int) -> str:
+    # Plotly's default draws markers on every trace under 20 points (band edges included): only a
+    # lone point needs a marker, since a line through one point is invisible.
+    return "markers" if n_points == 1 else "lines"
+
+
+def _single_instant_axis(fig: go.Figure) -> go.Figure:
+    """A time axis holding one instant gets a day either side and that instant as its only label.
+
+    Left alone, Plotly zooms a lone date to a few milliseconds and labels it "17:27:14.7855".
+    """
+    instants = {str(x) for trace in fig.data if trace.x is not None for x in trace.x}
+    if len(instants) != 1:
+        return fig
+    try:
+        # Plotly reads a date string's wall time and ignores its offset: do the same.
+        at = datetime.fromisoformat(instants.pop()).replace(tzinfo=None)
+    except ValueError:
+        return fig
+    label = at.strftime("%Y-%m-%d") if at.time() == datetime.min.time() else at.strftime("%Y-%m-%d %H:%M")
+    fig.update_xaxes(
+        type="date",
+        range=[(at - timedelta(days=1)).isoformat(), (at + timedelta(days=1)).isoformat()],
+        tickmode="array",
+        tickvals=[at.isoformat()],
+        ticktext=[label],
+    )
+    return fig
+
+
 def forecast_chart(item: SeriesForecastOut, levels: Sequence[float]) -> go.Figure:
     fig = go.Figure()
     history = item.get("history") or []
@@ -59,6 +90,7 @@ def forecast_chart(item: SeriesForecastOut, levels: Sequence[float]) -> go.Figur
                 x=[h["ds"] for h in history],
                 y=[h["y"] for h in history],
                 name="actuals",
+                mode=_line_mode(len(history)),
                 line={"color": MUTED, "width": 1.4},
             )
         )
@@ -68,11 +100,14 @@ def forecast_chart(item: SeriesForecastOut, levels: Sequence[float]) -> go.Figur
         lower = [next(i["lower"] for i in p["intervals"] if i["level"] == level) for p in item["points"]]
         upper = [next(i["upper"] for i in p["intervals"] if i["level"] == level) for p in item["points"]]
         alpha = _BAND_ALPHA.get(rank, 0.4)
-        fig.add_trace(go.Scatter(x=dates, y=upper, line={"width": 0}, showlegend=False, hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(x=dates, y=upper, mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip")
+        )
         fig.add_trace(
             go.Scatter(
                 x=dates,
                 y=lower,
+                mode="lines",
                 fill="tonexty",
                 line={"width": 0},
                 name=f"{level:g}% interval",
@@ -84,10 +119,11 @@ def forecast_chart(item: SeriesForecastOut, levels: Sequence[float]) -> go.Figur
             x=dates,
             y=[p["yhat"] for p in item["points"]],
             name="forecast",
+            mode=_line_mode(len(dates)),
             line={"color": ACCENT, "width": 2.2},
         )
     )
-    return _layout(fig)
+    return _single_instant_axis(_layout(fig))
 
 
 def drift_features_chart(features: Sequence[Any]) -> go.Figure:
@@ -119,7 +155,7 @@ def drift_history_chart(history: Sequence[Any], threshold: float | None = None) 
     if threshold is not None:
         fig.add_hline(y=threshold, line_dash="dot", line_color=WARN)
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
-    return _layout(fig, height=260)
+    return _single_instant_axis(_layout(fig, height=260))
 
 
 def versions_rows(versions: Sequence[VersionOut]) -> list[dict[str, Any]]:
@@ -232,4 +268,4 @@ def accuracy_chart(points: Sequence[AccuracyPointOut]) -> go.Figure:
         yaxis2={"overlaying": "y", "side": "right", "ticksuffix": "%", "tickformat": ".1f", "showgrid": False}
     )
     fig.add_hline(y=1.0, line_dash="dot", line_color=MUTED, annotation_text="naive (MASE 1)")
-    return _layout(fig, height=300)
+    return _single_instant_axis(_layout(fig, height=300))

@@ -115,3 +115,55 @@ def rate(before: ServiceSnapshot, after: ServiceSnapshot, seconds: float) -> flo
     if seconds <= 0 or after.total_requests < before.total_requests:
         return None
     return (after.total_requests - before.total_requests) / seconds
+
+
+# A metric card has room for about ten characters at laptop width; Streamlit cuts a longer value
+# off with an ellipsis ("refresh t…"), so card values are numbers shortened to fit, never sentences.
+CARD_CHARS = 10
+
+
+def compact(value: float, unit: str = "") -> str:
+    """At most four characters of number, with a k/M/G/T suffix, then the unit: "0.31 req/s", "1.2M"."""
+    scaled, suffix = abs(value), ""
+    for step in ("k", "M", "G", "T"):
+        if round(scaled, 2 if scaled < 10 else 1) < 999.5:
+            break
+        scaled, suffix = scaled / 1000, step
+    # Fewer decimals as the number grows, so every value takes at most four characters.
+    decimals = (2 if scaled < 10 else 1 if scaled < 100 else 0) if not suffix else (1 if scaled < 9.95 else 0)
+    text = f"{scaled:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    text = ("-" if value < 0 and text != "0" else "") + text + suffix
+    return f"{text} {unit}" if unit else text
+
+
+def count(value: float) -> str:
+    """A counter for a card: exact with thousands separators up to 999,999, then compact."""
+    return f"{value:,.0f}" if value < 999_999.5 else compact(value)
+
+
+@dataclass(frozen=True)
+class Card:
+    label: str
+    value: str
+    help: str | None = None
+
+
+def cards(snap: ServiceSnapshot, uptime: float | None, recent: float | None) -> list[Card]:
+    """The latency tab's row of metric cards: totals since the API started and recent throughput."""
+    return [
+        Card("Requests served", count(snap.total_requests)),
+        Card("Forecasts served", count(snap.forecasts_served), "Series forecasts, all models."),
+        Card(
+            "Average throughput",
+            compact(snap.total_requests / uptime, "req/s") if uptime else "n/a",
+            "Since the API process started.",
+        ),
+        Card(
+            "Since your last refresh",
+            compact(recent, "req/s") if recent is not None else "n/a",
+            "Requests per second since you last opened or refreshed this tab"
+            + ("." if recent is not None else ": press Refresh to see it."),
+        ),
+    ]

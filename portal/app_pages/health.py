@@ -89,18 +89,8 @@ with service_tab:
         st.session_state["metrics_snapshot"] = (now, snap)
         recent = service_metrics.rate(previous[1], snap, now - previous[0]) if previous else None
         uptime = time.time() - snap.started_at if snap.started_at else None
-        c1, c2, c3, c4 = st.columns(4)
-        c1.metric("Requests served", f"{snap.total_requests:,.0f}")
-        c2.metric("Forecasts served", f"{snap.forecasts_served:,.0f}", help="Series forecasts, all models.")
-        c3.metric(
-            "Average throughput",
-            f"{snap.total_requests / uptime:.2f} req/s" if uptime else "n/a",
-            help="Since the API process started.",
-        )
-        c4.metric(
-            "Since your last refresh",
-            f"{recent:.2f} req/s" if recent is not None else "refresh to see",
-        )
+        for column, card in zip(st.columns(4), service_metrics.cards(snap, uptime, recent), strict=True):
+            column.metric(card.label, card.value, help=card.help)
         st.button("Refresh", icon=":material/refresh:")
         if snap.routes:
             tables.table(

@@ -59,3 +59,51 @@ def test_rate_between_snapshots_and_after_a_restart() -> None:
     after = service_metrics.snapshot(exposition({("/healthz", "200"): [0.001] * 40}))
     assert service_metrics.rate(before, after, 10) == pytest.approx(3.0)
     assert service_metrics.rate(after, before, 10) is None  # counters went down: the API restarted
+
+
+def test_latency_cards_fit_their_card_at_any_scale_and_before_a_refresh() -> None:
+    # A value longer than a card is cut off with an ellipsis: the first visit used to read "refresh t…".
+    quiet = service_metrics.snapshot(exposition({("/healthz", "200"): [0.001] * 12}))
+    busy = service_metrics.ServiceSnapshot([], 987_654_321_000, 12_345_678, None)
+    for snap, uptime, recent in ((quiet, 38.5, None), (quiet, None, 0.004), (busy, 3.0, 123_456.0)):
+        cards = service_metrics.cards(snap, uptime, recent)
+        assert [c.label for c in cards] == [
+            "Requests served",
+            "Forecasts served",
+            "Average throughput",
+            "Since your last refresh",
+        ]
+        assert all(len(c.value) <= service_metrics.CARD_CHARS for c in cards), [c.value for c in cards]
+    first_visit = service_metrics.cards(quiet, 38.5, None)
+    assert [c.value for c in first_visit] == ["12", "0", "0.31 req/s", "n/a"]
+    assert first_visit[3].help is not None and "press Refresh" in first_visit[3].help
+    assert [c.value for c in service_metrics.cards(busy, 3.0, 123_456.0)] == [
+        "988G",
+        "12M",
+        "329G req/s",
+        "123k req/s",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0, "0 req/s"),
+        (0.31, "0.31 req/s"),
+        (0.004, "0 req/s"),
+        (9.999, "10 req/s"),
+        (12.34, "12.3 req/s"),
+        (999.4, "999 req/s"),
+        (999.6, "1k req/s"),
+        (1234, "1.2k req/s"),
+        (999_960, "1M req/s"),
+        (4.2e12, "4.2T req/s"),
+    ],
+)
+def test_compact_numbers_keep_at_most_four_characters_of_number(value: float, text: str) -> None:
+    assert service_metrics.compact(value, "req/s") == text
+
+
+def test_counts_stay_exact_below_a_million() -> None:
+    assert service_metrics.count(999_999) == "999,999"
+    assert service_metrics.count(1_234_567) == "1.2M"
