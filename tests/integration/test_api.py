@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -29,7 +30,13 @@ def test_forecast_returns_points_and_intervals_per_series_and_date(
     assert [f["series_id"] for f in data["forecasts"]] == ["ATL", "BOS"]
     for item in data["forecasts"]:
         assert len(item["points"]) == 28
-        assert item["points"][0]["ds"] == "2013-12-04"  # the day after the training window
+        # The day after the training window, or, once the monitor flow has published a snapshot
+        # from newer actuals (other modules of the session run it), the day after those.
+        assert item["points"][0]["ds"] == response.headers["X-Forecast-Origin"]
+        if "X-Forecast-Snapshot" in response.headers:
+            assert item["points"][0]["ds"] > "2013-12-04"
+        else:
+            assert item["points"][0]["ds"] == "2013-12-04"
         for point in item["points"]:
             by_level = {i["level"]: i for i in point["intervals"]}
             assert (
@@ -44,10 +51,13 @@ def test_forecast_returns_points_and_intervals_per_series_and_date(
 
 def test_history_is_included_on_request(client: TestClient, headers: dict[str, str]) -> None:
     body = {"series_ids": ["ATL"], "horizon": 7, "include_history": True}
-    history = client.post("/v1/models/nyc_flights/forecast", json=body, headers=headers).json()["forecasts"][
-        0
-    ]["history"]
-    assert history[-1]["ds"] == "2013-12-03" and len(history) == 4 * 28
+    response = client.post("/v1/models/nyc_flights/forecast", json=body, headers=headers)
+    history = response.json()["forecasts"][0]["history"]
+    # History ends the day before the origin: the training cutoff, or a snapshot's newest actual.
+    origin = date.fromisoformat(response.headers["X-Forecast-Origin"])
+    assert history[-1]["ds"] == (origin - timedelta(days=1)).isoformat() and len(history) == 4 * 28
+    if "X-Forecast-Snapshot" not in response.headers:
+        assert history[-1]["ds"] == "2013-12-03"
 
 
 def test_models_list_and_detail(
