@@ -96,7 +96,10 @@ def test_a_dataset_added_at_run_time_gets_its_deployments(tmp_path: Path) -> Non
     dataset_store.add(settings, "shop", spec, contract, data, Actor("tester", "cli"))
     plan = plan_deployments(settings)
     by_name = {d.full_name: d for d in plan.deployments}
-    assert set(by_name) == {"train/shop", "monitor/shop", "forecast/shop", "add-dataset/intake"} and not plan.skipped
+    assert (
+        set(by_name) == {"train/shop", "monitor/shop", "forecast/shop", "add-dataset/intake"}
+        and not plan.skipped
+    )
     assert [s.schedule.cron for s in by_name["train/shop"].schedules] == ["*/5 * * * *"]  # type: ignore[union-attr]
     # What the worker already serves is left out of a refresh.
     assert plan_deployments(settings, frozenset(by_name)).deployments == []
