@@ -134,7 +134,10 @@ async def _serve(
                     echo(f"skipping dataset {name}: {reason}")
             skipped.clear()
             skipped.update(new.skipped)
-            await add(new.deployments)
+            try:
+                await add(new.deployments)
+            except Exception as exc:  # the Prefect server briefly away: what was not added is tried again
+                echo(f"could not serve the new datasets yet: {exc}")
 
     await add(plan.deployments)
     watcher = asyncio.create_task(watch())
