@@ -19,7 +19,7 @@ import pytest
 from flows.outcomes import TrainOutcome
 from tests.conftest import Platform
 from tests.support import BIN, REPO, free_port, start, stop, wait_http
-from tests.support.factories import register, set_champion, variant
+from tests.support.factories import demo_variants, set_champion
 
 MODEL = "flip_demo"
 FIFTY_MB = 50 * 1024 * 1024
@@ -51,14 +51,8 @@ def server(
     from astralytiq import api_keys, audit
     from astralytiq.db import session_scope
     from astralytiq.settings import get_settings
-    from registry.tracking import load_champion_bundle
 
-    _, demo = load_champion_bundle(platform_env.tracking_uri, "nyc_flights")
-    versions = {
-        "x1": register(platform_env.tracking_uri, MODEL, variant(demo, MODEL, 1.0).to_json()),
-        "x3": register(platform_env.tracking_uri, MODEL, variant(demo, MODEL, 3.0).to_json()),
-    }
-    set_champion(platform_env.tracking_uri, MODEL, versions["x1"])
+    versions = demo_variants(platform_env.tracking_uri, MODEL)
     with session_scope(get_settings().app_database_url) as session:
         key = api_keys.issue(session, audit.Actor("tests", "system"), name="process-tests").key
     port = free_port()

@@ -55,6 +55,20 @@ def variant(bundle: ForecastBundle, model_name: str, scale: float, series: int =
     return dataclasses.replace(bundle, model_name=model_name, series=scaled)
 
 
+def demo_variants(tracking_uri: str, model_name: str) -> dict[str, str]:
+    """Two versions of ``model_name`` made from the trained demo's champion, scaled x1 and x3
+    (so an answer tells which one served it), with x1 the champion: version by label."""
+    from registry.tracking import load_champion_bundle
+
+    _, demo = load_champion_bundle(tracking_uri, "nyc_flights")
+    versions = {
+        label: register(tracking_uri, model_name, variant(demo, model_name, scale).to_json())
+        for label, scale in (("x1", 1.0), ("x3", 3.0))
+    }
+    set_champion(tracking_uri, model_name, versions["x1"])
+    return versions
+
+
 def bundle(name: str = "demand", series: int = 3, mean: float = 10.0) -> ForecastBundle:
     """A seasonal-naive-shaped daily bundle of ``series`` series (s0, s1, ...), 7 steps ahead;
     series i forecasts ``mean + i``, so each version's level tells it apart."""
