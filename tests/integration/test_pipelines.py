@@ -62,8 +62,11 @@ def prefect_stack(platform_env: Platform, tmp_path_factory: pytest.TempPathFacto
     try:
         wait_http(f"{api_url}/health", 180, server)
         worker = start([str(BIN / "astralytiq"), "worker"], root / "worker.log", env)
+        # Ready means polled, not only created: triggers are refused until a worker has polled
+        # the deployment's pool (a run nobody takes would wait forever), and on a loaded machine
+        # the first poll can come seconds after the deployment exists.
         deadline = time.monotonic() + 120
-        while httpx.get(f"{api_url}/deployments/name/train/{DATASET}").status_code != 200:
+        while not _polled(httpx.get(f"{api_url}/deployments/name/train/{DATASET}")):
             assert worker.poll() is None, (root / "worker.log").read_text()[-3000:]
             assert time.monotonic() < deadline, (root / "worker.log").read_text()[-3000:]
             time.sleep(0.5)
@@ -72,6 +75,10 @@ def prefect_stack(platform_env: Platform, tmp_path_factory: pytest.TempPathFacto
         if worker is not None:
             stop(worker)
         stop(server)
+
+
+def _polled(response: httpx.Response) -> bool:
+    return response.status_code == 200 and response.json().get("last_polled") is not None
 
 
 def cli(stack: PrefectStack, *args: str) -> subprocess.CompletedProcess[str]:
