@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         from statsforecast import StatsForecast
         from statsforecast.models import AutoARIMA, AutoETS
 
-        frame = df.rename(columns={SERIES_ID: "unique_id"})
+        frame = df[[SERIES_ID, DS, Y]].rename(columns={SERIES_ID: "unique_id"})  # the peer: no covariates
         started = time.perf_counter()
         StatsForecast(
             models=[

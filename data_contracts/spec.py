@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
@@ -167,18 +167,11 @@ class DatasetSpec(BaseModel):
     description: str = ""
     source: SourceSpec
     columns: ColumnMap = Field(default_factory=ColumnMap)
-    covariates: list[CovariateColumn] = Field(
+    # A bare name is accepted (older specs) and read as {name, future: unknown}.
+    covariates: list[CovariateColumn | Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list,
         description="Numeric source columns the models may use: a name (future unknown) or "
         "{name, future: known|unknown}.",
-        json_schema_extra={
-            "items": {
-                "anyOf": [
-                    {"type": "string", "minLength": 1, "maxLength": 200},
-                    {"$ref": "#/$defs/CovariateColumn"},
-                ]
-            }
-        },
     )
     calendar: list[CalendarFeature] = Field(
         default_factory=list,
@@ -237,7 +230,9 @@ class DatasetSpec(BaseModel):
         taken = {self.columns.series_id, self.columns.ds, self.columns.y}
         clash = sorted(set(names) & taken)
         if clash:
-            raise ValueError(f"covariate(s) {clash} are also the series_id, ds or y column; list other columns")
+            raise ValueError(
+                f"covariate(s) {clash} are also the series_id, ds or y column; list other columns"
+            )
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"covariate(s) {repeated} listed more than once; list each column once")
@@ -246,14 +241,19 @@ class DatasetSpec(BaseModel):
     @property
     def covariate_names(self) -> list[str]:
         """The covariate columns read from the source, known and unknown."""
-        return [c.name for c in self.covariates]
+        return [c.name for c in self._covariate_columns_list]
+
+    @property
+    def _covariate_columns_list(self) -> list[CovariateColumn]:
+        # Always CovariateColumn after validation (``_covariate_names`` turns names into them).
+        return [c if isinstance(c, CovariateColumn) else CovariateColumn(name=c) for c in self.covariates]
 
     @property
     def model_covariates(self) -> Covariates:
         """What the engine is given (``models.covariates``)."""
         return Covariates(
-            known=tuple(c.name for c in self.covariates if c.future == "known"),
-            unknown=tuple(c.name for c in self.covariates if c.future == "unknown"),
+            known=tuple(c.name for c in self._covariate_columns_list if c.future == "known"),
+            unknown=tuple(c.name for c in self._covariate_columns_list if c.future == "unknown"),
             calendar=tuple(dict.fromkeys(self.calendar)),
             holidays=self.holidays,
         )

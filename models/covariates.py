@@ -15,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-CalendarFeature = Literal["day_of_week", "month", "day_of_month", "week_of_year", "day_of_year", "hour", "weekend"]
+CalendarFeature = Literal[
+    "day_of_week", "month", "day_of_month", "week_of_year", "day_of_year", "hour", "weekend"
+]
 CALENDAR_FEATURES = CalendarFeature
 CALENDAR_FEATURE_NAMES: tuple[str, ...] = get_args(CalendarFeature)
 HOLIDAY_FEATURES = ("holiday", "holiday_eve", "holiday_after")  # the day, the day before, the day after

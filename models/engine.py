@@ -28,8 +28,8 @@ from models.backtest import (
 )
 from models.base import Forecast, ForecastError
 from models.bundle import ForecastBundle, SeriesForecast
-from models.covariates import USES_COVARIATES, Covariates
 from models.calibration import Calibration, fit_calibration, interval_scale, naive_scale, scaled_errors
+from models.covariates import USES_COVARIATES, Covariates
 from models.frame import DS, Series, iter_series
 from models.gbm import STRATEGIES, GBMSettings, GlobalGBM, check_loss, default_lags
 from models.parallel import worker_pool
@@ -65,7 +65,7 @@ class TrainingConfig:
     time_budget: float = 0.0  # seconds for the whole training; 0: no budget (see models/plan.py)
     calibrate_intervals: bool = True  # conformal calibration on the backtest errors
     # The dataset's covariates (models.covariates); the series carry their values (models.frame)
-    covariates: Covariates = Covariates()
+    covariates: Covariates = field(default_factory=Covariates)
 
     def __post_init__(self) -> None:
         for name in self.candidates:

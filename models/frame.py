@@ -48,9 +48,7 @@ class Series:
 
     def tail(self, n: int) -> Series:
         x = None if self.x is None else self.x[-n:]
-        return Series(
-            self.series_id, self.ds[-n:], self.y[-n:], self.freq, x, self.x_future, self.covariates
-        )
+        return Series(self.series_id, self.ds[-n:], self.y[-n:], self.freq, x, self.x_future, self.covariates)
 
     def with_future(self, x_future: np.ndarray) -> Series:
         """The same history with other known-covariate values ahead (a what-if scenario)."""

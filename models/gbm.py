@@ -173,9 +173,9 @@ class GlobalGBM:
         known = exog.known_past(item)
         unknown = exog.unknown_history(item)
         last = len(item) - 1
-        return np.hstack(
-            [known[np.clip(targets, 0, last)], unknown[np.clip(origins - 1, 0, last)]]
-        ).astype(np.float32)
+        return np.hstack([known[np.clip(targets, 0, last)], unknown[np.clip(origins - 1, 0, last)]]).astype(
+            np.float32
+        )
 
     def _covariates_ahead(self, series: Sequence[Series]) -> np.ndarray:
         """Per (series, step) row of a forecast: known covariates ahead, unknown at the origin."""
