@@ -118,6 +118,7 @@ def _gbm_backtest_mase(df: pd.DataFrame, covariates: Covariates) -> float:
     return result.summary["candidate_gbm_mase"]
 
 
+@pytest.mark.slow  # three pooled trainings of the boosted trees
 def test_a_past_only_covariate_never_leaks_into_the_gbm_backtest() -> None:
     """The oracle covariate equals the target. Declared known (its future values given), the
     backtest error collapses: that is what a leak looks like, and shows the test can see one.
@@ -211,6 +212,7 @@ def _trained(candidate: str, df: pd.DataFrame) -> tuple[engine.TrainingResult, e
     return engine.train(df, config, "m", n_jobs=1), config
 
 
+@pytest.mark.slow  # two trainings
 def test_a_what_if_changes_the_forecast_of_a_model_that_uses_the_covariate_and_not_of_one_that_ignores_it() -> (
     None
 ):
