@@ -21,6 +21,22 @@ def dataset_name(value: str) -> str:
     return value
 
 
+# An absolute POSIX path (not a URL's path: that follows "host" or ":") or a Windows one.
+_POSIX_PATH = re.compile(r"(?<![\w:/.~-])~?(?:/[^\s/'\"`:;,()\[\]{}<>|]+)+/?")
+_WINDOWS_PATH = re.compile(r"\b[A-Za-z]:\\(?:[^\s\\'\"`:;,<>|]+\\)*[^\s\\'\"`:;,<>|]*")
+
+
+def hide_paths(text: str) -> str:
+    """Text from a run (a state message, a log line) with every server path shown by its last
+    part only: a dataset file by its name, never where the platform keeps it."""
+
+    def last_part(match: re.Match[str]) -> str:
+        parts = [p for p in re.split(r"[/\\]", match.group(0)) if p and p != "~"]
+        return parts[-1] if parts else match.group(0)
+
+    return _WINDOWS_PATH.sub(last_part, _POSIX_PATH.sub(last_part, text))
+
+
 class DatasetModels:
     """Dataset name -> the registered model its spec trains (the spec's ``model_name``,
     by default the dataset's own name); None for a dataset with no spec here."""
