@@ -168,7 +168,7 @@ def run_logs(
     settings: SettingsDep,
     principal: Viewer,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Lines to skip, oldest first")] = 0,
-    limit: Annotated[int, Query(ge=1, le=500, description="Most lines in this page")] = 200,
+    limit: Annotated[int, Query(ge=1, le=200, description="Most lines in this page")] = 200,
 ) -> RunLogs:
     """A page of a run's log lines, oldest first. Lines are plain text as the flow wrote them
     (render them escaped); server paths in them are shown by their last part."""
@@ -176,8 +176,10 @@ def run_logs(
     datasets = DatasetModels(settings.datasets_dir, settings)
     _visible_run(prefect, run_id, datasets, principal)
     try:
-        # One line more than asked: whether there is a next page, without a count query.
-        found = prefect.logs(str(run_id), limit=limit + 1, offset=offset)
+        found = prefect.logs(str(run_id), limit=limit, offset=offset)
+        # A full page: one line past it says whether there is a next page (200 is Prefect's
+        # most lines per call, so the page itself cannot ask for one more).
+        more = len(found) == limit and bool(prefect.logs(str(run_id), limit=1, offset=offset + limit))
     except PrefectUnavailable as exc:
         raise _unavailable(exc) from None
     lines = [
@@ -186,9 +188,8 @@ def run_logs(
             level=logging.getLevelName(line.level) if line.level in LEVELS else str(line.level),
             message=hide_paths(line.message[: LOG_LINE_CHARS * 2])[:LOG_LINE_CHARS],
         )
-        for line in found[:limit]
+        for line in found
     ]
-    more = len(found) > limit
     return RunLogs(
         flow_run_id=str(run_id), offset=offset, lines=lines, next_offset=offset + limit if more else None
     )
