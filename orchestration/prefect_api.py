@@ -301,7 +301,8 @@ class PrefectAPI:
 
     def pause(self, flow: str, dataset: str) -> DeploymentSchedule:
         """Stop the deployment's schedules: the server deletes the runs it had scheduled ahead and
-        schedules no more; runs started by hand are still taken."""
+        schedules no more. Runs started by hand are still taken, and a scheduled run a worker
+        has already claimed (workers take runs a few seconds ahead of their time) still runs."""
         deployment = self.deployment(flow, dataset)
         self._call("POST", f"/deployments/{deployment['id']}/pause_deployment")
         return self.schedule(flow, dataset)

@@ -314,7 +314,7 @@ def pause_schedule(
     request: Request,
 ) -> PipelineSchedule:
     """Stop the deployment's schedule: the runs Prefect had scheduled ahead are removed and no new
-    ones are made (a run started by hand still runs). Audited."""
+    ones are made (a run started by hand, or one a worker had already claimed, still runs). Audited."""
     return _set_paused(flow, dataset, True, settings, session, principal, request)
 
 
