@@ -21,8 +21,9 @@ def dataset_name(value: str) -> str:
     return value
 
 
-# An absolute POSIX path (not a URL's path: that follows "host" or ":") or a Windows one.
-_POSIX_PATH = re.compile(r"(?<![\w:/.~-])~?(?:/[^\s/'\"`:;,()\[\]{}<>|]+)+/?")
+# An absolute POSIX path of two parts or more (not a URL's path: that follows "host" or ":";
+# not "/C" in a command line or "km/h") or a Windows one.
+_POSIX_PATH = re.compile(r"(?<![\w:/.~-])~?(?:/[^\s/'\"`:;,()\[\]{}<>|]+){2,}/?")
 _WINDOWS_PATH = re.compile(r"\b[A-Za-z]:\\(?:[^\s\\'\"`:;,<>|]+\\)*[^\s\\'\"`:;,<>|]*")
 
 

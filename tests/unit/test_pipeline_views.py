@@ -61,6 +61,7 @@ def test_prefect_schedules_in_words() -> None:
         ("C:\\data\\shop.csv is locked", "shop.csv is locked"),
         ("reached http://127.0.0.1:4200/api/health", "reached http://127.0.0.1:4200/api/health"),
         ("1/2 of the series and/or the rest", "1/2 of the series and/or the rest"),
+        ("=cmd|' /C calc'!A0 in km /h", "=cmd|' /C calc'!A0 in km /h"),  # one part: not a path
         ('File "/app/flows/train.py", line 3', 'File "train.py", line 3'),
     ],
 )
