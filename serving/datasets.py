@@ -38,6 +38,16 @@ def hide_paths(text: str) -> str:
     return _WINDOWS_PATH.sub(last_part, _POSIX_PATH.sub(last_part, text))
 
 
+def dataset_names(settings: Settings) -> list[str]:
+    """Every dataset by name: the YAML specs in the datasets folder, then those added at run time."""
+    folder = (
+        sorted(p.stem for p in settings.datasets_dir.glob("*.yaml") if NAME.match(p.stem))
+        if settings.datasets_dir.is_dir()
+        else []
+    )
+    return folder + [name for name in dataset_store.names(settings) if name not in folder]
+
+
 class DatasetModels:
     """Dataset name -> the registered model its spec trains (the spec's ``model_name``,
     by default the dataset's own name); None for a dataset with no spec here."""

@@ -16,8 +16,10 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from sqlalchemy.orm import Session
 
-from astralytiq import audit, dataset_store
+from astralytiq import audit
+from astralytiq.settings import Settings
 from orchestration.prefect_api import (
     TRAIN,
     DeploymentMissing,
@@ -28,7 +30,8 @@ from orchestration.prefect_api import (
     RunRefused,
     api_url,
 )
-from serving.datasets import NAME, DatasetModels, dataset_name, hide_paths
+from serving.access import Principal
+from serving.datasets import DatasetModels, dataset_name, dataset_names, hide_paths
 from serving.deps import Engineer, SessionDep, SettingsDep, Viewer, actor_of, check_model_scope
 from serving.errors import public
 from serving.schemas import (
@@ -100,7 +103,7 @@ def _schedule_out(schedule: DeploymentSchedule, ui_url: str) -> PipelineSchedule
     )
 
 
-def _visible_run(prefect: PrefectAPI, run_id: UUID, datasets: DatasetModels, principal: Any) -> FlowRun:
+def _visible_run(prefect: PrefectAPI, run_id: UUID, datasets: DatasetModels, principal: Principal) -> FlowRun:
     """The run, if it exists and the caller may see its dataset (else 404: a scoped key does not
     learn that another model's run exists)."""
     try:
@@ -256,22 +259,12 @@ def retry_run(
     return _run_out(retried, settings.prefect_ui_url)
 
 
-def _dataset_names(settings: Any) -> list[str]:
-    """Every dataset by name: the YAML specs, then those added at run time (as GET /v1/datasets)."""
-    folder = (
-        sorted(p.stem for p in settings.datasets_dir.glob("*.yaml") if NAME.match(p.stem))
-        if settings.datasets_dir.is_dir()
-        else []
-    )
-    return folder + [name for name in dataset_store.names(settings) if name not in folder]
-
-
 @router.get("/schedules", response_model=list[PipelineSchedule], responses=UNAVAILABLE)
 def schedules(settings: SettingsDep, principal: Viewer) -> list[PipelineSchedule]:
     """Each dataset's train, monitor and forecast deployments: the schedule in words, paused or
     not, and the next scheduled run. A dataset no worker has served yet is not listed."""
     datasets = DatasetModels(settings.datasets_dir, settings)
-    names = [n for n in _dataset_names(settings) if datasets.allows(principal, n)]
+    names = [n for n in dataset_names(settings) if datasets.allows(principal, n)]
     try:
         found = _prefect(settings.prefect_api_url).schedules(names)
     except PrefectUnavailable as exc:
@@ -280,7 +273,13 @@ def schedules(settings: SettingsDep, principal: Viewer) -> list[PipelineSchedule
 
 
 def _set_paused(
-    flow: str, dataset: str, paused: bool, settings: Any, session: Any, principal: Any, request: Request
+    flow: str,
+    dataset: str,
+    paused: bool,
+    settings: Settings,
+    session: Session,
+    principal: Principal,
+    request: Request,
 ) -> PipelineSchedule:
     model = DatasetModels(settings.datasets_dir, settings).model_of(dataset)
     if model is None:
