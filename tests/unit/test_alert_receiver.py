@@ -52,9 +52,7 @@ def notification(status: str = "firing", **alert: Any) -> dict[str, Any]:
 
 
 def build(tmp_path: Path, token: str = TOKEN, max_bytes: int = 256 * 1024) -> tuple[TestClient, Settings]:
-    settings = Settings(
-        data_dir=tmp_path, alert_webhook_token=token, alert_webhook_max_bytes=max_bytes
-    )  # type: ignore[arg-type]
+    settings = Settings(data_dir=tmp_path, alert_webhook_token=token, alert_webhook_max_bytes=max_bytes)  # type: ignore[arg-type]
     upgrade_database(settings.app_database_url)
     app = FastAPI()
     errors.install(app)
@@ -205,7 +203,10 @@ def test_unreadable_bodies_get_a_clear_4xx(tmp_path: Path) -> None:
         big = notification()
         big["alerts"][0]["annotations"]["description"] = "d" * 4000
         too_large = client.post("/v1/alerts/webhook", json=big, headers=AUTH)
-        assert too_large.status_code == 413 and "ASTRALYTIQ_ALERT_WEBHOOK_MAX_BYTES" in too_large.json()["detail"]
+        assert (
+            too_large.status_code == 413
+            and "ASTRALYTIQ_ALERT_WEBHOOK_MAX_BYTES" in too_large.json()["detail"]
+        )
         # Without a Content-Length (chunked), the limit holds while the body streams in.
         chunks = iter([json.dumps(big).encode()[:1500], json.dumps(big).encode()[1500:]])
         streamed = client.post(
@@ -221,7 +222,7 @@ def test_hostile_labels_are_stored_as_text_and_escaped_in_the_portal_table(
     from streamlit.testing.v1 import AppTest
 
     client, settings = receiver
-    hostile = '<img src=x onerror=alert(1)>"=cmd|\' /C calc\'!A0'
+    hostile = "<img src=x onerror=alert(1)>\"=cmd|' /C calc'!A0"
     body = notification(labels={"alertname": "ModelDriftDetected", "model": hostile, "severity": "<b>"})
     body["alerts"][0]["annotations"] = {"summary": "[click](javascript:alert(1)) " + hostile}
     assert client.post("/v1/alerts/webhook", json=body, headers=AUTH).status_code == 200
