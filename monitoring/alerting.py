@@ -47,7 +47,9 @@ class PrometheusTargets:
     metrics_credentials_file: Path | None = None
 
 
-def render_prometheus_config(target: Path, where: PrometheusTargets, source_dir: Path = PROMETHEUS_DIR) -> Path:
+def render_prometheus_config(
+    target: Path, where: PrometheusTargets, source_dir: Path = PROMETHEUS_DIR
+) -> Path:
     """prometheus.yml (and its rule files beside it) at ``target`` with this machine's addresses."""
     target.parent.mkdir(parents=True, exist_ok=True)
     for path in source_dir.iterdir():
@@ -58,7 +60,10 @@ def render_prometheus_config(target: Path, where: PrometheusTargets, source_dir:
     for job in config.get("scrape_configs", []):
         for static in job.get("static_configs", []):
             if COMPOSE_API_METRICS in static["targets"] and where.metrics_credentials_file is not None:
-                job["authorization"] = {"type": "Bearer", "credentials_file": str(where.metrics_credentials_file)}
+                job["authorization"] = {
+                    "type": "Bearer",
+                    "credentials_file": str(where.metrics_credentials_file),
+                }
             static["targets"] = [swap.get(address, address) for address in static["targets"]]
     for manager in config.get("alerting", {}).get("alertmanagers", []):
         for static in manager.get("static_configs", []):

@@ -125,7 +125,7 @@ def test_callers_without_the_token_are_refused_before_the_body_is_read(
 
 
 def test_without_a_configured_token_the_receiver_is_off(tmp_path: Path) -> None:
-    client, settings = build(tmp_path, token="")
+    client, _ = build(tmp_path, token="")
     with client:
         answer = client.post("/v1/alerts/webhook", json=notification(), headers={"Authorization": "Bearer "})
     assert answer.status_code == 403
@@ -216,24 +216,15 @@ def test_unreadable_bodies_get_a_clear_4xx(tmp_path: Path) -> None:
     assert stored(settings) == []
 
 
-def test_hostile_labels_are_stored_as_text_and_escaped_in_the_portal_table(
-    receiver: tuple[TestClient, Settings],
-) -> None:
-    from streamlit.testing.v1 import AppTest
-
+def test_hostile_labels_are_stored_as_the_text_they_are(receiver: tuple[TestClient, Settings]) -> None:
+    """Stored verbatim (escaping is the job of whoever shows them: the portal's health page test
+    in tests/integration/test_portal.py shows this label escaped)."""
     client, settings = receiver
     hostile = "<img src=x onerror=alert(1)>\"=cmd|' /C calc'!A0"
     body = notification(labels={"alertname": "ModelDriftDetected", "model": hostile, "severity": "<b>"})
     body["alerts"][0]["annotations"] = {"summary": "[click](javascript:alert(1)) " + hostile}
-    assert client.post("/v1/alerts/webhook", json=body, headers=AUTH).status_code == 200
+    answer = client.post("/v1/alerts/webhook", json=body, headers=AUTH)
+    assert answer.status_code == 200, answer.text
     (row,) = stored(settings)
     assert row.model_name == hostile and row.labels["severity"] == "<b>"
-
-    def page() -> None:
-        from portal import tables
-
-        tables.table("alerts", [{"model": hostile, "summary": "[click](javascript:alert(1))"}])
-
-    app = AppTest.from_function(page).run()
-    (markdown,) = app.markdown
-    assert "<img" not in markdown.value and "&lt;img src=x onerror=alert(1)&gt;" in markdown.value
+    assert row.annotations["summary"].endswith(hostile)
