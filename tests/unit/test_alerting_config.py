@@ -129,3 +129,12 @@ def test_the_native_stack_configuration_passes_amtool(tmp_path: Path) -> None:
 def test_routes_group_per_model(path: Path) -> None:
     """A drifting model's notification must not wait behind, or hide, another model's."""
     assert yaml.safe_load(path.read_text())["route"]["group_by"] == ["alertname", "model"]
+
+
+def test_the_readme_example_passes_amtool(tmp_path: Path) -> None:
+    """The Slack and e-mail configuration the README shows is one amtool accepts."""
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("### Alerts") : readme.index("## Datasets and data contracts")]
+    (example,) = [block.split("```", 1)[0] for block in section.split("```yaml\n")[1:]]
+    (tmp_path / "alertmanager.yml").write_text(example)
+    assert "2 receivers" in check(tmp_path / "alertmanager.yml")
