@@ -138,3 +138,36 @@ def test_the_readme_example_passes_amtool(tmp_path: Path) -> None:
     (example,) = [block.split("```", 1)[0] for block in section.split("```yaml\n")[1:]]
     (tmp_path / "alertmanager.yml").write_text(example)
     assert "2 receivers" in check(tmp_path / "alertmanager.yml")
+
+
+def test_up_renders_configurations_both_tools_accept(tmp_path: Path) -> None:
+    """What `astralytiq up` starts: Alertmanager calling the API on loopback with the API's own
+    webhook token, Prometheus scraping the API port with the API's metrics token."""
+    from astralytiq.settings import Settings
+    from cli.platform import AlertingPrograms, alerting_commands
+    from tests.support import promtool
+
+    settings = Settings(data_dir=tmp_path, api_port=18126, prometheus_port=18127, alertmanager_port=18128)
+    commands = alerting_commands(settings, "127.0.0.1", AlertingPrograms("prometheus", "alertmanager"))
+    assert commands is not None
+    alertmanager_command, prometheus_command = commands
+    assert "--web.listen-address=127.0.0.1:18128" in alertmanager_command
+    assert "--web.listen-address=127.0.0.1:18127" in prometheus_command
+    am_config = Path(next(a for a in alertmanager_command if a.startswith("--config.file=")).split("=", 1)[1])
+    prom_config = Path(next(a for a in prometheus_command if a.startswith("--config.file=")).split("=", 1)[1])
+    check(am_config)
+    hook = webhook(yaml.safe_load(am_config.read_text()))
+    assert hook["url"] == f"http://127.0.0.1:18126{WEBHOOK_PATH}"
+    token_file = Path(hook["http_config"]["authorization"]["credentials_file"])
+    assert token_file.read_text() == settings.alert_webhook_bearer()
+    result = run([promtool(), "check", "config", str(prom_config)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    prometheus = yaml.safe_load(prom_config.read_text())
+    (job,) = prometheus["scrape_configs"]
+    assert job["static_configs"][0]["targets"] == ["127.0.0.1:18126"]
+    assert Path(job["authorization"]["credentials_file"]).read_text() == settings.metrics_bearer()
+    (manager,) = prometheus["alerting"]["alertmanagers"]
+    assert manager["static_configs"][0]["targets"] == ["127.0.0.1:18128"]
+    # Production without a webhook token: `up` starts no Alertmanager it could not authenticate.
+    production = Settings(data_dir=tmp_path / "p", environment="production", secret_key="s" * 48)
+    assert alerting_commands(production, "127.0.0.1", AlertingPrograms("p", "a")) is None
