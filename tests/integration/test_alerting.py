@@ -27,7 +27,7 @@ from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from monitoring.alerting import PrometheusTargets, render_alertmanager_config, render_prometheus_config
 from tests.conftest import Platform
-from tests.support import alertmanager, free_port, start, stop, wait_http
+from tests.support import alertmanager, free_port, promtool, run, start, stop, wait_http
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +87,11 @@ def alerting(
     )
     fast = yaml.safe_load(prom_config.read_text())
     fast["global"].update(scrape_interval="1s", evaluation_interval="1s")
+    for job in fast["scrape_configs"]:
+        job["scrape_timeout"] = "1s"  # never longer than the interval
     prom_config.write_text(yaml.safe_dump(fast, sort_keys=False))
+    checked = run([promtool(), "check", "config", str(prom_config)])
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
     processes = [
         start(
