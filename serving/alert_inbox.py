@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,13 +29,27 @@ Annotations = Annotated[dict[LabelName, AnnotationValue], Field(max_length=MAX_L
 NO_END_BEFORE = datetime(1970, 1, 2, tzinfo=UTC)
 
 
+def _whole_number(value: Any) -> Any:
+    """JSON Schema counts 140.0 as an integer; strict pydantic would not (but refuses "140")."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class NotifiedAlert(BaseModel):
     """One alert of a notification, as Alertmanager's webhook sends it."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, strict=True)
 
     status: Literal["firing", "resolved"]
-    labels: Labels
+    # Prometheus names every alert by its rule: the schema says so, as the validator below does.
+    labels: Annotated[
+        Labels,
+        Field(
+            json_schema_extra={
+                "required": ["alertname"],
+                "properties": {"alertname": {"type": "string", "minLength": 1, "maxLength": 1024}},
+            }
+        ),
+    ]
     annotations: Annotations = Field(default_factory=dict)
     starts_at: datetime = Field(alias="startsAt")
     ends_at: datetime | None = Field(None, alias="endsAt")
@@ -61,13 +75,13 @@ class AlertmanagerNotification(BaseModel):
     """Alertmanager's webhook body, version 4 (prometheus.io/docs/alerting/latest/configuration,
     ``<webhook_config>``). Unknown fields are ignored, so a newer Alertmanager is still heard."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, strict=True)
 
     version: Literal["4"]
     status: Literal["firing", "resolved"]
     receiver: Annotated[str, StringConstraints(max_length=256)]
     group_key: Annotated[str, StringConstraints(max_length=8192)] = Field("", alias="groupKey")
-    truncated_alerts: int = Field(0, ge=0, alias="truncatedAlerts")
+    truncated_alerts: Annotated[int, BeforeValidator(_whole_number)] = Field(0, ge=0, alias="truncatedAlerts")
     group_labels: Labels = Field(default_factory=dict, alias="groupLabels")
     common_labels: Labels = Field(default_factory=dict, alias="commonLabels")
     common_annotations: Annotations = Field(default_factory=dict, alias="commonAnnotations")
@@ -85,7 +99,10 @@ def body_schema() -> dict[str, Any]:
         if isinstance(node, dict):
             if set(node) == {"$ref"}:
                 return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
-            return {key: inline(value) for key, value in node.items()}
+            written = {key: inline(value) for key, value in node.items()}
+            if "patternProperties" in written:  # a label name outside the pattern is refused
+                written["additionalProperties"] = False
+            return written
         if isinstance(node, list):
             return [inline(item) for item in node]
         return node

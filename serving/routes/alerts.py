@@ -92,6 +92,11 @@ def _too_large(limit: int) -> HTTPException:
         403: {"model": ErrorDetail, "description": "The receiver is off (no token configured)"},
         413: {"model": ErrorDetail, "description": "Body over ASTRALYTIQ_ALERT_WEBHOOK_MAX_BYTES"},
         415: {"model": ErrorDetail, "description": "Not sent as application/json"},
+        422: {
+            "model": ErrorDetail,
+            "description": "Not an Alertmanager notification (version 4): the detail names each field at fault",
+        },
+        503: COMMON_RESPONSES[503],
     },
 )
 async def alertmanager_webhook(request: Request, session: SessionDep) -> AlertsRecorded:
