@@ -228,3 +228,16 @@ def test_hostile_labels_are_stored_as_the_text_they_are(receiver: tuple[TestClie
     (row,) = stored(settings)
     assert row.model_name == hostile and row.labels["severity"] == "<b>"
     assert row.annotations["summary"].endswith(hostile)
+
+
+def test_the_documented_body_says_what_the_receiver_checks() -> None:
+    """The OpenAPI body (schemathesis and client generators read it) refuses what the receiver
+    refuses: an alert without alertname, a label name outside Prometheus' syntax."""
+    from serving.alert_inbox import body_schema
+
+    schema = body_schema()
+    assert "$defs" not in json.dumps(schema)  # written inline: the route reads its body itself
+    assert schema["required"] == ["version", "status", "receiver", "alerts"]
+    labels = schema["properties"]["alerts"]["items"]["properties"]["labels"]
+    assert labels["required"] == ["alertname"] and labels["additionalProperties"] is False
+    assert schema["properties"]["alerts"]["maxItems"] == 1000
