@@ -171,6 +171,9 @@ def series_json(
 ) -> list[bytes]:
     """Each series' rendered forecast, from the cache where it can be."""
     cache = served.cache
+    if not cache.max_bytes:  # the cache is off (ASTRALYTIQ_FORECAST_CACHE_MB=0): no lookups
+        metrics.count_cache(served.name, "miss", len(series_ids))
+        return _render(served, series_ids, horizon, levels, include_history)
     level_key = tuple(levels)
     found = cache.get_many([(s, horizon, level_key, include_history) for s in series_ids])
     missing = [s for s, value in zip(series_ids, found, strict=True) if value is None]
