@@ -16,6 +16,7 @@ import httpx
 
 from portal.api_types import (
     AccuracyHistoryOut,
+    AlertsOut,
     ApiKeyIssued,
     ApiKeyOut,
     ChampionChange,
@@ -28,6 +29,8 @@ from portal.api_types import (
     ModelDetail,
     ModelSummary,
     PipelineRun,
+    PipelineSchedule,
+    RunLogs,
     TrainTriggered,
     UserOut,
 )
@@ -192,6 +195,10 @@ class ApiClient:
     def drift(self, model: str) -> DriftHistoryOut:
         return cast(DriftHistoryOut, self._call("GET", f"/v1/models/{_seg(model)}/drift"))
 
+    def firing_alerts(self) -> AlertsOut:
+        """Alerts Alertmanager reported as firing (RouteMissing on servers without the receiver)."""
+        return cast(AlertsOut, self._call("GET", "/v1/alerts"))
+
     def drift_report_html(self, model: str, report_id: int) -> str:
         return cast(str, self._call("GET", f"/v1/models/{_seg(model)}/drift/{report_id}/html"))
 
@@ -209,6 +216,24 @@ class ApiClient:
 
     def train(self, dataset: str) -> TrainTriggered:
         return cast(TrainTriggered, self._call("POST", "/v1/pipelines/train", json={"dataset": dataset}))
+
+    def run_logs(self, run_id: str, offset: int = 0, limit: int = 200) -> RunLogs:
+        params = {"offset": offset, "limit": limit}
+        return cast(RunLogs, self._call("GET", f"/v1/pipelines/runs/{_seg(run_id)}/logs", params=params))
+
+    def cancel_run(self, run_id: str) -> PipelineRun:
+        return cast(PipelineRun, self._call("POST", f"/v1/pipelines/runs/{_seg(run_id)}/cancel"))
+
+    def retry_run(self, run_id: str) -> PipelineRun:
+        return cast(PipelineRun, self._call("POST", f"/v1/pipelines/runs/{_seg(run_id)}/retry"))
+
+    def schedules(self) -> list[PipelineSchedule]:
+        return cast(list[PipelineSchedule], self._call("GET", "/v1/pipelines/schedules"))
+
+    def set_schedule_paused(self, flow: str, dataset: str, paused: bool) -> PipelineSchedule:
+        action = "pause" if paused else "resume"
+        path = f"/v1/pipelines/schedules/{_seg(flow)}/{_seg(dataset)}/{action}"
+        return cast(PipelineSchedule, self._call("POST", path))
 
     # --- datasets ------------------------------------------------------------------------
     def datasets(self) -> list[DatasetOut]:

@@ -7,7 +7,7 @@ portal says "not available on this server" when the API it talks to does not hav
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 
 class ModelSummary(TypedDict):
@@ -139,9 +139,33 @@ class PipelineRun(TypedDict):
     flow: str
     dataset: str | None
     state: str
+    message: str | None  # why it is in its state; server paths shown by file name
     started_at: str | None
     ended_at: str | None
     duration_seconds: float | None
+    prefect_url: str | None  # the run in Prefect's UI; None when the API knows no UI address
+
+
+class PipelineSchedule(TypedDict):
+    dataset: str
+    flow: str  # train, monitor or forecast
+    schedule: str | None  # in words; None: runs only when started
+    paused: bool
+    next_run_at: str | None
+    prefect_url: str | None
+
+
+class RunLogLine(TypedDict):
+    timestamp: str
+    level: str
+    message: str  # plain text from the flow: escape it
+
+
+class RunLogs(TypedDict):
+    flow_run_id: str
+    offset: int
+    lines: list[RunLogLine]
+    next_offset: int | None
 
 
 class TrainTriggered(TypedDict):
@@ -213,3 +237,25 @@ class ApiKeyOut(TypedDict):
 
 class ApiKeyIssued(ApiKeyOut):
     key: str
+
+
+class AlertOut(TypedDict):
+    """An alert as Alertmanager last reported it to the API's webhook receiver."""
+
+    fingerprint: str
+    alertname: str
+    status: Literal["firing", "resolved"]
+    severity: str
+    model: str | None
+    summary: str | None
+    description: str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: str
+    ends_at: str | None
+    updated_at: str
+
+
+class AlertsOut(TypedDict):
+    status: Literal["firing", "resolved"]
+    alerts: list[AlertOut]
