@@ -136,10 +136,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         EdgeMiddleware, max_body_bytes=settings.max_request_bytes, trusted=settings.trusted_proxies
     )
+    # The forecast routes first: a request is matched against the routers in this order (twice:
+    # the router, then its route), and forecasts are nearly all of the traffic.
     for router in (
+        forecast.router,
         auth.router,
         models.router,
-        forecast.router,
         champion.router,
         admin.router,
         monitoring.router,
