@@ -77,9 +77,24 @@ def check_loss(loss: str) -> None:
         raise ValueError(f"gbm loss must be {' or '.join(map(repr, LOSSES))}, got {loss!r}")
 
 
+SEASONS_BACK = 8  # the longest look-back a declared season needs (see default_lags)
+
+
 def default_lags(horizon: int, season_length: int) -> int:
-    """Four horizons back (N-BEATS looks back 2 to 7 horizons) and at least two seasons."""
-    return max(4 * horizon, 2 * season_length, 8)
+    """Four horizons back (N-BEATS looks back 2 to 7 horizons) and at least two seasons.
+
+    With a season length above 1 the look-back stops at ``SEASONS_BACK`` cycles: past eight
+    cycles the trees have seen the pattern, and every further lag adds two features to each
+    stacked row (target- and origin-indexed), which is what a fit costs. The cap only binds when
+    the horizon is longer than two seasons (daily data with a 28-day horizon: 112 lags, 257
+    features, became 56 and 145; measured in benchmarks/README.md); M4's Hourly (48, 24),
+    Monthly (18, 12), Quarterly (8, 4) and the seasonless Weekly, Daily and Yearly keep
+    four horizons.
+    """
+    look_back = 4 * horizon
+    if season_length > 1:
+        look_back = min(look_back, SEASONS_BACK * season_length)
+    return max(look_back, 2 * season_length, 8)
 
 
 def _scale(window: np.ndarray) -> np.ndarray:

@@ -29,6 +29,14 @@ def test_default_look_back_is_four_horizons_and_two_seasons() -> None:
     assert default_lags(13, 1) == 52
     assert default_lags(6, 52) == 104
     assert default_lags(1, 1) == 8
+    assert default_lags(48, 24) == 192  # M4 Hourly: four horizons are eight days
+
+
+def test_look_back_with_a_season_stops_at_eight_cycles() -> None:
+    # The demo (daily, horizon 28, weekly season): 56 days, not 112; without a season, 4 horizons.
+    assert default_lags(28, 7) == 56
+    assert default_lags(28, 1) == 112
+    assert default_lags(336, 24) == 192
 
 
 def _frame(n_series: int = 6, length: int = 120) -> pd.DataFrame:
