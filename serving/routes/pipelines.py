@@ -288,8 +288,12 @@ def _set_paused(
     prefect = _prefect(settings.prefect_api_url)
     try:
         changed = prefect.pause(flow, dataset) if paused else prefect.resume(flow, dataset)
-    except (PrefectUnavailable, DeploymentMissing) as exc:
+    except PrefectUnavailable as exc:
         raise _unavailable(exc) from None
+    except DeploymentMissing as exc:
+        # The dataset exists but no worker has registered this flow's deployment for it: there is
+        # no schedule to change (unlike a trigger, nothing would wait for a worker), so not 503.
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=public(str(exc))) from None
     action = "pipeline.pause" if paused else "pipeline.resume"
     audit.record(session, actor_of(principal, request), action, dataset, flow=flow)
     session.commit()
@@ -298,8 +302,8 @@ def _set_paused(
 
 SCHEDULE_ACTION: dict[int | str, dict[str, Any]] = {
     403: {"description": "Needs the engineer role, or the key is not scoped to the dataset's model"},
-    404: {"description": "No dataset of that name"},
-    **UNAVAILABLE,
+    404: {"description": "No dataset of that name, or no deployment of this flow registered for it"},
+    503: {"description": "No Prefect server reachable"},
 }
 
 
