@@ -17,6 +17,7 @@ from registry.rest import RegistryClient
 from serving import errors, memory, metrics, openapi, warm_start
 from serving.access import AccessCache
 from serving.auth import VerifiedTokens
+from serving.backtests import BacktestWindows
 from serving.health_gauges import HealthGauges
 from serving.login_throttle import LoginThrottle
 from serving.middleware import EdgeMiddleware
@@ -29,6 +30,7 @@ from serving.routes import (
     champion,
     contracts,
     datasets,
+    evaluation,
     forecast,
     health,
     models,
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = sessions
         app.state.access = AccessCache(app.state.sessions, settings.auth_recheck_seconds)
         app.state.store = store
+        app.state.backtests = BacktestWindows(registry)
         app.state.login_throttle = LoginThrottle(
             settings.login_max_failures_per_account,
             settings.login_max_failures_per_client,
@@ -138,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth.router,
         models.router,
         forecast.router,
+        evaluation.router,
         champion.router,
         admin.router,
         monitoring.router,
