@@ -65,11 +65,14 @@ def backtest(
         Query(pattern=VERSION_PATTERN, description="A registered version; default: the served one."),
     ] = None,
 ) -> BacktestOut:
-    """One series' backtest: the chosen model's forecast from each rolling origin beside what
-    happened, with that window's errors (kept by the training run; oldest window first)."""
+    """One series' backtest in a served model's version: the chosen model's forecast from each
+    rolling origin beside what happened, with that window's errors (kept by the training run;
+    oldest window first)."""
     check_model_scope(principal, name)
-    if version is None:
-        version = served_or_404(store, name).version
+    # A model this API serves (any of its versions): an unknown name is a plain 404 here rather
+    # than whatever the registry makes of it.
+    served = served_or_404(store, name)
+    version = version or served.version
     windows: BacktestWindows = request.app.state.backtests
     try:
         found = windows.of(name, version)
