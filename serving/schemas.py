@@ -740,7 +740,10 @@ class ForecastActualPoint(BaseModel):
     yhat: float
     lower: float
     upper: float
-    y: float | None = Field(description="The actual of that date; null: it has not arrived (yet).")
+    y: float | None = Field(
+        description="The actual of that date; null: not arrived yet (or older than the served "
+        "forecast's kept history)."
+    )
 
 
 class ForecastVsActualOut(BaseModel):
