@@ -219,12 +219,18 @@ def test_a_run_of_a_spec_given_by_path_shows_no_path(
 
 
 def test_a_trigger_nobody_would_take_is_refused_with_the_reason(
-    prefect_stack: PrefectStack, api: TestClient, admin_credentials: tuple[str, str]
+    prefect_stack: PrefectStack, admin_credentials: tuple[str, str], tmp_path: Path
 ) -> None:
     """A deployment no worker polls (its worker stopped, or never started): the API and the CLI
     answer 503 / exit 1 with the reason instead of queuing a run that would stay SCHEDULED."""
+    from astralytiq.settings import Settings
+    from serving.app import create_app
+
     orphan = "orphan_demo"
-    write_dataset(prefect_stack.datasets_dir, orphan, series=("ATL",), candidates="seasonal_naive")
+    # The spec lives in a folder only this API and CLI read: in the worker's folder the running
+    # worker would serve it at its next look-up (every 15 s) and poll it, which is not the case here.
+    write_dataset(tmp_path, orphan, series=("ATL",), candidates="seasonal_naive")
+    settings = Settings(prefect_api_url=prefect_stack.api_url, datasets_dir=tmp_path)
     flow = httpx.get(f"{prefect_stack.api_url}/flows/name/train").json()
     created = httpx.post(
         f"{prefect_stack.api_url}/deployments/",
@@ -233,13 +239,17 @@ def test_a_trigger_nobody_would_take_is_refused_with_the_reason(
     assert created.status_code in (200, 201), created.text
     deployment_id = created.json()["id"]
     try:
-        headers = login(api, *admin_credentials)
-        refused = api.post("/v1/pipelines/train", json={"dataset": orphan}, headers=headers)
+        with TestClient(create_app(settings)) as api:
+            headers = login(api, *admin_credentials)
+            refused = api.post("/v1/pipelines/train", json={"dataset": orphan}, headers=headers)
         assert refused.status_code == 503, refused.text
         detail = refused.json()["detail"]
         assert f"no worker is serving train/{orphan} (polled never)" in detail
         assert "start `astralytiq worker`" in detail
-        by_cli = cli(prefect_stack, "run", "train", orphan)
+        orphan_stack = PrefectStack(
+            prefect_stack.api_url, {**prefect_stack.env, "ASTRALYTIQ_DATASETS_DIR": str(tmp_path)}, tmp_path
+        )
+        by_cli = cli(orphan_stack, "run", "train", orphan)
         assert by_cli.returncode == 1 and f"no worker is serving train/{orphan}" in by_cli.stderr
         runs = httpx.post(
             f"{prefect_stack.api_url}/flow_runs/filter",
@@ -248,8 +258,6 @@ def test_a_trigger_nobody_would_take_is_refused_with_the_reason(
         assert runs == []  # nothing was queued (the served dataset's trigger is accepted above)
     finally:
         httpx.delete(f"{prefect_stack.api_url}/deployments/{deployment_id}")
-        for suffix in (".yaml", ".csv"):
-            (prefect_stack.datasets_dir / f"{orphan}{suffix}").unlink()
 
 
 def test_a_dataset_added_at_run_time_is_served_by_the_running_worker(
