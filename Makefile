@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help up install install-dev system-deps test lint audit format typecheck unit integration e2e fuzz bench bench-serving bench-abuse bench-portal screenshots clean
+.PHONY: help up install install-dev system-deps platform-deps test lint audit format typecheck unit integration e2e fuzz bench bench-serving bench-abuse bench-portal screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,10 +24,13 @@ install: $(UV) ## create .venv with exactly the locked runtime packages
 install-dev: $(UV) ## create .venv with the locked runtime and test packages
 	$(UV) sync --frozen --python $(PYTHON)
 
-system-deps: ## Debian packages the tests drive (Chromium)
+system-deps: ## Debian packages the tests drive (Chromium, Prometheus, Alertmanager, wrk)
 	bash scripts/install_system_deps.sh
 
-up: install ## bring up the whole platform (MLflow, Prefect + worker, training, API :8000, portal :8501)
+platform-deps: ## Debian packages `make up` starts (Prometheus, Alertmanager); up runs without them
+	bash scripts/install_system_deps.sh --platform
+
+up: install platform-deps ## bring up the whole platform (MLflow, Prefect + worker, training, API :8000, portal :8501, alerts)
 	ASTRALYTIQ_API_WORKERS=$${ASTRALYTIQ_API_WORKERS:-0} $(BIN)/astralytiq up  # the API on every core
 
 test: install-dev system-deps lint audit ## lint, type-check, audit the lock and run every test

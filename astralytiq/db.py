@@ -1,4 +1,4 @@
-"""The app database: users, API keys, drift and accuracy history, monitoring runs, the audit log.
+"""The app database: users, API keys, drift and accuracy history, monitoring runs, alerts, the audit log.
 
 SQLite in the data folder by default, PostgreSQL (or any SQLAlchemy URL) in production; the
 schema is owned by the Alembic migrations in ``astralytiq/migrations``.
@@ -143,6 +143,27 @@ class ForecastSnapshot(Base):
     artifact_path: Mapped[str] = mapped_column(Text)  # the bundle JSON under it
     sha256: Mapped[str] = mapped_column(String(64))
     seconds: Mapped[float] = mapped_column(Float)  # how long the roll-forward took
+
+
+class Alert(Base):
+    """One alert as Alertmanager last reported it to the webhook receiver (serving.alert_inbox),
+    keyed by Alertmanager's fingerprint of its labels. The portal's health page lists the firing
+    ones; a resolved alert stays as its last state, so the same labels firing again reuse the row."""
+
+    __tablename__ = "alerts"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alertname: Mapped[str] = mapped_column(String(256), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # firing | resolved
+    severity: Mapped[str] = mapped_column(String(64), default="")
+    model_name: Mapped[str] = mapped_column(String(256), default="", index=True)  # the `model` label
+    labels: Mapped[dict[str, str]] = mapped_column(JSON)
+    annotations: Mapped[dict[str, str]] = mapped_column(JSON)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    generator_url: Mapped[str] = mapped_column(Text, default="")
+    receiver: Mapped[str] = mapped_column(String(256), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AuditEvent(Base):

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # example configuration from reaching production with a public signing key.
 KNOWN_DEFAULT_SECRETS = frozenset({"changethis", "change-me", "secret", "dev-secret"})
 MIN_SECRET_BYTES = 32
+MIN_WEBHOOK_TOKEN_BYTES = 24
 DEFAULT_PRODUCTION_METRICS_PORT = 9464  # Prometheus' registered default for exporters
 
 
@@ -59,6 +60,8 @@ class Settings(BaseSettings):
     portal_port: int = Field(8501, ge=1, le=65535)
     mlflow_port: int = Field(5000, ge=1, le=65535)
     prefect_port: int = Field(4200, ge=1, le=65535)
+    prometheus_port: int = Field(9090, ge=1, le=65535, description="Prometheus of `astralytiq up`.")
+    alertmanager_port: int = Field(9093, ge=1, le=65535, description="Alertmanager of `astralytiq up`.")
 
     secret_key: str = Field("", description="JWT signing key; required (>= 32 bytes) outside development.")
     jwt_issuer: str = "astralytiq"
@@ -143,6 +146,17 @@ class Settings(BaseSettings):
         description="Bearer token Prometheus sends for /metrics on the API port (a person's token "
         "works too); empty: only people's tokens.",
     )
+    alert_webhook_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token Alertmanager sends to POST /v1/alerts/webhook; empty: in "
+        "development one kept in data_dir, elsewhere the receiver refuses every notification.",
+    )
+    alert_webhook_max_bytes: int = Field(
+        256 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="Largest Alertmanager notification the webhook receiver reads (413 past it).",
+    )
     metrics_port: int | None = Field(
         None,
         ge=0,
@@ -225,6 +239,13 @@ class Settings(BaseSettings):
                 "development; generate one with `python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))'`"
             )
+        webhook = self.alert_webhook_token.get_secret_value()
+        if webhook and (webhook in KNOWN_DEFAULT_SECRETS or len(webhook.encode()) < MIN_WEBHOOK_TOKEN_BYTES):
+            raise ValueError(
+                f"ASTRALYTIQ_ALERT_WEBHOOK_TOKEN must be a random value of at least "
+                f"{MIN_WEBHOOK_TOKEN_BYTES} bytes outside development (or empty: no alert receiver); "
+                "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
         return self
 
     # Derived locations: one data folder holds every embedded store.
@@ -270,7 +291,19 @@ class Settings(BaseSettings):
         configured = self.metrics_token.get_secret_value()
         if configured or self.environment != "development":
             return configured
-        token_file = self.data_dir / "metrics_token"
+        return self._kept_token("metrics_token")
+
+    def alert_webhook_bearer(self) -> str:
+        """The token Alertmanager sends to the webhook receiver: the configured one; in
+        development, without one, a token kept in data_dir (`astralytiq up` hands the same file
+        to the Alertmanager it starts); else none, and the receiver refuses every call."""
+        configured = self.alert_webhook_token.get_secret_value()
+        if configured or self.environment != "development":
+            return configured
+        return self._kept_token("alert_webhook_token")
+
+    def _kept_token(self, name: str) -> str:
+        token_file = self.data_dir / name
         if not token_file.exists():
             token_file.parent.mkdir(parents=True, exist_ok=True)
             token_file.write_text(secrets.token_urlsafe(32))

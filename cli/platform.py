@@ -2,7 +2,9 @@
 
 Order: app database (migrated, admin seeded), MLflow server, Prefect server and a worker serving
 every dataset's deployments (schedules active), a training run for every dataset without a
-champion, a drift check, the API, the portal. Each child's output goes
+champion, a drift check, the API with Alertmanager and Prometheus beside it (the alert rules of
+infra/prometheus, their alerts to the API's webhook receiver; skipped with a note where the two
+programs are not installed), the portal. Each child's output goes
 to ``<data_dir>/logs/<name>.log``; the console shows progress and the URLs.
 """
 
@@ -144,12 +146,16 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
         "API": settings.api_port,
         "portal": settings.portal_port,
     }
+    alerting = alerting_programs()
+    if alerting is not None:
+        ports |= {"Prometheus": settings.prometheus_port, "Alertmanager": settings.alertmanager_port}
     busy = [f"{name} port {port}" for name, port in ports.items() if port_in_use(host, port)]
     if busy:
         raise PlatformError(
             f"already in use: {', '.join(busy)}. Stop what holds them (another `astralytiq up`?) "
             "or choose other ports with ASTRALYTIQ_API_PORT, ASTRALYTIQ_PORTAL_PORT, "
-            "ASTRALYTIQ_MLFLOW_PORT, ASTRALYTIQ_PREFECT_PORT."
+            "ASTRALYTIQ_MLFLOW_PORT, ASTRALYTIQ_PREFECT_PORT, ASTRALYTIQ_PROMETHEUS_PORT, "
+            "ASTRALYTIQ_ALERTMANAGER_PORT."
         )
 
     echo("1/7 app database: migrating and seeding the admin user")
@@ -215,6 +221,7 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
             "api", [_bin("astralytiq"), "serve", "--host", host, "--port", str(settings.api_port)], env
         )
         wait_http(f"http://{host}:{settings.api_port}/readyz", 60, lambda: api.poll() is None)
+        alerts_line = start_alerting(supervisor, settings, host, env, alerting, echo)
 
         echo(f"7/7 portal on http://{host}:{settings.portal_port}")
         portal = supervisor.start(
@@ -230,6 +237,7 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
         echo(f"  prediction API   http://{host}:{settings.api_port}/docs")
         echo(f"  MLflow           {mlflow_uri}")
         echo(f"  Prefect          http://{host}:{settings.prefect_port}   (worker: logs/worker.log)")
+        echo(f"  alerts           {alerts_line}")
         echo(f"  logs             {supervisor.log_dir}")
         echo("Press Ctrl-C to stop everything.")
         while (exited := supervisor.first_exited()) is None:
@@ -240,6 +248,99 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
     finally:
         shutdown(supervisor)
         echo("stopped.")
+
+
+@dataclass(frozen=True)
+class AlertingPrograms:
+    prometheus: str
+    alertmanager: str
+
+
+def alerting_programs() -> AlertingPrograms | None:
+    """Prometheus and Alertmanager where both are installed (`make platform-deps`), else None."""
+    from monitoring.alerting import alertmanager_binary, prometheus_binary
+
+    prometheus, alertmanager = prometheus_binary(), alertmanager_binary()
+    if prometheus is None or alertmanager is None:
+        return None
+    return AlertingPrograms(prometheus, alertmanager)
+
+
+def alerting_commands(
+    settings: Settings, host: str, programs: AlertingPrograms
+) -> tuple[list[str], list[str]] | None:
+    """Alertmanager and Prometheus for this platform: infra/'s files with loopback addresses, the
+    API's port and the tokens the API itself keeps in the data folder (its /metrics token, its
+    alert webhook token). None when the API has no webhook token (production without one)."""
+    from monitoring.alerting import PrometheusTargets, render_alertmanager_config, render_prometheus_config
+
+    webhook_token = settings.alert_webhook_bearer()
+    if not webhook_token:
+        return None
+    root = settings.data_dir
+    token_file = root / "alertmanager" / "webhook_token"
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.write_text(webhook_token)
+    token_file.chmod(0o600)
+    api_url = f"http://{host}:{settings.api_port}"
+    am_config = render_alertmanager_config(root / "alertmanager" / "alertmanager.yml", api_url, token_file)
+    metrics_token = settings.metrics_bearer()
+    metrics_file = None
+    if metrics_token:  # the API port's /metrics asks for it (`up` opens no unauthenticated port)
+        metrics_file = root / "prometheus" / "metrics_token"
+        metrics_file.parent.mkdir(parents=True, exist_ok=True)
+        metrics_file.write_text(metrics_token)
+        metrics_file.chmod(0o600)
+    prom_config = render_prometheus_config(
+        root / "prometheus" / "prometheus.yml",
+        PrometheusTargets(
+            api_metrics=f"{host}:{settings.api_port}",
+            alertmanager=f"{host}:{settings.alertmanager_port}",
+            metrics_credentials_file=metrics_file,
+        ),
+    )
+    alertmanager = [
+        programs.alertmanager,
+        f"--config.file={am_config}",
+        f"--storage.path={root / 'alertmanager' / 'data'}",
+        f"--web.listen-address={host}:{settings.alertmanager_port}",
+        "--cluster.listen-address=",  # one Alertmanager: no gossip port
+    ]
+    prometheus = [
+        programs.prometheus,
+        f"--config.file={prom_config}",
+        f"--storage.tsdb.path={root / 'prometheus' / 'data'}",
+        f"--web.listen-address={host}:{settings.prometheus_port}",
+    ]
+    return alertmanager, prometheus
+
+
+def start_alerting(
+    supervisor: Supervisor,
+    settings: Settings,
+    host: str,
+    env: dict[str, str],
+    programs: AlertingPrograms | None,
+    echo: Callable[[str], None],
+) -> str:
+    """Start Alertmanager, then Prometheus, beside the API; returns the summary line."""
+    if programs is None:
+        echo("    alerts: not started, Prometheus or Alertmanager is not installed (`make platform-deps`)")
+        return "off: install prometheus and prometheus-alertmanager (`make platform-deps`)"
+    commands = alerting_commands(settings, host, programs)
+    if commands is None:
+        echo("    alerts: not started, set ASTRALYTIQ_ALERT_WEBHOOK_TOKEN for the API's receiver")
+        return "off: no ASTRALYTIQ_ALERT_WEBHOOK_TOKEN"
+    alertmanager_url = f"http://{host}:{settings.alertmanager_port}"
+    prometheus_url = f"http://{host}:{settings.prometheus_port}"
+    echo(
+        f"    alerts: Prometheus {prometheus_url} (infra/prometheus/alerts.yml) -> Alertmanager {alertmanager_url} -> the API"
+    )
+    alertmanager = supervisor.start("alertmanager", commands[0], env)
+    wait_http(f"{alertmanager_url}/-/ready", 60, lambda: alertmanager.poll() is None)
+    prometheus = supervisor.start("prometheus", commands[1], env)
+    wait_http(f"{prometheus_url}/-/ready", 60, lambda: prometheus.poll() is None)
+    return f"Prometheus {prometheus_url}, Alertmanager {alertmanager_url}   (firing alerts: portal, Model health)"
 
 
 def _interrupt(signum: int, frame: object) -> None:

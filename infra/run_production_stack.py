@@ -1,8 +1,8 @@
 """Run docker-compose.yml's services as processes on this machine, against a local PostgreSQL.
 
 The production shape without a container engine: an MLflow server and a Prefect server on
-PostgreSQL, the app database on PostgreSQL, the Prefect worker, the prediction API, the portal
-and Prometheus. ``services()`` below is the one table of commands and environment variables;
+PostgreSQL, the app database on PostgreSQL, the Prefect worker, the prediction API, the portal,
+Prometheus and Alertmanager (alerts to the API's webhook receiver). ``services()`` below is the one table of commands and environment variables;
 rendered with ``COMPOSE`` addresses it must equal docker-compose.yml (tests/unit/test_infra.py
 checks that), rendered with loopback addresses it is what this script starts. Only addresses
 differ: 127.0.0.1 and free ports instead of container names, folders instead of volumes, the
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shlex
 import shutil
 import signal
@@ -31,10 +32,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-PROMETHEUS_DIR = REPO / "infra" / "prometheus"
 ROLE_REQUIREMENTS = REPO / "infra" / "docker" / "requirements"
 
 
@@ -53,6 +52,10 @@ class Topology:
     artifacts_dir: str
     prometheus_config: str
     prometheus_storage: str
+    alertmanager_config: str
+    alertmanager_storage: str
+    alert_webhook_token: str  # what the API checks
+    alert_token_file: str  # the same token, as the file Alertmanager reads
 
     def url(self, service: str, path: str = "") -> str:
         return f"http://{self.hosts[service]}:{self.ports[service]}{path}"
@@ -65,7 +68,13 @@ class Topology:
 # environment (compose interpolates ${VAR}; the `:?` that makes them required is compose's).
 COMPOSE = Topology(
     bind_host="0.0.0.0",
-    hosts={"mlflow": "mlflow", "prefect": "prefect", "api": "api", "portal": "portal"},
+    hosts={
+        "mlflow": "mlflow",
+        "prefect": "prefect",
+        "api": "api",
+        "portal": "portal",
+        "alertmanager": "alertmanager",
+    },
     # The worker's port is its Prefect runner's health endpoint, for health checks only.
     # api-metrics: the API's /metrics without credentials, for Prometheus only (never published).
     ports={
@@ -76,6 +85,7 @@ COMPOSE = Topology(
         "api-metrics": 9464,
         "portal": 8501,
         "prometheus": 9090,
+        "alertmanager": 9093,
     },
     postgres="astralytiq:${POSTGRES_PASSWORD}@postgres:5432",
     databases={"app": "astralytiq", "mlflow": "mlflow", "prefect": "prefect"},
@@ -85,6 +95,10 @@ COMPOSE = Topology(
     artifacts_dir="/artifacts",
     prometheus_config="/etc/prometheus/prometheus.yml",
     prometheus_storage="/prometheus",
+    alertmanager_config="/etc/alertmanager/alertmanager.yml",
+    alertmanager_storage="/alertmanager",
+    alert_webhook_token="${ASTRALYTIQ_ALERT_WEBHOOK_TOKEN}",
+    alert_token_file="/run/secrets/alert_webhook_token",  # a compose secret from that variable
 )
 
 
@@ -143,6 +157,8 @@ def services(t: Topology) -> dict[str, Service]:
                 **platform_env,
                 "PREFECT_API_URL": t.url("prefect", "/api"),
                 "ASTRALYTIQ_METRICS_PORT": str(t.ports["api-metrics"]),
+                # The bearer token Alertmanager sends to POST /v1/alerts/webhook.
+                "ASTRALYTIQ_ALERT_WEBHOOK_TOKEN": t.alert_webhook_token,
             },
             depends_on=("postgres", "mlflow"),
             health="/healthz",
@@ -178,13 +194,31 @@ def services(t: Topology) -> dict[str, Service]:
             depends_on=("api",),
             health="/-/ready",
         ),
+        "alertmanager": Service(
+            entrypoint=("alertmanager",),
+            command=(
+                f"--config.file={t.alertmanager_config}",
+                f"--storage.path={t.alertmanager_storage}",
+                f"--web.listen-address={t.bind_host}:{t.ports['alertmanager']}",
+                # One Alertmanager, no HA peers: no gossip port (9094) to open or secure.
+                "--cluster.listen-address=",
+            ),
+            depends_on=("api",),
+            health="/-/ready",
+        ),
     }
 
 
 def native_topology(
-    workdir: Path, ports: dict[str, int], postgres: str, db_prefix: str, secret_key: str
+    workdir: Path,
+    ports: dict[str, int],
+    postgres: str,
+    db_prefix: str,
+    secret_key: str,
+    alert_webhook_token: str = "",
 ) -> Topology:
-    """Loopback addresses, this machine's PostgreSQL, and folders under ``workdir``."""
+    """Loopback addresses, this machine's PostgreSQL, and folders under ``workdir``. Without an
+    ``alert_webhook_token`` a random one is made (the API and Alertmanager of this stack share it)."""
     return replace(
         COMPOSE,
         bind_host="127.0.0.1",
@@ -198,6 +232,10 @@ def native_topology(
         artifacts_dir=str(workdir / "artifacts"),
         prometheus_config=str(workdir / "prometheus" / "prometheus.yml"),
         prometheus_storage=str(workdir / "prometheus" / "data"),
+        alertmanager_config=str(workdir / "alertmanager" / "alertmanager.yml"),
+        alertmanager_storage=str(workdir / "alertmanager" / "data"),
+        alert_webhook_token=alert_webhook_token or secrets.token_urlsafe(32),
+        alert_token_file=str(workdir / "alertmanager" / "alert_webhook_token"),
     )
 
 
@@ -225,25 +263,33 @@ def drop_databases(t: Topology, admin_url: str) -> None:
 
 
 def render_prometheus_config(t: Topology) -> None:
-    """infra/prometheus/ with the scrape targets pointed at this topology's API.
+    """infra/prometheus/ with the scrape target and the Alertmanager of this topology.
 
     The rule files beside prometheus.yml are copied unchanged, so `rule_files` resolves as it
     does in the container, where the whole folder is mounted at /etc/prometheus.
     """
-    target = Path(t.prometheus_config)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for path in PROMETHEUS_DIR.iterdir():
-        if path.is_file() and path.name != "prometheus.yml":
-            shutil.copy(path, target.parent / path.name)
-    config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
-    compose_api = f"{COMPOSE.hosts['api']}:{COMPOSE.ports['api-metrics']}"
-    for job in config.get("scrape_configs", []):
-        for static in job.get("static_configs", []):
-            static["targets"] = [
-                f"{t.hosts['api']}:{t.ports['api-metrics']}" if address == compose_api else address
-                for address in static["targets"]
-            ]
-    target.write_text(yaml.safe_dump(config, sort_keys=False))
+    from monitoring.alerting import PrometheusTargets
+    from monitoring.alerting import render_prometheus_config as render
+
+    render(
+        Path(t.prometheus_config),
+        PrometheusTargets(
+            api_metrics=f"{t.hosts['api']}:{t.ports['api-metrics']}",
+            alertmanager=f"{t.hosts['alertmanager']}:{t.ports['alertmanager']}",
+        ),
+    )
+
+
+def render_alertmanager_config(t: Topology) -> None:
+    """infra/alertmanager/alertmanager.yml calling this topology's API, and the token file it
+    reads (what compose mounts as the alert_webhook_token secret)."""
+    from monitoring.alerting import render_alertmanager_config as render
+
+    token_file = Path(t.alert_token_file)
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.write_text(t.alert_webhook_token)
+    token_file.chmod(0o600)
+    render(Path(t.alertmanager_config), t.url("api"), token_file)
 
 
 def build_role_environment(role: str, target: Path, uv: str) -> Path:
@@ -310,10 +356,14 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def argv(self, name: str, service: Service) -> list[str]:
+        from monitoring.alerting import alertmanager_binary
+
         program, *rest = [*service.entrypoint, *service.command]
         folder = self.bin_dirs.get(name, Path(sys.executable).parent)
         local = folder / program
         resolved = str(local) if local.exists() else shutil.which(program)
+        if resolved is None and program == "alertmanager":
+            resolved = alertmanager_binary()  # Debian's package names it prometheus-alertmanager
         if resolved is None:
             raise StackError(f"{name}: program {program!r} not found in {folder} nor on PATH")
         return [resolved, *rest]
@@ -384,9 +434,15 @@ def run_stack(
 ) -> Iterator[Stack]:
     """Start the selected services (default: all), wave by wave, and stop them all on exit."""
     table = services(topology)
-    for folder in (topology.data_dir, topology.artifacts_dir, topology.prometheus_storage):
+    for folder in (
+        topology.data_dir,
+        topology.artifacts_dir,
+        topology.prometheus_storage,
+        topology.alertmanager_storage,
+    ):
         Path(folder).mkdir(parents=True, exist_ok=True)
     render_prometheus_config(topology)
+    render_alertmanager_config(topology)
     stack = Stack(topology, log_dir, dict(bin_dirs or {}))
     try:
         for wave in start_order(table, selected or list(table)):
@@ -432,7 +488,9 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     ports = {name: getattr(args, f"{name}_port") for name in COMPOSE.ports}
-    topology = native_topology(workdir, ports, args.postgres, args.db_prefix, secret_key)
+    # As compose, when ASTRALYTIQ_ALERT_WEBHOOK_TOKEN is set; else one made for this stack.
+    alert_token = os.environ.get("ASTRALYTIQ_ALERT_WEBHOOK_TOKEN", "")
+    topology = native_topology(workdir, ports, args.postgres, args.db_prefix, secret_key, alert_token)
     table = services(topology)
     selected = [s for s in args.services.split(",") if s] or list(table)
     unknown = set(selected) - set(table)

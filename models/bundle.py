@@ -12,12 +12,12 @@ Python (json, dataclasses) so the serving process loads it without pandas or Num
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.intervals import bands, tail_ratio
+from models.intervals import scaled_bands, tail_ratio, z_score
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -55,22 +55,35 @@ class ForecastBundle:
         Series that end earlier start their path earlier; the model's origin is the latest start."""
         return max(entry.dates[0] for entry in self.series.values())
 
+    def band_scales(self, model: str, levels: Iterable[float]) -> list[float]:
+        """The multiplier of sigma for each level's band of a series ``model`` was chosen for
+        (the normal quantile times the calibrated tail ratio)."""
+        tails = self.interval_tails.get(model)
+        return [z_score(level) * tail_ratio(tails, level) for level in levels]
+
     def paths(
-        self, series_id: str, horizon: int, levels: Iterable[float]
+        self,
+        series_id: str,
+        horizon: int,
+        levels: Iterable[float],
+        scales: Sequence[float] | None = None,
     ) -> tuple[list[str], list[float], list[tuple[float, list[float], list[float]]]]:
         """One series' ``horizon`` steps as columns: (dates, yhat, [(level, lower, upper), ...]).
-        The API renders from these directly (no row per step); ``forecast`` makes rows of them."""
+        The API renders from these directly (no row per step); ``forecast`` makes rows of them.
+        ``scales``: ``band_scales`` of the series' model and these levels, if already known."""
         entry = self.series.get(series_id)
         if entry is None:
             raise KeyError(series_id)
+        levels = list(levels)
         floor = 0.0 if self.nonnegative else None
         mean = entry.mean[:horizon]
         sigma = entry.sigma[:horizon]
-        tails = self.interval_tails.get(entry.model)
+        if scales is None:
+            scales = self.band_scales(entry.model, levels)
         level_bands = [
-            (level, *bands(mean, sigma, level, floor, tail_ratio(tails, level))) for level in levels
+            (level, *scaled_bands(mean, sigma, z, floor)) for level, z in zip(levels, scales, strict=True)
         ]
-        yhat = [max(m, 0.0) for m in mean] if floor is not None else mean
+        yhat = [0.0 if m < 0.0 else m for m in mean] if floor is not None else mean  # max(m, 0.0)
         return entry.dates[:horizon], yhat, level_bands
 
     def forecast(

@@ -43,10 +43,21 @@ def bands(
 ) -> tuple[list[float], list[float]]:
     """Lower and upper bounds of the ``level``% interval; ``floor`` clips (e.g. 0 for demand);
     ``tail`` widens (or narrows) the normal band where calibration found other tails."""
-    z = z_score(level) * tail
-    lower = [m - z * s for m, s in zip(mean, sigma, strict=True)]
-    upper = [m + z * s for m, s in zip(mean, sigma, strict=True)]
-    if floor is not None:
-        lower = [max(floor, v) for v in lower]
-        upper = [max(floor, v) for v in upper]
+    return scaled_bands(mean, sigma, z_score(level) * tail, floor)
+
+
+def scaled_bands(
+    mean: Sequence[float], sigma: Sequence[float], z: float, floor: float | None = None
+) -> tuple[list[float], list[float]]:
+    """``mean`` -/+ ``z`` x ``sigma``, clipped at ``floor``: ``bands`` once its multiplier is
+    known (the API works it out once per request, not once per series)."""
+    if floor is None:
+        return [m - z * s for m, s in zip(mean, sigma, strict=True)], [
+            m + z * s for m, s in zip(mean, sigma, strict=True)
+        ]
+    # One pass per bound, clipped inline: the API computes these per request when its cache is
+    # off, and a max() call per number was most of that. Same values as max(floor, v), NaN
+    # included (a NaN bound becomes the floor).
+    lower = [v if (v := m - z * s) > floor else floor for m, s in zip(mean, sigma, strict=True)]
+    upper = [v if (v := m + z * s) > floor else floor for m, s in zip(mean, sigma, strict=True)]
     return lower, upper

@@ -16,6 +16,7 @@ import httpx
 
 from portal.api_types import (
     AccuracyHistoryOut,
+    AlertsOut,
     ApiKeyIssued,
     ApiKeyOut,
     BacktestOut,
@@ -215,6 +216,10 @@ class ApiClient:
     # --- health --------------------------------------------------------------------------
     def drift(self, model: str) -> DriftHistoryOut:
         return cast(DriftHistoryOut, self._call("GET", f"/v1/models/{_seg(model)}/drift"))
+
+    def firing_alerts(self) -> AlertsOut:
+        """Alerts Alertmanager reported as firing (RouteMissing on servers without the receiver)."""
+        return cast(AlertsOut, self._call("GET", "/v1/alerts"))
 
     def drift_report_html(self, model: str, report_id: int) -> str:
         return cast(str, self._call("GET", f"/v1/models/{_seg(model)}/drift/{report_id}/html"))

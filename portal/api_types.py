@@ -7,7 +7,7 @@ portal says "not available on this server" when the API it talks to does not hav
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 
 class ModelSummary(TypedDict):
@@ -274,3 +274,25 @@ class ForecastVsActualOut(TypedDict):
     mae: float | None
     wape: float | None  # percent
     inside: float | None  # share of arrived actuals inside the interval, 0-1
+
+
+class AlertOut(TypedDict):
+    """An alert as Alertmanager last reported it to the API's webhook receiver."""
+
+    fingerprint: str
+    alertname: str
+    status: Literal["firing", "resolved"]
+    severity: str
+    model: str | None
+    summary: str | None
+    description: str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: str
+    ends_at: str | None
+    updated_at: str
+
+
+class AlertsOut(TypedDict):
+    status: Literal["firing", "resolved"]
+    alerts: list[AlertOut]

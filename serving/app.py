@@ -26,6 +26,7 @@ from serving.rendering import Renderer
 from serving.report_streams import ReportStreams
 from serving.routes import (
     admin,
+    alerts,
     auth,
     champion,
     contracts,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             key=app.state.signing_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
         app.state.metrics_bearer = settings.metrics_bearer()
+        app.state.alert_webhook_bearer = settings.alert_webhook_bearer()
         app.state.renderer = Renderer(settings.render_concurrency, settings.render_queue)
         app.state.report_streams = ReportStreams(
             settings.report_streams, settings.report_stream_bytes_per_second
@@ -137,10 +139,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         EdgeMiddleware, max_body_bytes=settings.max_request_bytes, trusted=settings.trusted_proxies
     )
+    # The forecast routes first: a request is matched against the routers in this order (twice:
+    # the router, then its route), and forecasts are nearly all of the traffic.
     for router in (
+        forecast.router,
         auth.router,
         models.router,
-        forecast.router,
         evaluation.router,
         champion.router,
         admin.router,
@@ -155,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pipelines.router, responses=errors.COMMON_RESPONSES)
     app.include_router(spec_schemas.router, responses=errors.COMMON_RESPONSES)
     app.include_router(datasets.router, responses=errors.COMMON_RESPONSES)
+    app.include_router(alerts.router, responses=errors.BODY_LIMIT_RESPONSES)
     openapi.document_limits(app, settings)
     return app
 

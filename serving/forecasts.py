@@ -88,35 +88,80 @@ def check_answer_size(values: int, limit: int, where: str = "") -> None:
         )
 
 
+def _numbers(values: list[float]) -> list[bytes]:
+    """Each number's JSON text, exactly as pydantic-core writes it, from one call for the list
+    (no Python object per number: this is most of the uncached path's cost)."""
+    if not values:
+        return []
+    return to_json(values)[1:-1].split(b",")  # a number's text never holds a comma
+
+
+def _strings(texts: list[str]) -> list[bytes]:
+    """Each string's JSON text without its quotes. One call for the list when nothing in it
+    needed escaping (ISO dates never do); otherwise one call per string, so a quote or a
+    backslash can never be mistaken for a boundary."""
+    if not texts:
+        return []
+    whole = to_json(texts)
+    if b"\\" not in whole:  # no escapes: no quote inside a string, so '","' only separates
+        return whole[2:-2].split(b'","')
+    return [to_json(text)[1:-1] for text in texts]
+
+
+def _point_template(levels: list[float]) -> bytes:
+    """One step's JSON object with %s holes for ds, yhat, then lower and upper per level."""
+    intervals = b",".join(b'{"level":' + to_json(level) + b',"lower":%s,"upper":%s}' for level in levels)
+    return b'{"ds":"%s","yhat":%s,"intervals":[' + intervals + b"]}"
+
+
+_HISTORY_POINT = b'{"ds":"%s","y":%s}'
+
+
 def _render(
     served: ServedModel, series_ids: list[str], horizon: int, levels: list[float], include_history: bool
 ) -> list[bytes]:
-    """One JSON object per series, in order (the SeriesForecastOut shape), built from the
-    bundle's columns (no intermediate row per step: this is the uncached path's cost)."""
+    """One JSON object per series, in order (the SeriesForecastOut shape, byte for byte what
+    pydantic-core writes for it), built from the bundle's columns: each column is written in
+    one call and the objects are filled from a template, with no dict or list per step."""
     bundle = served.bundle
+    point = _point_template(levels)
+    scales: dict[str, list[float]] = {}  # per chosen model: its band multipliers, worked out once
     rendered = []
     for series_id in series_ids:
         entry = bundle.series[series_id]
-        dates, yhat, level_bands = bundle.paths(series_id, horizon, levels)
-        points = [
-            {
-                "ds": dates[step],
-                "yhat": yhat[step],
-                "intervals": [
-                    {"level": lv, "lower": lo[step], "upper": up[step]} for lv, lo, up in level_bands
-                ],
-            }
-            for step in range(horizon)
-        ]
-        history = (
-            [{"ds": d, "y": v} for d, v in zip(entry.history_dates, entry.history_values, strict=True)]
-            if include_history
-            else None
-        )
-        rendered.append(
-            to_json(
-                {"series_id": series_id, "selected_model": entry.model, "points": points, "history": history}
+        model_scales = scales.get(entry.model)
+        if model_scales is None:
+            model_scales = scales[entry.model] = bundle.band_scales(entry.model, levels)
+        dates, yhat, level_bands = bundle.paths(series_id, horizon, levels, model_scales)
+        columns = [_strings(dates), _numbers(yhat)]
+        for _, lower, upper in level_bands:
+            columns += (_numbers(lower), _numbers(upper))
+        points = b",".join([point % step for step in zip(*columns, strict=True)])
+        if include_history:
+            history = (
+                b"["
+                + b",".join(
+                    [
+                        _HISTORY_POINT % step
+                        for step in zip(
+                            _strings(entry.history_dates), _numbers(entry.history_values), strict=True
+                        )
+                    ]
+                )
+                + b"]"
             )
+        else:
+            history = b"null"
+        rendered.append(
+            b'{"series_id":'
+            + to_json(series_id)
+            + b',"selected_model":'
+            + to_json(entry.model)
+            + b',"points":['
+            + points
+            + b'],"history":'
+            + history
+            + b"}"
         )
     return rendered
 
@@ -126,6 +171,9 @@ def series_json(
 ) -> list[bytes]:
     """Each series' rendered forecast, from the cache where it can be."""
     cache = served.cache
+    if not cache.max_bytes:  # the cache is off (ASTRALYTIQ_FORECAST_CACHE_MB=0): no lookups
+        metrics.count_cache(served.name, "miss", len(series_ids))
+        return _render(served, series_ids, horizon, levels, include_history)
     level_key = tuple(levels)
     found = cache.get_many([(s, horizon, level_key, include_history) for s in series_ids])
     missing = [s for s, value in zip(series_ids, found, strict=True) if value is None]

@@ -788,3 +788,33 @@ class ForecastVsActualOut(BaseModel):
         description="WAPE over the arrived steps, in percent; null before any (or all 0)."
     )
     inside: float | None = Field(description="Share of the arrived actuals inside the interval, 0-1.")
+
+
+class AlertOut(BaseModel):
+    """An alert as Alertmanager last reported it (POST /v1/alerts/webhook)."""
+
+    fingerprint: str
+    alertname: str
+    status: Literal["firing", "resolved"]
+    severity: str
+    model: str | None = Field(description="The alert's `model` label, when it concerns one model.")
+    summary: str | None = Field(description="The `summary` annotation of the rule.")
+    description: str | None = Field(description="The `description` annotation of the rule.")
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime | None
+    updated_at: UtcDatetime
+
+
+class AlertsOut(BaseModel):
+    status: Literal["firing", "resolved"]
+    alerts: list[AlertOut]
+
+
+class AlertsRecorded(BaseModel):
+    """What one Alertmanager notification changed."""
+
+    firing: int = Field(description="Alerts stored as firing.")
+    resolved: int = Field(description="Alerts stored as resolved (gone from the firing list).")
+    stale: int = Field(description="Alerts older than the stored state of their labels, ignored.")

@@ -1,5 +1,5 @@
-"""Model health: drift of the newest actuals, live accuracy of served forecasts, and the API's
-latency and throughput."""
+"""Model health: the alerts firing now, drift of the newest actuals, live accuracy of served
+forecasts, and the API's latency and throughput."""
 
 import time
 
@@ -12,6 +12,30 @@ from portal.state import client, require
 require("viewer")
 theme.header("Model health", "Drift, live accuracy, and how fast the API answers.")
 api = client()
+
+# Alertmanager's firing alerts, as the API's webhook receiver stored them. Every label is text
+# from the data (a model or series name): the table escapes it, nothing here renders markdown.
+alerts = call(api.firing_alerts, "Alerts")
+if alerts is not None and not alerts["alerts"]:
+    st.success("No alert is firing.", icon=":material/notifications_off:")
+elif alerts is not None:
+    st.subheader(f"Firing alerts ({len(alerts['alerts'])})")
+    tables.table(
+        "alerts",
+        [
+            {
+                "alert": a["alertname"],
+                "severity": a["severity"],
+                "model": a["model"],
+                "summary": a["summary"] or a["description"],
+                "since": a["starts_at"],
+            }
+            for a in alerts["alerts"]
+        ],
+        formats={"since": tables.timestamp, "severity": tables.badge},
+    )
+    st.caption("From Alertmanager; an alert leaves this list when Alertmanager reports it resolved.")
+
 models = call(api.models) or []
 if not models:
     st.info("No models registered yet.", icon=":material/hourglass_empty:")

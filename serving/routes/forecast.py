@@ -25,6 +25,7 @@ from serving.forecasts import (
     select_series,
     served_or_404,
 )
+from serving.hot_route import HotRoute
 from serving.model_store import LoadError, ModelStore, ServedModel
 from serving.rendering import Renderer, RendererBusy
 from serving.schemas import (
@@ -37,7 +38,8 @@ from serving.schemas import (
 from serving.snapshots import SnapshotsUnavailable
 from serving.tabular import CSV_MEDIA_TYPE, long_csv, long_json, preferred_media_type
 
-router = APIRouter(tags=["forecasts"])
+# The hot routes: HotRoute answers them without FastAPI's general request handler.
+router = APIRouter(tags=["forecasts"], route_class=HotRoute)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorDetail, "description": "Not authenticated"},

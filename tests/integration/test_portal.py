@@ -493,6 +493,47 @@ def test_health_shows_drift_live_accuracy_and_latency(
     assert '<iframe sandbox="allow-scripts allow-popups"' in report.proto.srcdoc
 
 
+def test_health_lists_firing_alerts_escaped_and_drops_resolved_ones(
+    standin: StandIn,
+    sessions: dict[str, Session],
+    platform_env: Platform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Alerts as Alertmanager posts them to the API's receiver (its token is the one the API
+    keeps in the data folder); a hostile model label shows as text, never as markup."""
+    hostile = "<img src=x onerror=alert(1)>[click](javascript:alert(2))"
+    token = (platform_env.data_dir / "alert_webhook_token").read_text().strip()
+
+    def notify(status: str) -> None:
+        alert = {
+            "status": status,
+            "labels": {"alertname": "ModelAccuracyDegraded", "model": hostile, "severity": "warning"},
+            "annotations": {"summary": f"Live MASE of {hostile} is 2.00"},
+            "startsAt": "2026-12-08T01:00:00Z",
+            "endsAt": "2026-12-08T01:30:00Z" if status == "resolved" else "0001-01-01T00:00:00Z",
+            "fingerprint": "badc0ffee0ddf00d",
+        }
+        body = {"version": "4", "status": status, "receiver": "astralytiq-api", "alerts": [alert]}
+        answer = httpx.post(
+            f"{standin.api_url}/v1/alerts/webhook", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert answer.status_code == 200, answer.text
+
+    notify("firing")
+    at = open_page(portal(standin.url, monkeypatch, sessions["viewer"]), "health")
+    row = next(r for r in table(at, "alerts") if r["alert"] == "ModelAccuracyDegraded")
+    assert row["model"] == hostile and row["summary"] == f"Live MASE of {hostile} is 2.00"
+    shown = next(str(m.value) for m in at.markdown if 'data-table="alerts"' in str(m.value))
+    assert "<img" not in shown and "&lt;img src=x onerror=alert(1)&gt;" in shown
+
+    notify("resolved")
+    at = open_page(portal(standin.url, monkeypatch, sessions["viewer"]), "health")
+    if any('data-table="alerts"' in str(m.value) for m in at.markdown):  # others' alerts may fire
+        assert all(r["model"] != hostile for r in table(at, "alerts"))
+    else:
+        assert "No alert is firing." in texts(at.success)
+
+
 def test_health_says_live_accuracy_is_not_available_on_an_older_server(
     standin: StandIn, sessions: dict[str, Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:

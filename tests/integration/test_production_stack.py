@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -304,6 +305,33 @@ def test_prometheus_scrapes_the_api(production_stack: Running) -> None:
     assert health == ["up"], targets
     result = httpx.get(f"{prometheus}/api/v1/query", params={"query": "up{job='astralytiq-api'}"}, timeout=5)
     assert result.json()["data"]["result"][0]["value"][1] == "1"
+
+
+def test_alerts_go_through_alertmanager_to_the_api_on_postgres(production_stack: Running) -> None:
+    """Prometheus sends to the stack's Alertmanager, and an alert given to that Alertmanager
+    reaches the API's receiver with the token the API was started with (compose's secret) and
+    lands in the app database. The production grouping waits 10 s before the first notification."""
+    topology = production_stack.topology
+    prometheus = f"http://127.0.0.1:{topology.ports['prometheus']}"
+    alertmanager = f"http://127.0.0.1:{topology.ports['alertmanager']}"
+    deadline = time.monotonic() + 60
+    while not httpx.get(f"{prometheus}/api/v1/alertmanagers", timeout=5).json()["data"][
+        "activeAlertmanagers"
+    ]:
+        assert time.monotonic() < deadline, "Prometheus found no Alertmanager"
+        time.sleep(1)
+    probe = {
+        "labels": {"alertname": "StackProbe", "model": "stack_demo", "severity": "warning"},
+        "annotations": {"summary": "a probe of the alert path"},
+        "startsAt": datetime.now(UTC).isoformat(),
+    }
+    assert httpx.post(f"{alertmanager}/api/v2/alerts", json=[probe], timeout=5).status_code == 200
+    deadline = time.monotonic() + 60
+    query = "SELECT status FROM alerts WHERE alertname = 'StackProbe' AND model_name = 'stack_demo'"
+    while (status := scalar(topology, "app", query)) is None:
+        assert time.monotonic() < deadline, "the API recorded no alert from Alertmanager"
+        time.sleep(1)
+    assert status == "firing"
 
 
 def test_portal_and_worker_run(production_stack: Running) -> None:

@@ -32,6 +32,8 @@ class Up:
     data_dir: Path
     prefect_url: str
     api_url: str
+    prometheus_url: str
+    alertmanager_url: str
 
 
 def _with_our_data_dir(data_dir: Path) -> list[int]:
@@ -55,7 +57,9 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
     datasets.mkdir()
     spec = write_dataset(datasets, DATASET, series=("ATL", "BOS"), candidates="seasonal_naive")
     spec.write_text(spec.read_text() + 'schedule: "* * * * *"\n')
-    ports = {name: free_port() for name in ("API", "PORTAL", "MLFLOW", "PREFECT")}
+    ports = {
+        name: free_port() for name in ("API", "PORTAL", "MLFLOW", "PREFECT", "PROMETHEUS", "ALERTMANAGER")
+    }
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASTRALYTIQ_", "PREFECT_", "MLFLOW_"))}
     env.update({f"ASTRALYTIQ_{name}_PORT": str(port) for name, port in ports.items()})
     env.update(
@@ -85,6 +89,8 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
             root / "data",
             f"http://127.0.0.1:{ports['PREFECT']}/api",
             f"http://127.0.0.1:{ports['API']}",
+            f"http://127.0.0.1:{ports['PROMETHEUS']}",
+            f"http://127.0.0.1:{ports['ALERTMANAGER']}",
         )
     finally:
         if process.poll() is None:
@@ -148,9 +154,30 @@ def test_the_api_triggers_training_on_the_worker(up: Up) -> None:
     assert triggered.status_code == 202, triggered.text
 
 
+def test_up_runs_prometheus_and_alertmanager_wired_to_the_api(up: Up) -> None:
+    """The shipped rules are loaded, Prometheus scrapes the API with its metrics token and sends
+    to the Alertmanager, which calls the API's webhook receiver with the API's own token."""
+    assert "alerts: Prometheus" in up.log.read_text()
+    rules = httpx.get(f"{up.prometheus_url}/api/v1/rules", timeout=10).json()["data"]["groups"]
+    assert "ModelDriftDetected" in {r["name"] for g in rules for r in g["rules"]}
+    deadline = time.monotonic() + 60
+    while True:
+        targets = httpx.get(f"{up.prometheus_url}/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
+        managers = httpx.get(f"{up.prometheus_url}/api/v1/alertmanagers", timeout=10).json()["data"]
+        if targets and targets[0]["health"] == "up" and managers["activeAlertmanagers"]:
+            break
+        assert time.monotonic() < deadline, (targets, managers)
+        time.sleep(1)
+    assert targets[0]["scrapeUrl"] == f"{up.api_url}/metrics"
+    assert managers["activeAlertmanagers"][0]["url"].startswith(up.alertmanager_url)
+    status = httpx.get(f"{up.alertmanager_url}/api/v2/status", timeout=10).json()
+    assert f"{up.api_url}/v1/alerts/webhook" in status["config"]["original"]
+
+
 def test_ctrl_c_stops_the_worker_with_everything_else(up: Up) -> None:
     children = _with_our_data_dir(up.data_dir)
-    assert len(children) >= 6, children  # up, MLflow, Prefect, the worker, the API, the portal
+    # up, MLflow, Prefect, the worker, the API, the portal, Prometheus, Alertmanager
+    assert len(children) >= 8, children
     os.killpg(up.process.pid, signal.SIGINT)
     assert up.process.wait(90) == 0, up.log.read_text()[-3000:]
     deadline = time.monotonic() + 20

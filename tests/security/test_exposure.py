@@ -1,6 +1,6 @@
-"""What the production configuration exposes: MLflow, Prefect and Prometheus (which have no
-authentication) are never published beyond the host's loopback, the portal caps uploads, and no
-API endpoint takes a file or a pickle."""
+"""What the production configuration exposes: MLflow, Prefect, Prometheus and Alertmanager (which
+have no authentication) are never published beyond the host's loopback, the portal caps uploads,
+and no API endpoint takes a file or a pickle."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import yaml
 
 from tests.support import BIN, REPO, free_port, wait_http
 
-UNAUTHENTICATED = ("mlflow", "prefect", "prometheus")
+UNAUTHENTICATED = ("mlflow", "prefect", "prometheus", "alertmanager")
 PUBLIC_SERVICE_TYPES = {"LoadBalancer", "NodePort"}
 PORTAL_MAX_UPLOAD_MB = 10
 

@@ -78,6 +78,28 @@ def promtool() -> str:
     return path
 
 
+def amtool() -> str:
+    path = shutil.which("amtool")
+    if path is None:
+        pytest.fail(
+            "amtool is missing: run `bash scripts/install_system_deps.sh` (Debian package "
+            "prometheus-alertmanager)"
+        )
+    return path
+
+
+def alertmanager() -> str:
+    from monitoring.alerting import alertmanager_binary
+
+    path = alertmanager_binary()
+    if path is None:
+        pytest.fail(
+            "alertmanager is missing: run `bash scripts/install_system_deps.sh` (Debian package "
+            "prometheus-alertmanager)"
+        )
+    return path
+
+
 def operator_headers(data_dir: Path) -> dict[str, str]:
     """The metrics token of an API running (in development) on ``data_dir``, which keeps it there:
     /metrics and what /readyz serves are not for anonymous callers."""

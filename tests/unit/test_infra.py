@@ -160,6 +160,7 @@ def test_compose_runs_every_component() -> None:
         "api",
         "portal",
         "prometheus",
+        "alertmanager",
     }
 
 
@@ -323,7 +324,7 @@ def test_kubernetes_pods_get_what_compose_gives_each_service() -> None:
     referenced = {
         env["valueFrom"]["configMapKeyRef"]["key"]
         for d in deployments().values()
-        for env in d["spec"]["template"]["spec"]["containers"][0]["env"]
+        for env in d["spec"]["template"]["spec"]["containers"][0].get("env", [])
         if "configMapKeyRef" in env["valueFrom"]
     }
     assert referenced <= config_keys
@@ -334,7 +335,7 @@ def test_kubernetes_api_reaches_the_workers_prefect_server() -> None:
     """The API gets PREFECT_API_URL from the ConfigMap key the worker reads (the Prefect server
     runs outside these manifests, at the ConfigMap's URL)."""
     by_name = {
-        name: {e["name"]: e for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
+        name: {e["name"]: e for e in d["spec"]["template"]["spec"]["containers"][0].get("env", [])}
         for name, d in deployments().items()
     }
     api = by_name["astralytiq-api"].get("PREFECT_API_URL")
