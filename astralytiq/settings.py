@@ -6,6 +6,7 @@ are the embedded, single-machine platform: everything lives under one data folde
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -52,6 +53,11 @@ class Settings(BaseSettings):
     )
     prefect_api_url: str = Field(
         "", description="Prefect API; empty: `up` starts a local Prefect server on port 4200."
+    )
+    prefect_ui_url: str = Field(
+        "",
+        description="Prefect's UI (e.g. http://127.0.0.1:4200), for links to flow runs; empty: no links "
+        "(`up` sets it to the Prefect server it starts).",
     )
 
     api_host: str = "127.0.0.1"
@@ -201,6 +207,17 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("prefect_ui_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        # It becomes a link in the portal: only a web address, never javascript: or a path.
+        if value and not re.match(r"^https?://[^\s\"'<>]+$", value):
+            raise ValueError(
+                f"ASTRALYTIQ_PREFECT_UI_URL: {value[:80]!r} is not an http(s) address, "
+                "e.g. http://127.0.0.1:4200 (or leave it empty for no links)"
+            )
+        return value.rstrip("/")
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     df = read_dataset(spec).frame
     if spec.training.until is not None:
         df = df[df[DS] <= str(spec.training.until)]
-    df = df[[SERIES_ID, DS, Y]]
+    df = df[[SERIES_ID, DS, Y, *spec.covariate_names]]
     jobs = args.jobs or os.cpu_count() or 1
     config = training_config(spec)
     load_before = os.getloadavg()
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"  {message}", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    series = list(iter_series(df, config.freq))
+    series = list(iter_series(df, config.freq, config.covariates))
     planned = engine.plan_training(series, config, jobs, stage)
     outcomes = engine.train_all(series, planned, n_jobs=jobs, stage=stage)
     result = engine.assemble(outcomes, planned, spec.model_name, df)
@@ -64,6 +64,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "candidates": list(planned.candidates),
         "wins": result.selection["model"].value_counts().to_dict(),
         "backtest_mase": round(result.summary["backtest_mase"], 4),
+        "candidate_mase": {
+            k.removeprefix("candidate_").removesuffix("_mase"): round(v, 4)
+            for k, v in result.summary.items()
+            if k.startswith("candidate_") and k.endswith("_mase")
+        },
+        "covariates": config.covariates.describe(),
         **{k: round(v, 4) for k, v in result.summary.items() if "coverage" in k},
     }
     print(f"ours: {ours}", file=sys.stderr)
@@ -79,7 +85,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         from statsforecast import StatsForecast
         from statsforecast.models import AutoARIMA, AutoETS
 
-        frame = df.rename(columns={SERIES_ID: "unique_id"})
+        frame = df[[SERIES_ID, DS, Y]].rename(columns={SERIES_ID: "unique_id"})  # the peer: no covariates
         started = time.perf_counter()
         StatsForecast(
             models=[

@@ -176,6 +176,8 @@ def run_platform(settings: Settings, retrain: bool, echo: Callable[[str], None])
         # address; only here is loopback a trusted proxy (the API's default trusts nobody).
         "ASTRALYTIQ_TRUSTED_PROXIES": ",".join(map(str, settings.trusted_proxies)) or "127.0.0.1,::1",
         **prefect_environment(settings, prefect_url),
+        # The Prefect server started below serves its UI too: the portal links each run there.
+        "ASTRALYTIQ_PREFECT_UI_URL": settings.prefect_ui_url or f"http://{host}:{settings.prefect_port}",
         # MLflow's background job runner serves GenAI features we do not use; it costs 8 processes.
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         "PREFECT_LOGGING_COLORS": "false",  # plain lines, so `up` can pick out the progress

@@ -68,7 +68,7 @@ def limits_for(spec: DatasetSpec, defaults: ReadLimits | None = None) -> ReadLim
 
 
 def _wanted(spec: DatasetSpec) -> list[str]:
-    return [spec.columns.series_id, spec.columns.ds, spec.columns.y, *spec.covariates]
+    return [spec.columns.series_id, spec.columns.ds, spec.columns.y, *spec.covariate_names]
 
 
 def _require_columns(spec: DatasetSpec, present: list[str]) -> None:
@@ -251,7 +251,7 @@ def read_dataset(spec: DatasetSpec, limits: ReadLimits | None = None) -> SourceR
     first_line = 2 if spec.source.kind == "csv" else 0
     raw.index = pd.RangeIndex(first_line, first_line + len(raw))
     mapping = {spec.columns.series_id: SERIES_ID, spec.columns.ds: DS, spec.columns.y: Y}
-    frame = raw[[*mapping, *spec.covariates]].rename(columns=mapping)
+    frame = raw[[*mapping, *spec.covariate_names]].rename(columns=mapping)
     original = frame.copy()
     reasons = pd.Series("", index=frame.index)
     rules = pd.Series("", index=frame.index)
@@ -269,7 +269,7 @@ def read_dataset(spec: DatasetSpec, limits: ReadLimits | None = None) -> SourceR
     parsed_ds = _parse_dates(frame[DS])
     flag(parsed_ds.isna() & frame[DS].notna(), DS, "a date")
     frame[DS] = parsed_ds
-    for column in (Y, *spec.covariates):
+    for column in (Y, *spec.covariate_names):
         parsed = pd.to_numeric(frame[column], errors="coerce").astype(float)
         flag(parsed.isna() & frame[column].notna(), column, "a number")
         frame[column] = parsed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from models import defaults
+from models.covariates import CALENDAR_FEATURE_NAMES, CalendarFeature, Covariates
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 MAX_SEASON_LENGTH = 8784  # a year of hourly data (leap year)
@@ -73,6 +74,21 @@ class ColumnMap(BaseModel):
     series_id: str = "series_id"
     ds: str = "ds"
     y: str = "y"
+
+
+class CovariateColumn(BaseModel):
+    """A source column the models may use, and whether its future values are known at the
+    forecast origin (planned prices, promotions) or only observed afterwards (weather actuals)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, description="Column name in the source.")
+    future: Literal["known", "unknown"] = Field(
+        "unknown",
+        description="known: its values for the forecast dates are known in advance, so models use "
+        "them at the target date; unknown: only past values, which backtests never let a model see "
+        "beyond each origin (the boosted trees use its values at the origin, others ignore it).",
+    )
 
 
 class TrainingSpec(BaseModel):
@@ -151,7 +167,23 @@ class DatasetSpec(BaseModel):
     description: str = ""
     source: SourceSpec
     columns: ColumnMap = Field(default_factory=ColumnMap)
-    covariates: list[str] = Field(default_factory=list)
+    # A bare name is accepted (older specs) and read as {name, future: unknown}.
+    covariates: list[CovariateColumn | Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list,
+        description="Numeric source columns the models may use: a name (future unknown) or "
+        "{name, future: known|unknown}.",
+    )
+    calendar: list[CalendarFeature] = Field(
+        default_factory=list,
+        description="Covariates generated from each date, known for any future date: "
+        + ", ".join(CALENDAR_FEATURE_NAMES)
+        + ".",
+    )
+    holidays: str | None = Field(
+        None,
+        description="Country code of the public holidays to use as known covariates (the "
+        "'holidays' package, as Prophet uses it), e.g. US, GB, DE; a subdivision after a dash: US-NY.",
+    )
     frequency: str = Field(description="pandas offset alias: D, W-SUN, MS, H ...")
     season_length: int | list[int] = Field(
         description="Observations per seasonal cycle, e.g. 7 for daily data; a list for several "
@@ -174,6 +206,57 @@ class DatasetSpec(BaseModel):
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
     spec_path: SkipJsonSchema[Path | None] = Field(None, exclude=True)  # where it was read from
+
+    @field_validator("covariates", mode="before")
+    @classmethod
+    def _covariate_names(cls, value: object) -> object:
+        # A bare name keeps older specs valid; its future is unknown, the choice that cannot leak.
+        if isinstance(value, list):
+            return [{"name": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from models.covariates import check_holidays
+
+        return check_holidays(value)
+
+    @model_validator(mode="after")
+    def _covariate_columns(self) -> DatasetSpec:
+        names = self.covariate_names
+        taken = {self.columns.series_id, self.columns.ds, self.columns.y}
+        clash = sorted(set(names) & taken)
+        if clash:
+            raise ValueError(
+                f"covariate(s) {clash} are also the series_id, ds or y column; list other columns"
+            )
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"covariate(s) {repeated} listed more than once; list each column once")
+        return self
+
+    @property
+    def covariate_names(self) -> list[str]:
+        """The covariate columns read from the source, known and unknown."""
+        return [c.name for c in self._covariate_columns_list]
+
+    @property
+    def _covariate_columns_list(self) -> list[CovariateColumn]:
+        # Always CovariateColumn after validation (``_covariate_names`` turns names into them).
+        return [c if isinstance(c, CovariateColumn) else CovariateColumn(name=c) for c in self.covariates]
+
+    @property
+    def model_covariates(self) -> Covariates:
+        """What the engine is given (``models.covariates``)."""
+        return Covariates(
+            known=tuple(c.name for c in self._covariate_columns_list if c.future == "known"),
+            unknown=tuple(c.name for c in self._covariate_columns_list if c.future == "unknown"),
+            calendar=tuple(dict.fromkeys(self.calendar)),
+            holidays=self.holidays,
+        )
 
     @field_validator("season_length")
     @classmethod

@@ -108,6 +108,22 @@ def serve_datasets(settings: Settings, echo: Callable[[str], None], refresh_seco
         echo("worker stopped")
 
 
+async def keep_pause(deployment: RunnerDeployment) -> None:
+    """A schedule an engineer paused (Pipelines page, API, Prefect's UI) stays paused when the
+    worker registers the deployment again at its next start: registering sends ``paused``, which
+    Prefect would otherwise reset to False."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    async with get_client() as client:
+        try:
+            served = await client.read_deployment_by_name(deployment.full_name)
+        except ObjectNotFound:
+            return  # a new deployment: its schedule starts active
+    if served.paused:
+        deployment.paused = True
+
+
 async def _serve(
     runner: Any, plan: DeploymentPlan, settings: Settings, echo: Callable[[str], None], refresh: float
 ) -> None:
@@ -116,6 +132,7 @@ async def _serve(
 
     async def add(deployments: list[RunnerDeployment]) -> None:
         for deployment in deployments:
+            await keep_pause(deployment)
             await runner.aadd_deployment(deployment)
             echo(f"serving {deployment.full_name}")
             served.add(deployment.full_name)

@@ -47,7 +47,7 @@ def drift_task(df: pd.DataFrame, spec: DatasetSpec, bundle: ForecastBundle) -> D
         windows.current_end,
         len(current),
     )
-    return compute_drift(reference, current, spec.covariates, spec.monitoring.drift_threshold)
+    return compute_drift(reference, current, spec.covariate_names, spec.monitoring.drift_threshold)
 
 
 @task(name="store-drift", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)

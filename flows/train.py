@@ -47,6 +47,7 @@ def training_config(spec: DatasetSpec) -> engine.TrainingConfig:
         levels=tuple(spec.training.levels),
         nonnegative=spec.nonnegative,
         time_budget=spec.training.time_budget_seconds,
+        covariates=spec.model_covariates,
     )
 
 
@@ -113,7 +114,7 @@ def train_on_cluster(
     """Every series' outcome, how many came from an earlier attempt's checkpoints, and the
     planned config (candidates that do not apply or fit the time budget dropped, each logged)."""
     logger = get_run_logger()
-    series = sorted(iter_series(df, config.freq), key=lambda s: s.series_id)
+    series = sorted(iter_series(df, config.freq, config.covariates), key=lambda s: s.series_id)
     config = engine.plan_training(series, config, workers, logger.info)
     saved = checkpoints.load()
     outcomes = {s.series_id: saved[s.series_id] for s in series if s.series_id in saved}
@@ -204,7 +205,7 @@ def _champion_scores(
     rows: list[dict[str, Any]] = []
     if not missing:
         return pd.DataFrame(rows)
-    for item in iter_series(df[df[SERIES_ID].isin(list(missing))], config.freq):
+    for item in iter_series(df[df[SERIES_ID].isin(list(missing))], config.freq, config.covariates):
         try:
             alone = replace(config, candidates=(missing[item.series_id],))
         except ValueError:  # a model this code no longer knows: that series is not compared

@@ -117,7 +117,12 @@ def stepwise_search(w: np.ndarray) -> _ArmaFit:
 
 
 class AutoARIMA(LocalForecaster):
-    """ARIMA(p,d,q)(0,D,0)m with automatic orders; a drift term when at most one difference."""
+    """ARIMA(p,d,q)(0,D,0)m with automatic orders; a drift term when at most one difference.
+
+    With known covariates (calendar one-hot, holiday flags, known columns) it is a regression
+    with ARIMA errors, fitted in two steps: least squares of y on the covariates, then the
+    automatic ARIMA on what they leave (the errors); the forecast adds the covariates' part at
+    each future date. Unknown covariates are ignored (their future values do not exist)."""
 
     name = "arima"
 
@@ -126,9 +131,26 @@ class AutoARIMA(LocalForecaster):
         return 10
 
     def _fit(self, series: Series) -> None:
-        from statsmodels.tsa.arima_process import arma2ma
+        from models.exog import known_past
 
         y = np.asarray(series.y, dtype=float)
+        self._beta: np.ndarray | None = None
+        self._covariate_series = series
+        design = known_past(series, onehot=True)
+        if design.shape[1]:
+            # Keep only columns that vary on this history (a holiday-free window, a constant price).
+            self._varying = np.ptp(design, axis=0) > 0
+            x = design[:, self._varying]
+            if x.shape[1] and len(y) > 2 * (x.shape[1] + 1):
+                x1 = np.column_stack([np.ones(len(y)), x])
+                beta, *_ = np.linalg.lstsq(x1, y, rcond=None)
+                self._beta = beta[1:]
+                y = y - x @ self._beta
+        self._fit_errors(y)
+
+    def _fit_errors(self, y: np.ndarray) -> None:
+        from statsmodels.tsa.arima_process import arma2ma
+
         m = self.season_length
         seasonal = m > 1 and is_seasonal(y, m)
         x = y
@@ -186,4 +208,9 @@ class AutoARIMA(LocalForecaster):
             history.append(value)
         psi = self._arma2ma(a, self._theta, lags=horizon)
         sigma = np.sqrt(self._sigma2 * np.cumsum(psi**2))
+        if self._beta is not None:
+            from models.exog import known_ahead
+
+            ahead = known_ahead(self._covariate_series, horizon, onehot=True)[:, self._varying]
+            mean = mean + ahead @ self._beta
         return Forecast(mean, sigma)

@@ -30,6 +30,7 @@ from models.backtest_windows import BacktestWindow, chosen_windows
 from models.base import Forecast, ForecastError
 from models.bundle import ForecastBundle, SeriesForecast
 from models.calibration import Calibration, fit_calibration, interval_scale, naive_scale, scaled_errors
+from models.covariates import USES_COVARIATES, Covariates
 from models.frame import DS, Series, iter_series
 from models.gbm import STRATEGIES, GBMSettings, GlobalGBM, check_loss, default_lags
 from models.parallel import worker_pool
@@ -64,6 +65,8 @@ class TrainingConfig:
     ] = ()  # every seasonal period (multi-seasonal candidates); () = (season_length,)
     time_budget: float = 0.0  # seconds for the whole training; 0: no budget (see models/plan.py)
     calibrate_intervals: bool = True  # conformal calibration on the backtest errors
+    # The dataset's covariates (models.covariates); the series carry their values (models.frame)
+    covariates: Covariates = field(default_factory=Covariates)
 
     def __post_init__(self) -> None:
         for name in self.candidates:
@@ -587,6 +590,12 @@ def assemble(
             "combo_members": combo_members,
             "sigma_factors": sigma_factors,
             "interval_scales": interval_scales,
+            # What the models were given, and which of the candidates learn from it: a roll-forward
+            # rebuilds the same covariates, the API says which answers a scenario can change.
+            "covariates": config.covariates.describe(),
+            "covariate_models": sorted(c for c in config.base_candidates if c in USES_COVARIATES)
+            if config.covariates.any
+            else [],
         },
         interval_tails=tails,
     )
@@ -609,6 +618,6 @@ def train(
     stage: StageCallback | None = None,
 ) -> TrainingResult:
     """Plan, backtest, select and fit every series of a long frame; see ``train_series``."""
-    series = list(iter_series(df, config.freq))
+    series = list(iter_series(df, config.freq, config.covariates))
     config = plan_training(series, config, n_jobs, stage)
     return assemble(train_all(series, config, n_jobs, progress, stage), config, model_name, df)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models.covariates import Covariates
+
 SERIES_ID = "series_id"
 DS = "ds"
 Y = "y"
@@ -15,21 +17,42 @@ Y = "y"
 
 @dataclass(frozen=True)
 class Series:
-    """One series' history, sorted by time: what a local forecaster is fitted on."""
+    """One series' history, sorted by time: what a local forecaster is fitted on.
+
+    With covariates, ``x`` holds the source columns on the same dates (``covariates.columns``,
+    known ones first) and ``x_future`` the known columns' values after the last date (from a cut
+    history, or a what-if scenario); unknown columns have no future at all.
+    """
 
     series_id: str
     ds: pd.DatetimeIndex
     y: np.ndarray
     freq: str
+    x: np.ndarray | None = None  # (len, len(covariates.columns))
+    x_future: np.ndarray | None = None  # (steps, len(covariates.known))
+    covariates: Covariates | None = None
 
     def __len__(self) -> int:
         return len(self.y)
 
     def head(self, n: int) -> Series:
-        return Series(self.series_id, self.ds[:n], self.y[:n], self.freq)
+        """The first ``n`` observations, as a forecaster at that origin would have seen them.
+
+        The one place a backtest cuts a history: a known covariate's values after the cut stay
+        (they were known at the origin), an unknown covariate's are dropped (they were not)."""
+        if self.x is None or self.covariates is None:
+            return Series(self.series_id, self.ds[:n], self.y[:n], self.freq)
+        known = self.x[n:, : len(self.covariates.known)]
+        future = known if self.x_future is None else np.vstack([known, self.x_future])
+        return Series(self.series_id, self.ds[:n], self.y[:n], self.freq, self.x[:n], future, self.covariates)
 
     def tail(self, n: int) -> Series:
-        return Series(self.series_id, self.ds[-n:], self.y[-n:], self.freq)
+        x = None if self.x is None else self.x[-n:]
+        return Series(self.series_id, self.ds[-n:], self.y[-n:], self.freq, x, self.x_future, self.covariates)
+
+    def with_future(self, x_future: np.ndarray) -> Series:
+        """The same history with other known-covariate values ahead (a what-if scenario)."""
+        return Series(self.series_id, self.ds, self.y, self.freq, self.x, x_future, self.covariates)
 
     def future_dates(self, horizon: int) -> pd.DatetimeIndex:
         return pd.date_range(self.ds[-1], periods=horizon + 1, freq=self.freq)[1:]
@@ -71,9 +94,13 @@ def regular_grid(series_id: str, ds: pd.DatetimeIndex, freq: str) -> pd.Datetime
     return grid
 
 
-def iter_series(df: pd.DataFrame, freq: str) -> Iterator[Series]:
-    """Split a long frame into sorted per-series histories."""
+def iter_series(df: pd.DataFrame, freq: str, covariates: Covariates | None = None) -> Iterator[Series]:
+    """Split a long frame into sorted per-series histories (with their covariate columns)."""
     check_long_frame(df)
+    columns = list(covariates.columns) if covariates is not None else []
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"covariate column(s) {missing} are not in the data; the spec lists them")
     for series_id, group in df.sort_values([SERIES_ID, DS]).groupby(SERIES_ID, sort=True):
         ds = pd.DatetimeIndex(group[DS])
         grid = regular_grid(str(series_id), ds, freq)
@@ -82,7 +109,21 @@ def iter_series(df: pd.DataFrame, freq: str) -> Iterator[Series]:
             # Every model assumes one value per period: fill the gaps the contract let through
             # by linear interpolation between the neighbouring observations.
             y = y.reindex(grid).interpolate(method="linear")
-        yield Series(series_id=str(series_id), ds=grid, y=y.to_numpy(dtype=float), freq=freq)
+        x = None
+        if covariates is not None and covariates.any:
+            values = group[columns].astype(float).set_axis(ds).reindex(grid)
+            # Missing covariate values (within the contract's budget): the last one seen (the
+            # first one for a leading gap), 0 for a column that has none.
+            x = values.ffill().bfill().fillna(0.0)
+            x = x.to_numpy(dtype=float).reshape(len(grid), len(columns))
+        yield Series(
+            series_id=str(series_id),
+            ds=grid,
+            y=y.to_numpy(dtype=float),
+            freq=freq,
+            x=x,
+            covariates=covariates if x is not None else None,
+        )
 
 
 def fingerprint(df: pd.DataFrame) -> str:

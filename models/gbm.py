@@ -38,6 +38,7 @@ from typing import Self
 import numpy as np
 
 from models.base import Forecast, ForecastError, LocalForecaster
+from models.covariates import Covariates
 from models.frame import Series
 
 LOSSES = ("absolute_error", "squared_error")
@@ -136,6 +137,8 @@ class GlobalGBM:
         self.settings = settings
         self._models: list[object] = []
         self._error_scale = np.zeros(settings.horizon)
+        self._covariates: Covariates | None = None
+        self._covariate_width = 0
 
     @property
     def fitted_models(self) -> int:
@@ -145,8 +148,45 @@ class GlobalGBM:
     def stacked_features(self) -> int:
         s = self.settings
         return (
-            (s.lags - 2 + s.horizon) + 1 + 3 + (s.lags - 1 if s.origin_lags else 0) + (4 if s.calendar else 0)
+            (s.lags - 2 + s.horizon)
+            + 1
+            + 3
+            + (s.lags - 1 if s.origin_lags else 0)
+            + (4 if s.calendar else 0)
+            + self._covariate_width
         )
+
+    def _use_covariates(self, series: Sequence[Series]) -> None:
+        """Learn from the series' covariates (stacked strategy only; the others ignore them)."""
+        from models import exog
+
+        found = series[0].covariates if series and series[0].x is not None else None
+        usable = self.settings.strategy == "stacked" and found is not None and found.any
+        self._covariates = found if usable else None
+        self._covariate_width = exog.width(self._covariates)
+
+    def _covariate_rows(self, item: Series, origins: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Per (origin, target) row: the known covariates at the target, the unknown ones at the
+        origin (its last observed value: nothing after the origin is used)."""
+        from models import exog
+
+        known = exog.known_past(item)
+        unknown = exog.unknown_history(item)
+        last = len(item) - 1
+        return np.hstack([known[np.clip(targets, 0, last)], unknown[np.clip(origins - 1, 0, last)]]).astype(
+            np.float32
+        )
+
+    def _covariates_ahead(self, series: Sequence[Series]) -> np.ndarray:
+        """Per (series, step) row of a forecast: known covariates ahead, unknown at the origin."""
+        from models import exog
+
+        blocks = []
+        for item in series:
+            unknown = exog.unknown_history(item)[-1:]
+            ahead = exog.known_ahead(item, self.settings.horizon)
+            blocks.append(np.hstack([ahead, np.repeat(unknown, self.settings.horizon, axis=0)]))
+        return np.vstack(blocks).astype(np.float32)
 
     def _stacked_per_series(self, n_series: int) -> int:
         s = self.settings
@@ -157,6 +197,7 @@ class GlobalGBM:
         """How many rows a fit on ``series`` trains on (over all its regressors)."""
         s = self.settings
         windows = [len(e) for e in self._window_ends(series, 1)]
+        self._use_covariates(series)
         if s.strategy == "stacked":
             per_series = self._stacked_per_series(len(series))
             return sum(min(per_series, w * s.horizon) for w in windows)
@@ -199,6 +240,7 @@ class GlobalGBM:
 
         # One OpenMP thread: parallelism comes from processes over series, and OpenMP's spinning
         # barriers on a busy machine made a two-thread fit many times slower than one thread.
+        self._use_covariates(series)
         with threadpool_limits(1):
             if self.settings.strategy == "direct":
                 return self._fit_direct(series)
@@ -207,7 +249,11 @@ class GlobalGBM:
             return self._fit_recursive(series)
 
     def _stacked_rows(
-        self, windows: np.ndarray, steps: np.ndarray, calendar: np.ndarray | None
+        self,
+        windows: np.ndarray,
+        steps: np.ndarray,
+        calendar: np.ndarray | None,
+        covariates: np.ndarray | None = None,
     ) -> np.ndarray:
         """Features of (window, step) rows: target-indexed lags (NaN after the origin) and step."""
         s = self.settings
@@ -225,6 +271,8 @@ class GlobalGBM:
             columns.append(x[:, : s.lags - 1].astype(np.float32))
         if calendar is not None:
             columns.append(calendar.astype(np.float32))
+        if covariates is not None:
+            columns.append(covariates)
         return np.hstack(columns)
 
     def _fit_stacked(self, series: Sequence[Series]) -> Self:
@@ -233,7 +281,7 @@ class GlobalGBM:
         # At most rows_per_series (window, step) pairs per series, max_rows in all, and no more
         # than max_cells / features rows.
         per_series = self._stacked_per_series(len(series))
-        windows, targets, steps, origins, dates = [], [], [], [], []
+        windows, targets, steps, origins, dates, extra = [], [], [], [], [], []
         for item, ends in zip(series, self._window_ends(series, 1), strict=True):
             if ends.size == 0:
                 continue
@@ -255,12 +303,17 @@ class GlobalGBM:
                 offset = len(y) - len(item.y)
                 index = np.clip(pairs_end + pairs_step - 1 - offset, 0, len(item.ds) - 1)
                 dates.append(np.asarray(item.ds)[index])
+            if self._covariates is not None:
+                offset = len(y) - len(item.y)
+                extra.append(
+                    self._covariate_rows(item, pairs_end - offset, pairs_end + pairs_step - 1 - offset)
+                )
         if not windows:
             raise ForecastError(f"gbm: no series is longer than {s.lags} observations")
         window = np.vstack(windows)
         step = np.concatenate(steps)
         calendar = _calendar(np.concatenate(dates)) if s.calendar else None
-        x = self._stacked_rows(window, step, calendar)
+        x = self._stacked_rows(window, step, calendar, np.vstack(extra) if extra else None)
         scale = _scale(window)
         target = (np.concatenate(targets) - window[:, -1]) / scale
         # Hold out one origin in ten (all its steps): the spread of each step's errors there.
@@ -380,7 +433,8 @@ class GlobalGBM:
                 rows = np.repeat(windows, s.horizon, axis=0)
                 steps = np.tile(np.arange(1, s.horizon + 1), len(windows))
                 flat = None if calendar is None else calendar.reshape(-1, calendar.shape[-1])
-                deltas = self._models[0].predict(self._stacked_rows(rows, steps, flat))  # type: ignore[attr-defined]
+                ahead = self._covariates_ahead(series) if self._covariates is not None else None
+                deltas = self._models[0].predict(self._stacked_rows(rows, steps, flat, ahead))  # type: ignore[attr-defined]
                 means = windows[:, -1:] + deltas.reshape(len(windows), s.horizon) * _scale(windows)[:, None]
             elif s.strategy == "direct":
                 x, scale = _features(windows)

@@ -1,4 +1,7 @@
-"""Prophet (Taylor & Letham, 2018): trend, weekly and yearly seasonality, holidays-free."""
+"""Prophet (Taylor & Letham, 2018): trend, weekly and yearly seasonality, and the dataset's covariates:
+its holidays as Prophet holidays, its known columns as extra regressors. Calendar features are
+left to Prophet's own seasonalities, and unknown columns are ignored (Prophet needs a
+regressor's value at every forecast date)."""
 
 from __future__ import annotations
 
@@ -29,18 +32,42 @@ class ProphetForecaster(LocalForecaster):
         logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
         logging.getLogger("prophet").setLevel(logging.WARNING)
 
+        covariates = series.covariates
+        holidays = None
+        if covariates is not None and covariates.holidays:
+            from models.exog import holiday_dates
+
+            years = (series.ds[0].year - 1, series.ds[-1].year + 2)
+            days = sorted(holiday_dates(covariates.holidays, *years))
+            # The day before and after carry the travel peaks: Prophet's holiday window.
+            holidays = pd.DataFrame(
+                {"holiday": "public holiday", "ds": days, "lower_window": -1, "upper_window": 1}
+            )
         self._model = Prophet(
             interval_width=_INTERVAL_LEVEL / 100,
             uncertainty_samples=300,
             yearly_seasonality="auto",
             weekly_seasonality="auto",
             daily_seasonality=False,
+            holidays=holidays,
         )
-        self._model.fit(pd.DataFrame({"ds": series.ds, "y": series.y}))
-        self._future = series.future_dates
+        history = pd.DataFrame({"ds": series.ds, "y": series.y})
+        self._regressors = list(covariates.known) if covariates is not None and series.x is not None else []
+        for column, name in enumerate(self._regressors):
+            self._model.add_regressor(name)
+            history[name] = series.x[:, column] if series.x is not None else 0.0
+        self._model.fit(history)
+        self._series_for_future = series
 
     def _forecast(self, horizon: int) -> Forecast:
-        frame = self._model.predict(pd.DataFrame({"ds": self._future(horizon)}))
+        from models.exog import future_known
+
+        series = self._series_for_future
+        future = pd.DataFrame({"ds": series.future_dates(horizon)})
+        ahead = future_known(series, horizon)
+        for column, name in enumerate(self._regressors):
+            future[name] = ahead[:, column]
+        frame = self._model.predict(future)
         mean = frame["yhat"].to_numpy(dtype=float)
         width = frame["yhat_upper"].to_numpy(dtype=float) - frame["yhat_lower"].to_numpy(dtype=float)
         return Forecast(mean, np.maximum(width, 0.0) / (2 * z_score(_INTERVAL_LEVEL)))

@@ -85,7 +85,7 @@ def roll_forward(
 
     Every series the bundle serves must be in ``df``; series of ``df`` the bundle does not know
     are left out (a new series needs a training, which selects its model)."""
-    known = [s for s in iter_series(df, bundle.freq) if s.series_id in bundle.series]
+    known = [s for s in iter_series(df, bundle.freq, config.covariates) if s.series_id in bundle.series]
     missing = sorted(set(bundle.series) - {s.series_id for s in known})
     if missing:
         shown = ", ".join(repr(s)[:60] for s in missing[:5])

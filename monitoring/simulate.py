@@ -68,7 +68,7 @@ def shift_newest_actuals(
     if not mask.any():
         raise ValueError(f"{spec.name}: no actuals after the training cutoff {spec.training.until} to shift")
     shifted = frame.copy()
-    for column in [spec.columns.y, *spec.covariates]:
+    for column in [spec.columns.y, *spec.covariate_names]:
         if column not in shifted or not pd.api.types.is_numeric_dtype(shifted[column]):
             continue
         values = shifted.loc[mask, column] * factor

@@ -25,7 +25,11 @@ LATE_LOGS_SECONDS = 3.0
 TRANSIENT_CODES = frozenset({429, 502, 503})
 RETRY_WAITS = (0.5, 1.0, 2.0, 4.0)  # seconds before each retry of a transient answer
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
-TRAIN, MONITOR = "train", "monitor"  # the flow names of flows/train.py and flows/monitor.py
+TRAIN, MONITOR, FORECAST = "train", "monitor", "forecast"  # flow names: flows/train.py, monitor.py, ...
+DATASET_FLOWS = (TRAIN, MONITOR, FORECAST)  # the deployments the worker serves per dataset
+# A run in one of these states can still be stopped; one in these others can be run again.
+CANCELLABLE = frozenset({"SCHEDULED", "PENDING", "RUNNING", "PAUSED"})
+RETRYABLE = frozenset({"FAILED", "CRASHED", "CANCELLED"})
 
 
 class _Transient(Exception):
@@ -75,6 +79,24 @@ class FlowRun:
     started_at: str | None
     ended_at: str | None
     duration_seconds: float | None
+    deployment_id: str | None = None  # None: run without a deployment (nothing to retry it on)
+
+
+@dataclass(frozen=True)
+class DeploymentSchedule:
+    """When a dataset's deployment runs by itself: its schedule in words, whether it is paused,
+    and the next run Prefect has scheduled."""
+
+    deployment_id: str
+    flow: str
+    dataset: str  # the deployment's name: the dataset's name
+    schedule: str | None  # None: no schedule, it runs only when started
+    paused: bool  # the deployment is paused, or none of its schedules is active
+    next_run_at: str | None
+
+
+class RunRefused(ValueError):
+    """The run is in a state the action does not apply to (cancel a completed run, ...)."""
 
 
 @dataclass(frozen=True)
@@ -166,19 +188,136 @@ class PrefectAPI:
 
         Refused (``NoLiveWorker``) when no worker has polled the deployment within
         ``WORKER_SILENCE_SECONDS``: the run would sit SCHEDULED until someone starts one."""
-        deployment = self.deployment(flow, dataset)
+        return self._create_run(self.deployment(flow, dataset), flow, parameters, ["astralytiq"])
+
+    def _create_run(
+        self, deployment: dict[str, Any], flow: str, parameters: dict[str, Any] | None, tags: list[str]
+    ) -> FlowRun:
         silence = worker_silence(deployment)
         if silence is None or silence > WORKER_SILENCE_SECONDS:
             when = "never" if silence is None else f"last {silence:.0f} s ago"
             raise NoLiveWorker(
-                f"no worker is serving {flow}/{dataset} (polled {when}), so a run would wait; "
+                f"no worker is serving {flow}/{deployment['name']} (polled {when}), so a run would wait; "
                 "start `astralytiq worker` (`make up` runs one) and try again"
             )
-        body: dict[str, Any] = {"tags": ["astralytiq"]}
+        body: dict[str, Any] = {"tags": tags}
         if parameters is not None:
             body["parameters"] = parameters
         run = self._call("POST", f"/deployments/{deployment['id']}/create_flow_run", body)
         return self._flow_run(run, {run["flow_id"]: flow})
+
+    def cancel(self, flow_run_id: str, reason: str) -> FlowRun:
+        """Stop a scheduled, pending or running run. A running one is asked to stop (CANCELLING:
+        its worker ends the process, then marks it CANCELLED); one no worker has taken yet the
+        server cancels at once."""
+        run = self.flow_run(flow_run_id)
+        if run.state not in CANCELLABLE:
+            raise RunRefused(
+                f"flow run {run.name} is {run.state_name or run.state}: only a scheduled, "
+                "pending or running run can be cancelled"
+            )
+        body = {"state": {"type": "CANCELLING", "message": reason[:200]}, "force": False}
+        self._call("POST", f"/flow_runs/{quote(flow_run_id)}/set_state", body)
+        return self.flow_run(flow_run_id)
+
+    def retry(self, flow_run_id: str) -> FlowRun:
+        """A new run of a failed, crashed or cancelled run's deployment with the same parameters
+        (training is idempotent: the same data and spec give the same result)."""
+        raw = self._call("GET", f"/flow_runs/{quote(flow_run_id)}")
+        run = self._flow_run(raw, self._flow_names([raw["flow_id"]]))
+        if run.state not in RETRYABLE:
+            raise RunRefused(
+                f"flow run {run.name} is {run.state_name or run.state}: only a failed, "
+                "crashed or cancelled run can be retried"
+            )
+        if run.deployment_id is None:
+            raise RunRefused(
+                f"flow run {run.name} was not started from a deployment: there is nothing to run it again on"
+            )
+        try:
+            deployment = dict(self._call("GET", f"/deployments/{quote(run.deployment_id)}"))
+        except LookupError:
+            raise DeploymentMissing(
+                f"the deployment of flow run {run.name} no longer exists: start `astralytiq worker`"
+            ) from None
+        return self._create_run(deployment, run.flow, raw.get("parameters") or {}, ["astralytiq", "retry"])
+
+    def schedules(self, datasets: list[str]) -> list[DeploymentSchedule]:
+        """The train, monitor and forecast deployments of ``datasets`` with their schedules, by
+        dataset then flow; a dataset no worker has served yet has none."""
+        if not datasets:
+            return []
+        found = self._call(
+            "POST",
+            "/deployments/filter",
+            {
+                "deployments": {"name": {"any_": datasets}},
+                "flows": {"name": {"any_": list(DATASET_FLOWS)}},
+                "limit": 200,
+            },
+        )
+        names = self._flow_names(sorted({d["flow_id"] for d in found}))
+        listed = []
+        for deployment in found:
+            flow = names.get(deployment["flow_id"], "")
+            if flow not in DATASET_FLOWS:
+                continue
+            listed.append(self._schedule(deployment, flow))
+        order = {name: i for i, name in enumerate(datasets)}
+        return sorted(listed, key=lambda s: (order.get(s.dataset, len(order)), DATASET_FLOWS.index(s.flow)))
+
+    def schedule(self, flow: str, dataset: str) -> DeploymentSchedule:
+        return self._schedule(self.deployment(flow, dataset), flow)
+
+    def _schedule(self, deployment: dict[str, Any], flow: str) -> DeploymentSchedule:
+        from orchestration.schedules import describe
+
+        schedules = deployment.get("schedules") or []
+        active = [s for s in schedules if s.get("active", True)]
+        paused = bool(deployment.get("paused")) or (bool(schedules) and not active)
+        next_run = None
+        if active and not paused:
+            upcoming = self._call(
+                "POST",
+                "/flow_runs/filter",
+                {
+                    "flow_runs": {
+                        "deployment_id": {"any_": [deployment["id"]]},
+                        "state": {"type": {"any_": ["SCHEDULED"]}},
+                    },
+                    "sort": "EXPECTED_START_TIME_ASC",
+                    "limit": 1,
+                },
+            )
+            next_run = upcoming[0]["expected_start_time"] if upcoming else None
+        return DeploymentSchedule(
+            deployment_id=str(deployment["id"]),
+            flow=flow,
+            dataset=str(deployment["name"]),
+            schedule="; ".join(describe(s.get("schedule") or {}) for s in schedules) or None,
+            paused=paused,
+            next_run_at=next_run,
+        )
+
+    def pause(self, flow: str, dataset: str) -> DeploymentSchedule:
+        """Stop the deployment's schedules: the server deletes the runs it had scheduled ahead and
+        schedules no more. Runs started by hand are still taken, and a scheduled run a worker
+        has already claimed (workers take runs a few seconds ahead of their time) still runs."""
+        deployment = self.deployment(flow, dataset)
+        self._call("POST", f"/deployments/{deployment['id']}/pause_deployment")
+        return self.schedule(flow, dataset)
+
+    def resume(self, flow: str, dataset: str) -> DeploymentSchedule:
+        """Run the deployment on its schedules again (each schedule set active, the deployment
+        unpaused); the server schedules the next runs within seconds."""
+        deployment = self.deployment(flow, dataset)
+        for item in deployment.get("schedules") or []:
+            if not item.get("active", True):
+                self._call(
+                    "PATCH", f"/deployments/{deployment['id']}/schedules/{item['id']}", {"active": True}
+                )
+        self._call("POST", f"/deployments/{deployment['id']}/resume_deployment")
+        return self.schedule(flow, dataset)
 
     def flow_run(self, flow_run_id: str) -> FlowRun:
         run = self._call("GET", f"/flow_runs/{quote(flow_run_id)}")
@@ -238,6 +377,7 @@ class PrefectAPI:
             started_at=started,
             ended_at=ended,
             duration_seconds=float(duration) if duration is not None else None,
+            deployment_id=str(run["deployment_id"]) if run.get("deployment_id") else None,
         )
 
 

@@ -31,6 +31,8 @@ from portal.api_types import (
     ModelDetail,
     ModelSummary,
     PipelineRun,
+    PipelineSchedule,
+    RunLogs,
     SnapshotOut,
     TrainTriggered,
     UserOut,
@@ -238,6 +240,24 @@ class ApiClient:
 
     def train(self, dataset: str) -> TrainTriggered:
         return cast(TrainTriggered, self._call("POST", "/v1/pipelines/train", json={"dataset": dataset}))
+
+    def run_logs(self, run_id: str, offset: int = 0, limit: int = 200) -> RunLogs:
+        params = {"offset": offset, "limit": limit}
+        return cast(RunLogs, self._call("GET", f"/v1/pipelines/runs/{_seg(run_id)}/logs", params=params))
+
+    def cancel_run(self, run_id: str) -> PipelineRun:
+        return cast(PipelineRun, self._call("POST", f"/v1/pipelines/runs/{_seg(run_id)}/cancel"))
+
+    def retry_run(self, run_id: str) -> PipelineRun:
+        return cast(PipelineRun, self._call("POST", f"/v1/pipelines/runs/{_seg(run_id)}/retry"))
+
+    def schedules(self) -> list[PipelineSchedule]:
+        return cast(list[PipelineSchedule], self._call("GET", "/v1/pipelines/schedules"))
+
+    def set_schedule_paused(self, flow: str, dataset: str, paused: bool) -> PipelineSchedule:
+        action = "pause" if paused else "resume"
+        path = f"/v1/pipelines/schedules/{_seg(flow)}/{_seg(dataset)}/{action}"
+        return cast(PipelineSchedule, self._call("POST", path))
 
     # --- datasets ------------------------------------------------------------------------
     def datasets(self) -> list[DatasetOut]:

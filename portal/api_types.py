@@ -139,9 +139,33 @@ class PipelineRun(TypedDict):
     flow: str
     dataset: str | None
     state: str
+    message: str | None  # why it is in its state; server paths shown by file name
     started_at: str | None
     ended_at: str | None
     duration_seconds: float | None
+    prefect_url: str | None  # the run in Prefect's UI; None when the API knows no UI address
+
+
+class PipelineSchedule(TypedDict):
+    dataset: str
+    flow: str  # train, monitor or forecast
+    schedule: str | None  # in words; None: runs only when started
+    paused: bool
+    next_run_at: str | None
+    prefect_url: str | None
+
+
+class RunLogLine(TypedDict):
+    timestamp: str
+    level: str
+    message: str  # plain text from the flow: escape it
+
+
+class RunLogs(TypedDict):
+    flow_run_id: str
+    offset: int
+    lines: list[RunLogLine]
+    next_offset: int | None
 
 
 class TrainTriggered(TypedDict):

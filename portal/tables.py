@@ -33,6 +33,7 @@ class Html(str):
 _TONE = {
     "completed": "ok", "passed": "ok", "running": "busy", "pending": "busy", "scheduled": "busy",
     "failed": "bad", "crashed": "bad", "cancelled": "muted", "cancelling": "muted",
+    "active": "ok", "paused": "muted",  # a schedule
 }  # fmt: skip
 
 

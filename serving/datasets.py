@@ -21,6 +21,33 @@ def dataset_name(value: str) -> str:
     return value
 
 
+# An absolute POSIX path of two parts or more (not a URL's path: that follows "host" or ":";
+# not "/C" in a command line or "km/h") or a Windows one.
+_POSIX_PATH = re.compile(r"(?<![\w:/.~-])~?(?:/[^\s/'\"`:;,()\[\]{}<>|]+){2,}/?")
+_WINDOWS_PATH = re.compile(r"\b[A-Za-z]:\\(?:[^\s\\'\"`:;,<>|]+\\)*[^\s\\'\"`:;,<>|]*")
+
+
+def hide_paths(text: str) -> str:
+    """Text from a run (a state message, a log line) with every server path shown by its last
+    part only: a dataset file by its name, never where the platform keeps it."""
+
+    def last_part(match: re.Match[str]) -> str:
+        parts = [p for p in re.split(r"[/\\]", match.group(0)) if p and p != "~"]
+        return parts[-1] if parts else match.group(0)
+
+    return _WINDOWS_PATH.sub(last_part, _POSIX_PATH.sub(last_part, text))
+
+
+def dataset_names(settings: Settings) -> list[str]:
+    """Every dataset by name: the YAML specs in the datasets folder, then those added at run time."""
+    folder = (
+        sorted(p.stem for p in settings.datasets_dir.glob("*.yaml") if NAME.match(p.stem))
+        if settings.datasets_dir.is_dir()
+        else []
+    )
+    return folder + [name for name in dataset_store.names(settings) if name not in folder]
+
+
 class DatasetModels:
     """Dataset name -> the registered model its spec trains (the spec's ``model_name``,
     by default the dataset's own name); None for a dataset with no spec here."""

@@ -578,12 +578,45 @@ class ErrorDetail(BaseModel):
 class PipelineRun(BaseModel):
     id: str
     name: str = Field(description="The run's name in Prefect, e.g. 'brave-otter'")
-    flow: str = Field(description="train or monitor")
+    flow: str = Field(description="train, monitor, forecast or add-dataset")
     dataset: str | None
     state: str = Field(description="SCHEDULED, PENDING, RUNNING, COMPLETED, FAILED, CRASHED, CANCELLED, ...")
+    message: str | None = Field(
+        description="Why the run is in its state (a failed run's reason); server paths shown by file name"
+    )
     started_at: datetime | None
     ended_at: datetime | None
     duration_seconds: float | None
+    prefect_url: str | None = Field(description="The run in Prefect's UI; null when no UI address is set")
+
+
+class PipelineSchedule(BaseModel):
+    """A dataset's deployment and when it runs by itself."""
+
+    dataset: str
+    flow: Literal["train", "monitor", "forecast"]
+    schedule: str | None = Field(
+        description="In words, e.g. 'daily at 06:00 (UTC)'; null: no schedule, runs only when started",
+        examples=["weekly on Monday at 06:00 (UTC)"],
+    )
+    paused: bool
+    next_run_at: datetime | None = Field(description="The next scheduled run; null when paused or none")
+    prefect_url: str | None = Field(
+        description="The deployment in Prefect's UI; null when no UI address is set"
+    )
+
+
+class RunLogLine(BaseModel):
+    timestamp: datetime
+    level: str = Field(description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    message: str = Field(description="As the flow logged it (plain text; cut at 4,000 characters)")
+
+
+class RunLogs(BaseModel):
+    flow_run_id: str
+    offset: int
+    lines: list[RunLogLine] = Field(description="Oldest first")
+    next_offset: int | None = Field(description="Where the next page starts; null: no more lines yet")
 
 
 class TrainRequest(BaseModel):

@@ -90,3 +90,37 @@ def test_training_without_mlflow_says_how_to_fix(
     with pytest.raises(TrackingUnavailable, match="astralytiq up"):
         check_tracking_server("http://127.0.0.1:9")
     assert httpx.get(f"{platform_env.tracking_uri}/health").status_code == 200
+
+
+def test_a_paused_schedule_stays_paused_when_the_worker_registers_it_again(prefect_harness: None) -> None:
+    """A worker restart registers every deployment again; an engineer's pause (or resume) holds."""
+    import asyncio
+
+    from prefect.deployments.runner import RunnerDeployment
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.deployments import keep_pause
+    from flows.train import train_flow
+    from orchestration.prefect_api import PrefectAPI
+
+    def registered() -> None:  # as `astralytiq worker` does at start
+        deployment = train_flow.to_deployment(
+            name="pause_demo", parameters={"dataset": "pause_demo"}, cron="0 6 * * 1"
+        )
+        assert isinstance(deployment, RunnerDeployment)
+        asyncio.run(keep_pause(deployment))
+        deployment.apply()
+
+    registered()
+    prefect = PrefectAPI(str(PREFECT_API_URL.value()))
+    try:
+        shown = prefect.schedule("train", "pause_demo")
+        assert (shown.schedule, shown.paused) == ("weekly on Monday at 06:00 (UTC)", False)
+        assert prefect.pause("train", "pause_demo").paused
+        registered()
+        assert prefect.schedule("train", "pause_demo").paused
+        assert not prefect.resume("train", "pause_demo").paused
+        registered()
+        assert not prefect.schedule("train", "pause_demo").paused
+    finally:
+        httpx.delete(f"{prefect.url}/deployments/{prefect.deployment_id('train', 'pause_demo')}")

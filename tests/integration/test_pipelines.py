@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -166,7 +167,9 @@ def test_pipelines_api_triggers_and_lists_runs(
     runs = listed.json()
     assert runs[0]["id"] == body["flow_run_id"]  # most recent first
     assert all(
-        set(r) == {"id", "name", "flow", "dataset", "state", "started_at", "ended_at", "duration_seconds"}
+        set(r)
+        == {"id", "name", "flow", "dataset", "state", "message", "started_at", "ended_at", "duration_seconds"}
+        | {"prefect_url"}
         for r in runs
     )
     # The run `astralytiq run train` followed (first test): complete, with its times.
@@ -406,3 +409,216 @@ def test_drift_found_by_the_monitor_deployment_triggers_the_train_deployment(
     assert monitor["state"] == "COMPLETED"
     assert ids.index(flow_run_id.group(1)) < ids.index(monitor["id"])  # started by the monitor run
     assert runs[ids.index(flow_run_id.group(1))]["flow"] == "train"
+
+
+def _runs_of(api_url: str, deployment_id: str) -> list[dict]:
+    found = httpx.post(
+        f"{api_url}/flow_runs/filter",
+        json={"flow_runs": {"deployment_id": {"any_": [deployment_id]}}, "sort": "EXPECTED_START_TIME_ASC"},
+    )
+    assert found.status_code == 200, found.text
+    return list(found.json())
+
+
+def _moment(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
+def _wait(what: str, check, timeout: float, every: float = 1.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(every)
+    return found
+
+
+def test_an_every_minute_schedule_fires_pauses_resumes_and_runs_are_cancelled_and_retried(
+    platform_env: Platform, prefect_stack: PrefectStack, api: TestClient, admin_credentials: tuple[str, str]
+) -> None:
+    """A dataset whose spec says `schedule: "* * * * *"`, served by the running worker: the
+    Pipelines routes show the schedule in words with its next run; a pause removes the runs
+    Prefect scheduled ahead and none fires while paused; a resume schedules and fires it again.
+    A run that failed (its data file was missing) is retried with the same parameters and
+    completes; a scheduled run is cancelled. Every action is audited; a viewer may do none."""
+    from mlflow import MlflowClient
+
+    from astralytiq.db import AuditEvent, session_scope
+    from astralytiq.settings import get_settings
+
+    ticking = "ticking_demo"
+    url = prefect_stack.api_url
+    spec = write_dataset(prefect_stack.datasets_dir, ticking, series=("ATL",), candidates="seasonal_naive")
+    spec.write_text(spec.read_text() + 'schedule: "* * * * *"\n')
+    engineer = login(api, "pipeline-engineer", "engineer-password-1")
+    viewer = login(api, "viewer", "viewer-password-1")
+    deployment = _wait(
+        "the worker to serve the new dataset",
+        lambda: (
+            (r := httpx.get(f"{url}/deployments/name/train/{ticking}")).status_code == 200
+            and r.json()["last_polled"]
+            and r.json()
+        ),
+        120,
+    )
+    try:
+
+        def listed() -> dict:
+            answer = api.get("/v1/pipelines/schedules", headers=viewer)
+            assert answer.status_code == 200, answer.text
+            return next(s for s in answer.json() if (s["flow"], s["dataset"]) == ("train", ticking))
+
+        shown = _wait("Prefect to schedule the next runs", lambda: (s := listed())["next_run_at"] and s, 30)
+        assert shown["schedule"] == "every minute (UTC)" and shown["paused"] is False
+        assert shown["prefect_url"] is None  # no Prefect UI address configured here
+        monitor = next(
+            s for s in api.get("/v1/pipelines/schedules", headers=viewer).json() if s["flow"] == "monitor"
+        )
+        assert monitor["schedule"] is None  # on demand only
+
+        path = f"/v1/pipelines/schedules/train/{ticking}"
+        assert api.post(f"{path}/pause", headers=viewer).status_code == 403
+        assert api.post("/v1/pipelines/schedules/train/no_such/pause", headers=engineer).status_code == 404
+        assert (
+            api.post(f"/v1/pipelines/schedules/deploy/{ticking}/pause", headers=engineer).status_code == 422
+        )
+        paused = api.post(f"{path}/pause", headers=engineer)
+        paused_at = time.time()
+        assert paused.status_code == 200, paused.text
+        assert paused.json()["paused"] is True and paused.json()["next_run_at"] is None
+        # What is left was handed to the worker before the pause (it takes a run a few seconds
+        # ahead of its time): not Prefect's to take back, so it runs.
+        claimed = {r["id"] for r in _runs_of(url, deployment["id"])}
+        assert not [r for r in _runs_of(url, deployment["id"]) if r["state_type"] == "SCHEDULED"]
+
+        # A failed run: the data file is away while it runs. Its reason and log show no path.
+        data = prefect_stack.datasets_dir / f"{ticking}.csv"
+        data.rename(data.with_suffix(".away"))
+        try:
+            triggered = api.post("/v1/pipelines/train", json={"dataset": ticking}, headers=engineer)
+            assert triggered.status_code == 202, triggered.text
+            failed_id = triggered.json()["flow_run_id"]
+            assert _run_end(url, failed_id, 300)["state_type"] == "FAILED"
+        finally:
+            data.with_suffix(".away").rename(data)
+        failed = next(
+            r for r in api.get("/v1/pipelines/runs?limit=200", headers=viewer).json() if r["id"] == failed_id
+        )
+        assert failed["state"] == "FAILED" and failed["message"] and failed["prefect_url"] is None
+        logs = api.get(f"/v1/pipelines/runs/{failed_id}/logs?limit=5", headers=viewer)
+        assert logs.status_code == 200, logs.text
+        page = logs.json()
+        assert (
+            len(page["lines"]) == 5
+            and page["next_offset"] == 5
+            and page["lines"][0]["level"]
+            in {
+                "INFO",
+                "DEBUG",
+            }
+        )
+        rest = api.get(f"/v1/pipelines/runs/{failed_id}/logs?offset=5&limit=200", headers=viewer).json()
+        shown_text = failed["message"] + "".join(line["message"] for line in page["lines"] + rest["lines"])
+        assert f"{ticking}.csv" in shown_text, shown_text[-3000:]
+        assert str(prefect_stack.datasets_dir) not in shown_text, shown_text[-3000:]
+        assert api.get(f"/v1/pipelines/runs/{failed_id}/logs?limit=201", headers=viewer).status_code == 422
+        assert api.get("/v1/pipelines/runs/not-a-run/logs", headers=viewer).status_code == 422
+        unknown = "00000000-0000-4000-8000-000000000000"
+        assert api.get(f"/v1/pipelines/runs/{unknown}/logs", headers=viewer).status_code == 404
+
+        # Retry: a new run of the same deployment with the same parameters, which completes now.
+        assert api.post(f"/v1/pipelines/runs/{failed_id}/retry", headers=viewer).status_code == 403
+        retried = api.post(f"/v1/pipelines/runs/{failed_id}/retry", headers=engineer)
+        assert retried.status_code == 202, retried.text
+        retry_id = retried.json()["id"]
+        assert retry_id != failed_id and retried.json()["dataset"] == ticking
+        retry_run = httpx.get(f"{url}/flow_runs/{retry_id}").json()
+        failed_run = httpx.get(f"{url}/flow_runs/{failed_id}").json()
+        assert retry_run["deployment_id"] == failed_run["deployment_id"] == deployment["id"]
+        assert retry_run["parameters"] == failed_run["parameters"] == {"dataset": ticking}
+        assert _run_end(url, retry_id, 300)["state_type"] == "COMPLETED"
+        versions = MlflowClient(platform_env.tracking_uri).search_model_versions(f"name = '{ticking}'")
+        assert [v.version for v in versions] == ["1"]
+        again = api.post(f"/v1/pipelines/runs/{retry_id}/retry", headers=engineer)
+        assert (
+            again.status_code == 409 and "only a failed, crashed or cancelled run" in again.json()["detail"]
+        )
+
+        # Paused: no scheduled run is left or made again, and none fired. Past a minute's turn
+        # (and a worker poll) since the pause, so an every-minute schedule would have fired.
+        next_turn = (int(paused_at) // 60 + 1) * 60 + 12
+        time.sleep(max(0.0, next_turn - time.time()))
+        runs = _runs_of(url, deployment["id"])
+        assert not [r for r in runs if r["state_type"] == "SCHEDULED"]
+        assert not [r for r in runs if r["auto_scheduled"] and r["id"] not in claimed], runs
+
+        resumed = api.post(f"{path}/resume", headers=engineer)
+        assert resumed.status_code == 200 and resumed.json()["paused"] is False, resumed.text
+        upcoming = _wait("the resumed schedule's next run", lambda: listed()["next_run_at"], 30)
+        # It fires: an automatically scheduled run is taken by the worker and completes with the
+        # same model (training is idempotent: the version that holds this data is kept).
+        fired = _wait(
+            "the schedule to fire",
+            lambda: [
+                r
+                for r in _runs_of(url, deployment["id"])
+                if r["auto_scheduled"] and r["start_time"] and r["id"] not in claimed
+            ],
+            100,
+            every=2,
+        )
+        assert _moment(fired[0]["expected_start_time"]) >= _moment(upcoming) - 1
+        assert _run_end(url, fired[0]["id"], 300)["state_type"] == "COMPLETED"
+        versions = MlflowClient(platform_env.tracking_uri).search_model_versions(f"name = '{ticking}'")
+        assert [v.version for v in versions] == ["1"]
+
+        # Cancel the next scheduled run: nobody has taken it, so it is cancelled at once.
+        scheduled = _wait(
+            "a scheduled run",
+            lambda: [r for r in _runs_of(url, deployment["id"]) if r["state_type"] == "SCHEDULED"],
+            30,
+        )
+        assert api.post(f"/v1/pipelines/runs/{scheduled[-1]['id']}/cancel", headers=viewer).status_code == 403
+        cancelled = api.post(f"/v1/pipelines/runs/{scheduled[-1]['id']}/cancel", headers=engineer)
+        assert cancelled.status_code == 200 and cancelled.json()["state"] == "CANCELLED", cancelled.text
+        done = api.post(f"/v1/pipelines/runs/{retry_id}/cancel", headers=engineer)
+        assert done.status_code == 409 and "only a scheduled, pending or running run" in done.json()["detail"]
+
+        with session_scope(get_settings().app_database_url) as session:
+            actions = {
+                e.action: e
+                for e in session.query(AuditEvent).filter_by(target=ticking, actor="pipeline-engineer")
+            }
+        assert {"pipeline.pause", "pipeline.resume", "pipeline.retry", "pipeline.cancel"} <= set(actions)
+        assert actions["pipeline.retry"].detail == {"flow_run_id": retry_id, "retry_of": failed_id}
+        assert actions["pipeline.cancel"].detail["flow_run_id"] == scheduled[-1]["id"]
+    finally:
+        # Stop the schedule for the rest of the module (a run every minute would load the machine).
+        httpx.post(f"{url}/deployments/{deployment['id']}/pause_deployment")
+
+
+def test_a_key_scoped_to_another_model_sees_no_schedule_and_no_log(
+    prefect_stack: PrefectStack, api: TestClient, admin_credentials: tuple[str, str]
+) -> None:
+    admin = login(api, *admin_credentials)
+    body = {"name": "schedule-key", "role": "engineer", "models": ["some_other_model"]}
+    other = {"X-API-Key": api.post("/v1/admin/api-keys", json=body, headers=admin).json()["key"]}
+    assert api.get("/v1/pipelines/schedules", headers=other).json() == []
+    listed = api.get("/v1/pipelines/schedules", headers=admin).json()
+    assert {("train", DATASET), ("monitor", DATASET), ("forecast", DATASET)} <= {
+        (s["flow"], s["dataset"]) for s in listed
+    }
+    refused = api.post(f"/v1/pipelines/schedules/train/{DATASET}/pause", headers=other)
+    assert refused.status_code == 403 and "not allowed to use model" in refused.text
+    # A run of the dataset (without a deployment, so nothing runs it): the key may not see it.
+    flow = httpx.get(f"{prefect_stack.api_url}/flows/name/train").json()
+    run = httpx.post(
+        f"{prefect_stack.api_url}/flow_runs/",
+        json={"flow_id": flow["id"], "parameters": {"dataset": DATASET}},
+    ).json()
+    assert api.get(f"/v1/pipelines/runs/{run['id']}/logs", headers=admin).status_code == 200
+    for answer in (
+        api.get(f"/v1/pipelines/runs/{run['id']}/logs", headers=other),
+        api.post(f"/v1/pipelines/runs/{run['id']}/retry", headers=other),
+        api.post(f"/v1/pipelines/runs/{run['id']}/cancel", headers=other),
+    ):
+        assert answer.status_code == 404 and run["id"] in answer.json()["detail"]

@@ -589,6 +589,63 @@ def test_pipelines_say_not_available_on_an_older_server(
     assert not at.error
 
 
+def test_pipelines_show_schedules_and_a_runs_log_and_an_engineer_pauses_cancels_and_retries(
+    standin: StandIn, sessions: dict[str, Session], train_deployment: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session's Prefect server, a train/nyc_flights deployment on a weekly schedule that no
+    worker runs: its schedule in words, paused from the page; a run's log line written by a
+    hostile flow shown as text; the run cancelled, then retried as a new run."""
+    from datetime import UTC, datetime
+
+    from prefect.settings import PREFECT_API_URL
+
+    prefect = str(PREFECT_API_URL.value())
+    weekly = {"schedule": {"cron": "0 6 * * 1", "timezone": "UTC"}, "active": True}
+    added = httpx.post(f"{prefect}/deployments/{train_deployment}/schedules", json=[weekly])
+    assert added.status_code == 201, added.text
+    poll_as_worker(train_deployment)  # so the trigger and the retry are taken as served
+    api = ApiClient(standin.url, sessions["engineer"].token)
+    started = api.train("nyc_flights")
+    hostile = "<img src=x onerror=alert(1)> **bold** =cmd|' /C calc'!A0"
+    line = {
+        "name": "prefect.flow_runs",
+        "level": 40,
+        "message": hostile,
+        "timestamp": datetime.now(UTC).isoformat(),
+        "flow_run_id": started["flow_run_id"],
+    }
+    assert httpx.post(f"{prefect}/logs/", json=[line]).status_code == 201
+
+    viewer = open_page(portal(standin.url, monkeypatch, sessions["viewer"]), "pipelines")
+    shown = next(
+        r for r in table(viewer, "schedules") if (r["dataset"], r["flow"]) == ("nyc_flights", "train")
+    )
+    assert shown["schedule"] == "weekly on Monday at 06:00 (UTC)" and shown["status"] == "active"
+    assert not {"Pause schedule", "Cancel run", "Retry run"} & {b.label for b in viewer.button}
+
+    at = open_page(portal(standin.url, monkeypatch, sessions["engineer"]), "pipelines")
+    assert str(at.selectbox(key="run_pick").value).startswith(table(at, "runs")[0]["name"])  # the newest
+    logs = table(at, "logs")
+    assert [(r["level"], r["message"]) for r in logs] == [("ERROR", hostile)]  # text, not markup
+    assert not [m for m in at.markdown if "<img src=x" in str(m.value)]
+
+    at.selectbox(key="schedule_pick").select("train/nyc_flights").run()
+    next(b for b in at.button if b.label == "Pause schedule").click().run()
+    assert "Schedule of train/nyc_flights paused." in texts(at.success), texts(at.error)
+    paused = next(r for r in table(at, "schedules") if (r["dataset"], r["flow"]) == ("nyc_flights", "train"))
+    assert paused["status"] == "paused" and paused["next run (UTC)"] == "–"
+    assert "Resume schedule" in {b.label for b in at.button}
+
+    next(b for b in at.button if b.label == "Cancel run").click().run()
+    assert "cancelled." in texts(at.success), texts(at.error)
+    assert api.pipeline_runs(limit=1)[0]["state"] == "CANCELLED"
+    next(b for b in at.button if b.label == "Retry run").click().run()
+    assert "Retrying" in texts(at.success), texts(at.error)
+    newest = api.pipeline_runs(limit=1)[0]
+    assert newest["id"] != started["flow_run_id"] and newest["state"] == "SCHEDULED"
+    assert newest["dataset"] == "nyc_flights" and newest["name"] in texts(at.success)
+
+
 def test_data_quality_shows_the_training_runs_contract(
     standin: StandIn, sessions: dict[str, Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
