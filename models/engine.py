@@ -26,6 +26,7 @@ from models.backtest import (
     min_train,
     score_forecast,
 )
+from models.backtest_windows import BacktestWindow, chosen_windows
 from models.base import Forecast, ForecastError
 from models.bundle import ForecastBundle, SeriesForecast
 from models.calibration import Calibration, fit_calibration, interval_scale, naive_scale, scaled_errors
@@ -126,6 +127,8 @@ class SeriesOutcome:
     members: list[str] = field(default_factory=list)  # a combination's candidates (roll-forward reuses them)
     # candidate -> the series' interval scale (models.calibration.interval_scale)
     interval_scales: dict[str, float] = field(default_factory=dict)
+    # the chosen model's backtest forecasts beside the actuals, per window (the portal shows them)
+    backtest_windows: list[BacktestWindow] = field(default_factory=list)
 
 
 @dataclass
@@ -135,6 +138,7 @@ class TrainingResult:
     selection: pd.DataFrame  # one row per series: the chosen candidate and its mean scores
     summary: dict[str, float] = field(default_factory=dict)
     calibration: Calibration | None = None
+    backtest_windows: dict[str, list[BacktestWindow]] = field(default_factory=dict)  # series -> windows
 
 
 def _mean_score(scores: list[WindowScore], metric: str) -> float:
@@ -189,10 +193,12 @@ def train_series(
             )
     scores: list[WindowScore] = []
     residuals: dict[str, list[np.ndarray]] = {}
+    made: dict[str, dict[int, Forecast]] = {}  # candidate -> training length -> backtest forecast
 
     def record(name: str, cutoff: int, forecast: Forecast) -> None:
         actual = series.y[cutoff : cutoff + config.horizon]
         residuals.setdefault(name, []).append(padded(actual - forecast.mean[: len(actual)], config.horizon))
+        made.setdefault(name, {})[cutoff] = forecast
 
     for name, by_cutoff in window_forecasts.items():
         for window, (cutoff, forecast) in enumerate(sorted(by_cutoff.items())):
@@ -268,6 +274,7 @@ def train_series(
         interval_errors={name: scaled_errors(np.vstack(rows), naive) for name, rows in residuals.items()},
         interval_scales={name: interval_scale(np.vstack(rows), naive) for name, rows in residuals.items()},
         members=list(members) if name in COMBINATIONS else [],
+        backtest_windows=chosen_windows(series, name, made.get(name, {}), scores, config.horizon),
     )
 
 
@@ -593,7 +600,12 @@ def assemble(
         interval_tails=tails,
     )
     return TrainingResult(
-        bundle=bundle, scores=scores, selection=selection, summary=summary, calibration=calibration
+        bundle=bundle,
+        scores=scores,
+        selection=selection,
+        summary=summary,
+        calibration=calibration,
+        backtest_windows={o.series_id: o.backtest_windows for o in outcomes},
     )
 
 

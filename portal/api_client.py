@@ -19,6 +19,7 @@ from portal.api_types import (
     AlertsOut,
     ApiKeyIssued,
     ApiKeyOut,
+    BacktestOut,
     ChampionChange,
     ContractReportOut,
     ContractRunOut,
@@ -26,11 +27,13 @@ from portal.api_types import (
     DatasetSubmitted,
     DriftHistoryOut,
     ForecastResponse,
+    ForecastVsActualOut,
     ModelDetail,
     ModelSummary,
     PipelineRun,
     PipelineSchedule,
     RunLogs,
+    SnapshotOut,
     TrainTriggered,
     UserOut,
 )
@@ -182,6 +185,27 @@ class ApiClient:
     ) -> ForecastResponse:
         body = {"series_ids": series_ids, "horizon": horizon, "levels": levels, "include_history": True}
         return cast(ForecastResponse, self._call("POST", f"/v1/models/{_seg(model)}/forecast", json=body))
+
+    def snapshots(self, model: str, limit: int = 20) -> list[SnapshotOut]:
+        """The model's published forecast snapshots, newest first."""
+        path = f"/v1/models/{_seg(model)}/snapshots"
+        return cast(list[SnapshotOut], self._call("GET", path, params={"limit": limit}))
+
+    def forecast_vs_actual(
+        self, model: str, series_id: str, snapshot_id: int | None, level: float
+    ) -> ForecastVsActualOut:
+        """A forecast made earlier (``snapshot_id``; None: the served version as trained) with the
+        actuals that arrived after its origin. The series id travels as a query value, encoded."""
+        params: dict[str, str | int | float] = {"series_id": series_id, "level": level}
+        if snapshot_id is not None:
+            params["snapshot_id"] = snapshot_id
+        path = f"/v1/models/{_seg(model)}/forecast-vs-actual"
+        return cast(ForecastVsActualOut, self._call("GET", path, params=params))
+
+    def backtest(self, model: str, series_id: str, version: str | None = None) -> BacktestOut:
+        """One series' backtest windows (default: of the served version)."""
+        params = {"series_id": series_id, **({"version": version} if version else {})}
+        return cast(BacktestOut, self._call("GET", f"/v1/models/{_seg(model)}/backtest", params=params))
 
     def promote(self, model: str, version: str, reason: str) -> ChampionChange:
         body = {"version": version, "reason": reason}

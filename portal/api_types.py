@@ -239,6 +239,67 @@ class ApiKeyIssued(ApiKeyOut):
     key: str
 
 
+class BacktestPointOut(TypedDict):
+    ds: str
+    y: float
+    yhat: float
+
+
+class BacktestWindowOut(TypedDict):
+    """The chosen model's forecast from one rolling origin of the training backtest."""
+
+    window: int
+    cutoff: str
+    model: str
+    mase: float | None
+    smape: float | None
+    wape: float | None
+    points: list[BacktestPointOut]
+
+
+class BacktestOut(TypedDict):
+    model: str
+    version: str
+    series_id: str
+    windows: list[BacktestWindowOut]
+
+
+class SnapshotOut(TypedDict):
+    id: int
+    model_version: str
+    origin: str
+    actuals_end: str
+    series_count: int
+    created_at: str
+    served: bool
+
+
+class ForecastActualPoint(TypedDict):
+    ds: str
+    yhat: float
+    lower: float
+    upper: float
+    y: float | None  # null: that date's actual has not arrived
+
+
+class ForecastVsActualOut(TypedDict):
+    """A forecast made earlier, with the actuals that arrived after its origin and its error."""
+
+    model: str
+    version: str
+    snapshot_id: int | None
+    origin: str
+    series_id: str
+    selected_model: str
+    level: float
+    actuals_end: str | None
+    points: list[ForecastActualPoint]
+    arrived: int
+    mae: float | None
+    wape: float | None  # percent
+    inside: float | None  # share of arrived actuals inside the interval, 0-1
+
+
 class AlertOut(TypedDict):
     """An alert as Alertmanager last reported it to the API's webhook receiver."""
 

@@ -9,7 +9,14 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from portal.api_types import AccuracyPointOut, SelectionRow, SeriesForecastOut, VersionOut
+from portal.api_types import (
+    AccuracyPointOut,
+    BacktestOut,
+    ForecastVsActualOut,
+    SelectionRow,
+    SeriesForecastOut,
+    VersionOut,
+)
 from portal.theme import ACCENT, INK, MUTED, OK, WARN
 
 # Backtest metrics shown for a version, in order, with "lower is better" except coverage.
@@ -269,3 +276,111 @@ def accuracy_chart(points: Sequence[AccuracyPointOut]) -> go.Figure:
     )
     fig.add_hline(y=1.0, line_dash="dot", line_color=MUTED, annotation_text="naive (MASE 1)")
     return _single_instant_axis(_layout(fig, height=300))
+
+
+def _arrived_trace(dates: Sequence[str], values: Sequence[float | None], name: str) -> go.Scatter:
+    """Actuals drawn over a forecast: dark and solid with small dots, so each can be read against
+    the line (only where they arrived: a gap stays a gap, never a line to zero)."""
+    return go.Scatter(
+        x=list(dates),
+        y=list(values),
+        name=name,
+        mode="lines+markers",
+        line={"color": INK, "width": 1.6},
+        marker={"size": 5, "color": INK},
+        connectgaps=False,
+    )
+
+
+def forecast_vs_actual_chart(result: ForecastVsActualOut) -> go.Figure:
+    """A forecast made earlier, its interval, and the actuals that arrived after its origin."""
+    points = result["points"]
+    dates = [p["ds"] for p in points]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=dates, y=[p["upper"] for p in points], mode="lines", line={"width": 0}, showlegend=False,
+            hoverinfo="skip",
+        )
+    )  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=dates,
+            y=[p["lower"] for p in points],
+            mode="lines",
+            fill="tonexty",
+            line={"width": 0},
+            name=f"{result['level']:g}% interval",
+            fillcolor=f"rgba(79,70,229,{_BAND_ALPHA[0] + 0.04})",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=dates,
+            y=[p["yhat"] for p in points],
+            name="forecast",
+            mode=_line_mode(len(dates)),
+            line={"color": ACCENT, "width": 2.2},
+        )
+    )
+    if result["arrived"]:
+        fig.add_trace(_arrived_trace(dates, [p["y"] for p in points], "actual (arrived)"))
+    return _single_instant_axis(_layout(fig, height=380))
+
+
+def forecast_vs_actual_rows(result: ForecastVsActualOut) -> list[dict[str, Any]]:
+    """Step by step: forecast, interval, actual and the miss (forecast minus actual)."""
+    return [
+        {
+            "ds": p["ds"],
+            "forecast": p["yhat"],
+            f"lower_{result['level']:g}": p["lower"],
+            f"upper_{result['level']:g}": p["upper"],
+            "actual": p["y"],
+            "error": p["yhat"] - p["y"] if p["y"] is not None else None,
+        }
+        for p in result["points"]
+    ]
+
+
+def backtest_windows_chart(backtest: BacktestOut) -> go.Figure:
+    """Each backtest window's forecast over what happened, a dotted line at each origin."""
+    fig = go.Figure()
+    actual: dict[str, float] = {}
+    for window in backtest["windows"]:
+        actual.update((p["ds"], p["y"]) for p in window["points"])
+    ordered = sorted(actual)
+    fig.add_trace(_arrived_trace(ordered, [actual[d] for d in ordered], "actual"))
+    for rank, window in enumerate(backtest["windows"]):
+        mase = window["mase"]
+        fig.add_trace(
+            go.Scatter(
+                x=[p["ds"] for p in window["points"]],
+                y=[p["yhat"] for p in window["points"]],
+                name="backtest forecast",
+                legendgroup="forecast",
+                showlegend=rank == 0,
+                mode=_line_mode(len(window["points"])),
+                line={"color": ACCENT, "width": 2.0},
+                hovertemplate=f"window {window['window'] + 1}: %{{y:,.1f}}"
+                + (f" (MASE {mase:.2f})" if mase is not None else "")
+                + "<extra></extra>",
+            )
+        )
+        fig.add_vline(x=window["cutoff"], line_dash="dot", line_color=MUTED, line_width=1)
+    return _single_instant_axis(_layout(fig, height=360))
+
+
+def backtest_rows(backtest: BacktestOut) -> list[dict[str, Any]]:
+    """One row per window: where it started and how wrong it was."""
+    return [
+        {
+            "window": w["window"] + 1,
+            "fitted to": w["cutoff"],
+            "model": w["model"],
+            "MASE": w["mase"],
+            "sMAPE %": w["smape"],
+            "WAPE %": w["wape"],
+        }
+        for w in backtest["windows"]
+    ]

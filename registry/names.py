@@ -23,3 +23,6 @@ def as_alias(text: str | None) -> Alias | None:
 
 
 SNAPSHOT_FOLDER: Final = "forecast_snapshots"  # a model run's published roll-forward bundles
+BACKTEST_WINDOWS_NAME: Final = "backtest_windows.json"
+# A training run's chosen-model forecasts per backtest window (models.backtest_windows).
+BACKTEST_WINDOWS_FILE: Final = f"backtest/{BACKTEST_WINDOWS_NAME}"

@@ -20,9 +20,17 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 import models
+from models import backtest_windows
 from models.engine import TrainingConfig, TrainingResult
 from registry.gate import GATE_METRIC, GateDecision
-from registry.names import BUNDLE_ARTIFACT, CHAMPION, IDEMPOTENCY_TAG, REPORT_FOLDER, as_alias
+from registry.names import (
+    BACKTEST_WINDOWS_NAME,
+    BUNDLE_ARTIFACT,
+    CHAMPION,
+    IDEMPOTENCY_TAG,
+    REPORT_FOLDER,
+    as_alias,
+)
 from registry.tracking import client_for, forecast_plot
 
 if TYPE_CHECKING:
@@ -139,6 +147,8 @@ def register_once(
             folder = Path(tmp)
             result.selection.to_csv(folder / "selection.csv", index=False)
             result.scores.to_csv(folder / "backtest_scores.csv", index=False)
+            # The chosen model's forecast on each backtest window, for the API's backtest route.
+            (folder / BACKTEST_WINDOWS_NAME).write_text(backtest_windows.to_json(result.backtest_windows))
             (folder / "selection_counts.json").write_text(
                 json.dumps(result.selection["model"].value_counts().to_dict())
             )

@@ -222,6 +222,11 @@ class RegistryClient:
         data = self._get("/api/2.0/mlflow/runs/get", run_id=run_id)
         return {t["key"]: t["value"] for t in data["run"]["data"].get("tags", [])}
 
+    def run_artifact_uri(self, run_id: str) -> str:
+        """Where a run's artifacts live (what ``download_artifact`` takes)."""
+        data = self._get("/api/2.0/mlflow/runs/get", run_id=run_id)
+        return str(data["run"]["info"]["artifact_uri"])
+
     def set_alias(self, name: str, alias: str, version: str) -> None:
         self._post(
             "/api/2.0/mlflow/registered-models/alias", {"name": name, "alias": alias, "version": version}

@@ -17,6 +17,7 @@ from registry.rest import RegistryClient
 from serving import errors, memory, metrics, openapi, warm_start
 from serving.access import AccessCache
 from serving.auth import VerifiedTokens
+from serving.backtests import BacktestWindows
 from serving.health_gauges import HealthGauges
 from serving.login_throttle import LoginThrottle
 from serving.middleware import EdgeMiddleware
@@ -30,6 +31,7 @@ from serving.routes import (
     champion,
     contracts,
     datasets,
+    evaluation,
     forecast,
     health,
     models,
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = sessions
         app.state.access = AccessCache(app.state.sessions, settings.auth_recheck_seconds)
         app.state.store = store
+        app.state.backtests = BacktestWindows(registry)
         app.state.login_throttle = LoginThrottle(
             settings.login_max_failures_per_account,
             settings.login_max_failures_per_client,
@@ -142,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         forecast.router,
         auth.router,
         models.router,
+        evaluation.router,
         champion.router,
         admin.router,
         monitoring.router,

@@ -76,6 +76,7 @@ class ModelStore:
         self._models: dict[str, ServedModel] = {}
         self._load_lock = threading.Lock()  # one load or swap at a time; readers never wait
         self._old: OrderedDict[tuple[str, int], ServedModel] = OrderedDict()
+        self._trained: OrderedDict[tuple[str, str], ServedModel] = OrderedDict()
         self._old_lock = threading.Lock()
         self.status = StoreStatus()
 
@@ -172,6 +173,24 @@ class ModelStore:
             self._old[(name, snapshot_id)] = loaded
             while len(self._old) > OLD_SNAPSHOTS_KEPT:
                 self._old.popitem(last=False)
+            return loaded
+
+    def as_trained(self, name: str, version: str) -> ServedModel:
+        """``version``'s own forecast, from its training cutoff, though a snapshot of it is served
+        (what was forecast then, to set beside the actuals since); loaded on demand like a past
+        snapshot, the last few kept. Raises LoadError."""
+        served = self._models.get(name)
+        if served is not None and served.version == version and served.snapshot_id is None:
+            return served
+        with self._old_lock:
+            kept = self._trained.get((name, version))
+            if kept is not None:
+                self._trained.move_to_end((name, version))
+                return kept
+            loaded = self.prepare(name, version)
+            self._trained[(name, version)] = loaded
+            while len(self._trained) > OLD_SNAPSHOTS_KEPT:
+                self._trained.popitem(last=False)
             return loaded
 
     def _install(self, loaded: ServedModel) -> None:

@@ -707,6 +707,122 @@ class PasswordReset(BaseModel):
     password: NewPassword
 
 
+# --- how forecasts did: the backtest per window, snapshots, forecast against actual ---------------
+
+
+class BacktestPointOut(BaseModel):
+    ds: str
+    y: float = Field(description="What happened.")
+    yhat: float = Field(description="What the model forecast from the window's cutoff.")
+
+
+class BacktestWindowOut(BaseModel):
+    window: int = Field(description="0: the oldest rolling origin (as in the run's backtest scores).")
+    cutoff: str = Field(description="The last date the window's model was fitted on.")
+    model: str = Field(description="The candidate the series chose (the one it is served by).")
+    mase: float | None = Field(description="The window's MASE; null when not finite.")
+    smape: float | None = Field(description="The window's sMAPE in percent.")
+    wape: float | None = Field(description="The window's WAPE in percent.")
+    points: list[BacktestPointOut]
+
+
+class BacktestOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "nyc_flights",
+                    "version": "3",
+                    "series_id": "ATL",
+                    "windows": [
+                        {
+                            "window": 0,
+                            "cutoff": "2013-11-05",
+                            "model": "ets",
+                            "mase": 0.82,
+                            "smape": 4.1,
+                            "wape": 4.0,
+                            "points": [{"ds": "2013-11-06", "y": 30.0, "yhat": 31.4}],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    model: str
+    version: str
+    series_id: str
+    windows: list[BacktestWindowOut] = Field(
+        description="Oldest first; empty when the series' model could not be backtested (a fallback)."
+    )
+
+
+class SnapshotOut(BaseModel):
+    id: int = Field(description="Pass as `snapshot_id` to the forecast and forecast-vs-actual routes.")
+    model_version: str
+    origin: str = Field(description="The snapshot's first forecast date.")
+    actuals_end: str = Field(description="The newest actual it was rolled forward to.")
+    series_count: int
+    created_at: UtcDatetime
+    served: bool = Field(description="Whether this snapshot is the one the API answers from now.")
+
+
+class ForecastActualPoint(BaseModel):
+    ds: str
+    yhat: float
+    lower: float
+    upper: float
+    y: float | None = Field(
+        description="The actual of that date; null: not arrived yet (or older than the served "
+        "forecast's kept history)."
+    )
+
+
+class ForecastVsActualOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "nyc_flights",
+                    "version": "3",
+                    "snapshot_id": None,
+                    "origin": "2013-12-04",
+                    "series_id": "ATL",
+                    "selected_model": "ets",
+                    "level": 80.0,
+                    "actuals_end": "2013-12-31",
+                    "points": [{"ds": "2013-12-04", "yhat": 31.4, "lower": 27.9, "upper": 34.9, "y": 30.0}],
+                    "arrived": 1,
+                    "mae": 1.4,
+                    "wape": 4.7,
+                    "inside": 1.0,
+                }
+            ]
+        }
+    )
+
+    model: str
+    version: str = Field(description="The version that made the forecast.")
+    snapshot_id: int | None = Field(description="The snapshot that made it; null: the version as trained.")
+    origin: str = Field(description="The forecast's first date.")
+    series_id: str
+    selected_model: str
+    level: float = Field(description="The interval level of `lower` and `upper`, in percent.")
+    actuals_end: str | None = Field(
+        description="The newest actual of this series the API holds (the served forecast's history)."
+    )
+    points: list[ForecastActualPoint] = Field(
+        description="Every step of the forecast, the actual where known."
+    )
+    arrived: int = Field(description="How many steps have their actual.")
+    mae: float | None = Field(description="Mean absolute error over the arrived steps; null before any.")
+    wape: float | None = Field(
+        description="WAPE over the arrived steps, in percent; null before any (or all 0)."
+    )
+    inside: float | None = Field(description="Share of the arrived actuals inside the interval, 0-1.")
+
+
 class AlertOut(BaseModel):
     """An alert as Alertmanager last reported it (POST /v1/alerts/webhook)."""
 

@@ -1,4 +1,5 @@
-"""Forecasts: pick a model and a series, see history, forecast and intervals; download them."""
+"""Forecasts: pick a model and a series, see history, forecast and intervals; download them;
+see how a forecast made earlier did against the actuals that arrived after it."""
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -57,3 +58,49 @@ st.download_button(
     mime="text/csv",
     icon=":material/download:",
 )
+
+st.subheader("Forecast vs actual")
+snapshots = call(lambda: api.snapshots(name), feature="Forecast vs actual")
+if snapshots is None:
+    st.stop()
+# The served version as trained first (what it forecast from its training cutoff), then what the
+# forecast flow published since, newest first; the served one has no actuals after it yet.
+made: list[int | None] = [None, *(s["id"] for s in snapshots if not s["served"])]
+by_id = {s["id"]: s for s in snapshots}
+served_version = result["version"]
+
+
+def describe(snapshot_id: int | None) -> str:
+    if snapshot_id is None:
+        return f"v{served_version} as trained"
+    made_by = by_id[snapshot_id]
+    return f"snapshot {snapshot_id} of v{made_by['model_version']}, from {made_by['origin']}"
+
+
+left, right = st.columns([3, 1])
+chosen = left.selectbox("Forecast made", made, format_func=describe)
+band = right.selectbox("Interval (%)", [80, 95, 50, 90], key="vs_level")
+review = call(
+    lambda: api.forecast_vs_actual(name, series_id, chosen, float(band)), feature="Forecast vs actual"
+)
+if review is None:
+    st.stop()
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Made from", review["origin"])
+c2.metric("Actuals arrived", f"{review['arrived']} of {len(review['points'])}")
+c3.metric("WAPE", f"{review['wape']:.1f}%" if review["wape"] is not None else "n/a")
+c4.metric(f"Inside the {band}% band", f"{review['inside']:.0%}" if review["inside"] is not None else "n/a")
+if not review["arrived"]:
+    st.info(
+        f"No actual after {review['origin']} has arrived yet (the newest is "
+        f"{review['actuals_end'] or 'not known'}). Pick an earlier forecast, or wait for the next monitor run.",
+        icon=":material/hourglass_empty:",
+    )
+st.plotly_chart(charts.forecast_vs_actual_chart(review), width="stretch")
+with st.expander("Forecast and actual, step by step", expanded=False):
+    numbers = ("forecast", f"lower_{band:g}", f"upper_{band:g}", "actual", "error")
+    tables.table(
+        "forecast_vs_actual",
+        charts.forecast_vs_actual_rows(review),
+        formats={c: tables.number(1) for c in numbers},
+    )

@@ -1,5 +1,5 @@
-"""Models: registered versions, their aliases and backtest scores, per-series selection, two
-versions side by side; engineers promote a version to champion or roll back."""
+"""Models: registered versions, their aliases and backtest scores, per-series selection, a series'
+backtest windows, two versions side by side; engineers promote a version to champion or roll back."""
 
 import streamlit as st
 
@@ -49,6 +49,27 @@ if detail["selection"]:
     left.plotly_chart(charts.selection_chart(detail["selection"]), width="stretch")
     with right:
         tables.table("selection", detail["selection"])
+
+if detail["selection"] and detail["serving_version"]:
+    st.subheader("Backtest windows")
+    st.caption(
+        f"What v{detail['serving_version']} forecast for a series from each rolling origin of its "
+        "training backtest (dotted lines), against what happened."
+    )
+    picked = st.selectbox("Series", [row["series_id"] for row in detail["selection"]], key="backtest_series")
+    backtest = call(lambda: api.backtest(name, picked), feature="Backtest windows") if picked else None
+    if backtest is not None and not backtest["windows"]:
+        st.info(
+            "This series' model was a fallback that was not backtested: there are no windows to show.",
+            icon=":material/info:",
+        )
+    elif backtest is not None:
+        st.plotly_chart(charts.backtest_windows_chart(backtest), width="stretch")
+        tables.table(
+            "backtest_windows",
+            charts.backtest_rows(backtest),
+            formats={"MASE": tables.number(3), "sMAPE %": tables.number(1), "WAPE %": tables.number(1)},
+        )
 
 if len(versions) >= 2:
     st.subheader("Compare two versions")

@@ -121,6 +121,10 @@ def test_log_in_and_see_a_forecast_in_a_real_browser(
         expect(page.get_by_role("heading", name="Forecasts")).to_be_visible(timeout=60_000)
         expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
         expect(page.get_by_text("Selected model")).to_be_visible()
+        # Below it, the version's forecast as trained against the December actuals since.
+        expect(page.get_by_role("heading", name="Forecast vs actual")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Actuals arrived")).to_be_visible(timeout=60_000)
+        expect(page.locator(".js-plotly-plot")).to_have_count(2, timeout=60_000)
         shoot(page, "forecasts")
         page.set_viewport_size({"width": 820, "height": 1180})  # a tablet held upright
         expect(page.get_by_text("Selected model")).to_be_visible()
@@ -130,6 +134,8 @@ def test_log_in_and_see_a_forecast_in_a_real_browser(
         open_page(page, "Models", "Models")
         expect(page.get_by_text("Model chosen per series")).to_be_visible(timeout=60_000)
         expect(page.get_by_role("tab", name="Promote a version")).to_be_visible()
+        expect(page.get_by_role("heading", name="Backtest windows")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("fitted to")).to_be_visible(timeout=60_000)
         shoot(page, "models")
 
         open_page(page, "Model health", "Model health")

@@ -350,11 +350,68 @@ def test_forecasts_chart_table_and_download_for_a_chosen_series_and_horizon(
             float(r[c].replace(",", "")) for c in ("lower_90", "lower_50", "upper_50", "upper_90")
         )
         assert low90 <= low50 <= high50 <= high90
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 2  # the forecast, and forecast vs actual below it
     download = at.get("download_button")[0]
     assert download.proto.label == "Download CSV"
     assert download.proto.url  # the CSV is in Streamlit's media store for the browser to fetch
     assert "Total over 7 steps" in [m.label for m in at.metric]
+
+
+def chart_traces(at: AppTest, index: int) -> dict[str, dict[str, Any]]:
+    """The traces of the page's ``index``-th Plotly chart by name, as sent to the browser."""
+    import json
+
+    spec = json.loads(at.get("plotly_chart")[index].proto.spec)
+    return {str(trace.get("name")): trace for trace in spec["data"]}
+
+
+def test_forecast_vs_actual_draws_the_actuals_that_arrived_after_the_forecast(
+    standin: StandIn,
+    sessions: dict[str, Session],
+    trained_demo: TrainOutcome,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    at = open_page(portal(standin.url, monkeypatch, sessions["viewer"]), "forecasts")
+    at.selectbox[0].select("nyc_flights").run()
+    at.selectbox[1].select("ORD").run()
+    assert "Forecast vs actual" in texts(at.subheader)
+    made = next(s for s in at.selectbox if s.label == "Forecast made")
+    # The version as trained comes first: the session's monitor run published the served
+    # snapshot (origin 2014-01-01), which is left out, as nothing has arrived after it.
+    assert made.options[0] == f"v{trained_demo.version} as trained"
+    assert not any("2014-01-01" in option for option in made.options)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Made from"] == "2013-12-04" and metrics["Actuals arrived"] == "28 of 28"
+    assert metrics["WAPE"].endswith("%") and metrics["Inside the 80% band"].endswith("%")
+    rows = table(at, "forecast_vs_actual")
+    assert len(rows) == 28 and rows[0]["ds"] == "2013-12-04" and rows[-1]["ds"] == "2013-12-31"
+    assert all(r["actual"] != "–" for r in rows)
+    traces = chart_traces(at, 1)
+    assert {"forecast", "80% interval", "actual (arrived)"} <= set(traces)
+    assert traces["actual (arrived)"]["x"][0] == "2013-12-04" and len(traces["actual (arrived)"]["y"]) == 28
+    # A wider band is asked of the API, not drawn from the narrower one.
+    next(s for s in at.selectbox if s.label == "Interval (%)").select(95).run()
+    assert "Inside the 95% band" in [m.label for m in at.metric]
+    assert "95% interval" in chart_traces(at, 1)
+
+
+def test_models_page_shows_a_series_backtest_windows_with_their_errors(
+    standin: StandIn, sessions: dict[str, Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = open_page(portal(standin.url, monkeypatch, sessions["viewer"]), "models")
+    at.selectbox[0].select("nyc_flights").run()
+    assert "Backtest windows" in texts(at.subheader)
+    at.selectbox(key="backtest_series").select("BOS").run()
+    windows = table(at, "backtest_windows")
+    assert windows and [w["window"] for w in windows] == [str(i + 1) for i in range(len(windows))]
+    assert all(float(w["MASE"]) > 0 for w in windows) and windows[-1]["fitted to"] < "2013-12-03"
+    traces = chart_traces(at, len(at.get("plotly_chart")) - 1)
+    assert {"actual", "backtest forecast"} <= set(traces)
+    assert traces["actual"]["x"][-1] == "2013-12-03"  # the newest window ends at the training cutoff
+    # A model registered without a training run's windows says why there is nothing to show.
+    at.selectbox[0].select(SWAP_MODEL).run()
+    assert "trained before backtest windows were kept" in texts(at.warning)
+    assert not at.error, texts(at.error)
 
 
 def test_models_page_lists_versions_and_compares_two(

@@ -67,6 +67,7 @@ TABLE: dict[str, tuple[Layer, frozenset[str], frozenset[str]]] = {
             {
                 "astralytiq",
                 "models.bundle",
+                "models.backtest_windows",  # plain json and dataclasses, like the bundle
                 "monitoring.snapshot",
                 "registry.names",
                 "registry.rest",

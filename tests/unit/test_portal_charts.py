@@ -8,7 +8,7 @@ from typing import Any, cast
 import plotly.graph_objects as go
 
 from portal import charts
-from portal.api_types import AccuracyPointOut, SeriesForecastOut
+from portal.api_types import AccuracyPointOut, BacktestOut, ForecastVsActualOut, SeriesForecastOut
 
 
 def forecast(steps: int, history_days: int = 0) -> SeriesForecastOut:
@@ -92,3 +92,85 @@ def test_charts_with_several_instants_keep_plotlys_own_axis() -> None:
     ]
     assert "range" not in axis(charts.drift_history_chart(history))
     assert "range" not in axis(charts.forecast_chart(forecast(14), [80]))
+
+
+def review(arrived: int, steps: int = 7) -> ForecastVsActualOut:
+    start = date(2013, 12, 4)
+    points = [
+        {
+            "ds": (start + timedelta(days=i)).isoformat(),
+            "yhat": 30.0 + i,
+            "lower": 26.0 + i,
+            "upper": 34.0 + i,
+            "y": 31.0 + i if i < arrived else None,
+        }
+        for i in range(steps)
+    ]
+    return cast(
+        ForecastVsActualOut,
+        {
+            "model": "nyc_flights", "version": "3", "snapshot_id": None, "origin": "2013-12-04",
+            "series_id": "ATL", "selected_model": "ets", "level": 80.0, "actuals_end": "2013-12-06",
+            "points": points, "arrived": arrived, "mae": 1.0 if arrived else None,
+            "wape": 3.2 if arrived else None, "inside": 1.0 if arrived else None,
+        },
+    )  # fmt: skip
+
+
+def test_arrived_actuals_are_drawn_over_the_forecast_and_stop_where_they_stop() -> None:
+    fig = charts.forecast_vs_actual_chart(review(arrived=3))
+    names = [t.name for t in fig.data]
+    assert names == [None, "80% interval", "forecast", "actual (arrived)"]  # drawn last: on top
+    actual = fig.data[-1]
+    assert list(actual.y) == [31.0, 32.0, 33.0, None, None, None, None]  # a gap, not a drop to zero
+    assert actual.connectgaps is False and "markers" in drawn_mode(actual)
+    assert {drawn_mode(t) for t in fig.data[:3]} == {"lines"}  # the forecast and band stay calm
+    rows = charts.forecast_vs_actual_rows(review(arrived=3))
+    assert rows[0] == {
+        "ds": "2013-12-04", "forecast": 30.0, "lower_80": 26.0, "upper_80": 34.0, "actual": 31.0, "error": -1.0
+    }  # fmt: skip
+    assert rows[-1]["actual"] is None and rows[-1]["error"] is None
+
+
+def test_a_forecast_with_no_actuals_yet_draws_no_actual_trace() -> None:
+    fig = charts.forecast_vs_actual_chart(review(arrived=0))
+    assert "actual (arrived)" not in [t.name for t in fig.data]
+
+
+def backtest(windows: int = 3, steps: int = 7) -> BacktestOut:
+    start = date(2013, 10, 1)
+    out = []
+    for w in range(windows):
+        first = start + timedelta(days=steps * w)
+        out.append(
+            {
+                "window": w, "cutoff": (first - timedelta(days=1)).isoformat(), "model": "ets",
+                "mase": 0.8 + w / 10, "smape": 4.0, "wape": None if w == 2 else 3.9,
+                "points": [
+                    {"ds": (first + timedelta(days=i)).isoformat(), "y": 20.0 + i, "yhat": 21.0 + i}
+                    for i in range(steps)
+                ],
+            }
+        )  # fmt: skip
+    return cast(BacktestOut, {"model": "nyc_flights", "version": "3", "series_id": "ATL", "windows": out})
+
+
+def test_backtest_windows_share_one_actual_line_and_one_legend_entry() -> None:
+    fig = charts.backtest_windows_chart(backtest())
+    actual, *forecasts = fig.data
+    assert actual.name == "actual" and len(actual.x) == 21 and list(actual.x) == sorted(actual.x)
+    assert len(forecasts) == 3 and [t.showlegend for t in forecasts] == [True, False, False]
+    assert {drawn_mode(t) for t in forecasts} == {"lines"}
+    assert "MASE 0.90" in forecasts[1].hovertemplate
+    origins = [shape["x0"] for shape in fig.to_plotly_json()["layout"]["shapes"]]
+    assert origins == ["2013-09-30", "2013-10-07", "2013-10-14"]  # a dotted line at each cutoff
+    rows = charts.backtest_rows(backtest())
+    assert [r["window"] for r in rows] == [1, 2, 3] and rows[2]["WAPE %"] is None
+    assert rows[0] == {
+        "window": 1,
+        "fitted to": "2013-09-30",
+        "model": "ets",
+        "MASE": 0.8,
+        "sMAPE %": 4.0,
+        "WAPE %": 3.9,
+    }
