@@ -64,8 +64,14 @@ snapshots = call(lambda: api.snapshots(name), feature="Forecast vs actual")
 if snapshots is None:
     st.stop()
 # The served version as trained first (what it forecast from its training cutoff), then what the
-# forecast flow published since, newest first; the served one has no actuals after it yet.
-made: list[int | None] = [None, *(s["id"] for s in snapshots if not s["served"])]
+# forecast flow published since, newest first. Only snapshots some actual has arrived after are
+# offered: the served one starts after the newest actual, and so does any earlier snapshot
+# published from the same actuals (a monitor run that found nothing new).
+newest_actual = next((s["actuals_end"] for s in snapshots if s["served"]), None)
+made: list[int | None] = [
+    None,
+    *(s["id"] for s in snapshots if newest_actual is not None and s["origin"] <= newest_actual),
+]
 by_id = {s["id"]: s for s in snapshots}
 served_version = result["version"]
 
