@@ -34,11 +34,13 @@ _TONE = {
     "completed": "ok", "passed": "ok", "running": "busy", "pending": "busy", "scheduled": "busy",
     "failed": "bad", "crashed": "bad", "cancelled": "muted", "cancelling": "muted",
     "active": "ok", "paused": "muted",  # a schedule
+    "critical": "bad", "warning": "warn", "firing": "bad", "resolved": "ok",  # an alert
 }  # fmt: skip
 
 
 def badge(value: Any) -> str:
-    """A state as a coloured pill: COMPLETED and passed green, FAILED red, RUNNING blue."""
+    """A state as a coloured pill: COMPLETED and passed green, FAILED and critical red, warning
+    amber, RUNNING blue; anything else grey."""
     text = str(value)
     tone = _TONE.get(text.lower(), "muted")
     return Html(f'<span class="aq-badge aq-{tone}">{html.escape(text)}</span>')

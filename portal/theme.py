@@ -74,6 +74,7 @@ table.aq-table tr:hover td {{ background: {ACCENT_SOFTER}; }}
 .aq-ok {{ background: rgba(5, 150, 105, 0.14); color: {OK}; }}
 .aq-bad {{ background: rgba(220, 38, 38, 0.12); color: #b91c1c; }}
 .aq-busy {{ background: {ACCENT_SOFTER}; color: {ACCENT}; }}
+.aq-warn {{ background: rgba(217, 119, 6, 0.14); color: #b45309; }}
 .aq-muted {{ background: rgba(100, 116, 139, 0.12); color: {MUTED}; }}
 .aq-caption {{ color: {MUTED}; font-size: 0.92rem; margin-top: -0.6rem; margin-bottom: 1rem; }}
 .aq-brand {{
