@@ -32,6 +32,26 @@ VERSION_METRICS = {
 _BAND_ALPHA = {0: 0.10, 1: 0.20, 2: 0.28, 3: 0.34, 4: 0.40}
 
 
+def _add_band(
+    fig: Any, dates: list[Any], lower: list[Any], upper: list[Any], level: float, alpha: float
+) -> None:
+    """One interval band: an invisible upper edge, then the lower edge filled up to it."""
+    fig.add_trace(
+        go.Scatter(x=dates, y=upper, mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip")
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=dates,
+            y=lower,
+            mode="lines",
+            fill="tonexty",
+            line={"width": 0},
+            name=f"{level:g}% interval",
+            fillcolor=f"rgba(79,70,229,{alpha})",
+        )
+    )
+
+
 def forecast_rows(item: SeriesForecastOut) -> list[dict[str, Any]]:
     rows = []
     for point in item["points"]:
@@ -106,21 +126,7 @@ def forecast_chart(item: SeriesForecastOut, levels: Sequence[float]) -> go.Figur
     for rank, level in enumerate(sorted(levels, reverse=True)):
         lower = [next(i["lower"] for i in p["intervals"] if i["level"] == level) for p in item["points"]]
         upper = [next(i["upper"] for i in p["intervals"] if i["level"] == level) for p in item["points"]]
-        alpha = _BAND_ALPHA.get(rank, 0.4)
-        fig.add_trace(
-            go.Scatter(x=dates, y=upper, mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip")
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=dates,
-                y=lower,
-                mode="lines",
-                fill="tonexty",
-                line={"width": 0},
-                name=f"{level:g}% interval",
-                fillcolor=f"rgba(79,70,229,{alpha})",
-            )
-        )
+        _add_band(fig, dates, lower, upper, level, _BAND_ALPHA.get(rank, 0.4))
     fig.add_trace(
         go.Scatter(
             x=dates,
@@ -297,23 +303,8 @@ def forecast_vs_actual_chart(result: ForecastVsActualOut) -> go.Figure:
     points = result["points"]
     dates = [p["ds"] for p in points]
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=dates, y=[p["upper"] for p in points], mode="lines", line={"width": 0}, showlegend=False,
-            hoverinfo="skip",
-        )
-    )  # fmt: skip
-    fig.add_trace(
-        go.Scatter(
-            x=dates,
-            y=[p["lower"] for p in points],
-            mode="lines",
-            fill="tonexty",
-            line={"width": 0},
-            name=f"{result['level']:g}% interval",
-            fillcolor=f"rgba(79,70,229,{_BAND_ALPHA[0] + 0.04})",
-        )
-    )
+    lower, upper = [p["lower"] for p in points], [p["upper"] for p in points]
+    _add_band(fig, dates, lower, upper, result["level"], _BAND_ALPHA[0] + 0.04)
     fig.add_trace(
         go.Scatter(
             x=dates,
